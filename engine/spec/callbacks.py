@@ -1,0 +1,76 @@
+"""Callbacks the documents use, each an optional object under ``callbacks``."""
+
+from engine.spec.params import Param
+
+MONITOR = Param(
+    "str",
+    "val_loss",
+    help="Which logged value to watch: 'val_loss' (recommended) or any "
+    "train/validation metric name.",
+)
+MODE = Param(
+    "str",
+    "auto",
+    choices=("auto", "min", "max"),
+    help="Whether lower or higher is better; auto guesses from the name.",
+)
+
+CALLBACKS = {
+    "early_stopping": {
+        "title": "Early stopping",
+        "help": "Stop when the monitored value stops improving for `patience` epochs.",
+        "params": {
+            "monitor": MONITOR,
+            "patience": Param(
+                "int",
+                5,
+                lo=0,
+                hi=1000,
+                help="Non-improving epochs tolerated: 2-3 for smooth curves, "
+                "5-10 for noisy validation.",
+            ),
+            "min_delta": Param(
+                "float", 0.0, lo=0, hi=1e6, help="Smallest change that counts as improvement."
+            ),
+            "restore_best_weights": Param("bool", True, help="End with the best epoch's weights."),
+            "mode": MODE,
+        },
+    },
+    "reduce_lr_on_plateau": {
+        "title": "Reduce LR on plateau",
+        "help": "Multiply the learning rate by `factor` when progress stalls. Composes with "
+        "any schedule: the factor multiplies the scheduled rate.",
+        "params": {
+            "monitor": MONITOR,
+            "factor": Param(
+                "float",
+                0.5,
+                lo=0,
+                hi=1,
+                lo_open=True,
+                hi_open=True,
+                help="Multiplier at each plateau: 0.1-0.5.",
+            ),
+            "patience": Param(
+                "int", 3, lo=0, hi=1000, help="Non-improving epochs before a cut: 1-3."
+            ),
+            "min_lr": Param(
+                "float", 1e-6, lo=0, hi=10, log=True, help="Never cut the rate below this."
+            ),
+            "min_delta": Param(
+                "float", 1e-4, lo=0, hi=1e6, help="Smallest change that counts as improvement."
+            ),
+            "cooldown": Param("int", 0, lo=0, hi=1000, help="Epochs to wait after a cut."),
+            "mode": MODE,
+        },
+    },
+    "checkpoint": {
+        "title": "Best-weights checkpoint",
+        "help": "Save the weights of the best epoch so far; restored after training.",
+        "params": {
+            "monitor": MONITOR,
+            "save_best_only": Param("bool", True, help="Only overwrite on improvement."),
+            "mode": MODE,
+        },
+    },
+}

@@ -1,0 +1,190 @@
+"""Optimizers from the documents plus Nadam, Lion and Adafactor.
+
+``fixed["lr_range"]`` is the usual learning-rate range for the optimizer: the
+UI warns outside it, because a factor-100 slip is the commonest mistake.
+"""
+
+from engine.spec.params import Entry, Param
+from engine.spec.registry import Registry
+
+_UNIT = dict(lo=0.0, hi=1.0, hi_open=True)
+_EPS = Param(
+    "float",
+    1e-7,
+    lo=0,
+    lo_open=True,
+    hi=1.0,
+    log=True,
+    help="Added to denominators for numerical stability.",
+)
+
+OPTIMIZERS = Registry(
+    "optimizer",
+    [
+        Entry(
+            "sgd",
+            "SGD",
+            "keras.optimizers.SGD",
+            {
+                "momentum": Param(
+                    "float",
+                    0.0,
+                    **_UNIT,
+                    help="Velocity kept from past steps; 0.9 is typical. "
+                    "Speeds up progress along consistent directions.",
+                ),
+                "nesterov": Param(
+                    "bool",
+                    False,
+                    help="Look ahead along the velocity before taking the "
+                    "gradient; needs momentum > 0 to matter.",
+                ),
+            },
+            help="Plain gradient descent: simple, sensitive to the learning rate.",
+            fixed={"lr_range": (1e-4, 1.0)},
+        ),
+        Entry(
+            "adam",
+            "Adam",
+            "keras.optimizers.Adam",
+            {
+                "beta_1": Param("float", 0.9, **_UNIT, help="Decay of the gradient average."),
+                "beta_2": Param(
+                    "float", 0.999, **_UNIT, help="Decay of the squared-gradient average."
+                ),
+                "epsilon": _EPS,
+                "amsgrad": Param("bool", False, help="Keep the max of past squared gradients."),
+            },
+            help="Per-parameter adaptive steps; the usual default at 1e-3.",
+            fixed={"lr_range": (1e-5, 1e-2)},
+        ),
+        Entry(
+            "adamw",
+            "AdamW",
+            "keras.optimizers.AdamW",
+            {
+                "weight_decay": Param(
+                    "float",
+                    1e-4,
+                    lo=0,
+                    hi=1.0,
+                    help="Decoupled weight decay, applied outside the "
+                    "adaptive step. Typical 1e-4 to 1e-2.",
+                ),
+                "beta_1": Param("float", 0.9, **_UNIT, help="Decay of the gradient average."),
+                "beta_2": Param(
+                    "float", 0.999, **_UNIT, help="Decay of the squared-gradient average."
+                ),
+                "epsilon": _EPS,
+                "amsgrad": Param("bool", False, help="Keep the max of past squared gradients."),
+            },
+            help="Adam with decoupled weight decay: often generalises better.",
+            fixed={"lr_range": (1e-5, 1e-2)},
+        ),
+        Entry(
+            "rmsprop",
+            "RMSprop",
+            "keras.optimizers.RMSprop",
+            {
+                "rho": Param("float", 0.9, **_UNIT, help="Decay of the squared-gradient average."),
+                "momentum": Param("float", 0.0, **_UNIT, help="Optional momentum."),
+                "epsilon": _EPS,
+                "centered": Param("bool", False, help="Normalise by the gradient variance."),
+            },
+            help="Normalises steps by a moving RMS of gradients; a good default for RNNs.",
+            fixed={"lr_range": (1e-5, 1e-2)},
+        ),
+        Entry(
+            "adagrad",
+            "Adagrad",
+            "keras.optimizers.Adagrad",
+            {
+                "initial_accumulator_value": Param(
+                    "float",
+                    0.1,
+                    lo=0,
+                    hi=10,
+                    help="Starting value of the accumulated squared gradients.",
+                ),
+                "epsilon": _EPS,
+            },
+            help="Per-parameter rates from all past gradients; the rate only ever shrinks.",
+            fixed={"lr_range": (1e-4, 1.0)},
+        ),
+        Entry(
+            "nadam",
+            "Nadam",
+            "keras.optimizers.Nadam",
+            {
+                "beta_1": Param("float", 0.9, **_UNIT, help="Decay of the gradient average."),
+                "beta_2": Param(
+                    "float", 0.999, **_UNIT, help="Decay of the squared-gradient average."
+                ),
+                "epsilon": _EPS,
+            },
+            help="Adam with Nesterov momentum.",
+            fixed={"lr_range": (1e-5, 1e-2)},
+        ),
+        Entry(
+            "lion",
+            "Lion",
+            "keras.optimizers.Lion",
+            {
+                "beta_1": Param("float", 0.9, **_UNIT, help="Interpolation for the update sign."),
+                "beta_2": Param("float", 0.99, **_UNIT, help="Decay of the momentum."),
+            },
+            help="Sign-based updates; use a learning rate 3-10× smaller than Adam's.",
+            fixed={"lr_range": (1e-6, 1e-3)},
+        ),
+        Entry(
+            "adafactor",
+            "Adafactor",
+            "keras.optimizers.Adafactor",
+            {
+                "beta_2_decay": Param(
+                    "float", -0.8, lo=-1.0, hi=0.0, help="Decay-rate exponent of the second moment."
+                ),
+                "epsilon_1": Param(
+                    "float",
+                    1e-30,
+                    lo=0,
+                    lo_open=True,
+                    hi=1.0,
+                    log=True,
+                    help="Regulariser of the squared gradient.",
+                ),
+                "epsilon_2": Param(
+                    "float",
+                    1e-3,
+                    lo=0,
+                    lo_open=True,
+                    hi=1.0,
+                    log=True,
+                    help="Regulariser of the parameter scale.",
+                ),
+                "clip_threshold": Param(
+                    "float",
+                    1.0,
+                    lo=0,
+                    lo_open=True,
+                    hi=1e3,
+                    help="Clip threshold of the normalised update.",
+                ),
+                "relative_step": Param(
+                    "bool",
+                    True,
+                    help="Scale the step by 1/sqrt(step) when the learning rate is constant.",
+                ),
+            },
+            help="Memory-light adaptive optimizer with factored second moments.",
+            fixed={"lr_range": (1e-4, 1e-1)},
+        ),
+    ],
+)
+
+CLIPPING_MODES = {
+    "clipvalue": "Clip every gradient element to [-v, v]. Changes the gradient's direction.",
+    "clipnorm": "Rescale each weight's gradient whose L2 norm exceeds the threshold.",
+    "global_clipnorm": "Rescale all gradients together when their global norm exceeds the "
+    "threshold: keeps the direction. Recommended for RNNs (1.0 is standard).",
+}
