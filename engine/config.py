@@ -10,6 +10,7 @@ re-import unchanged. Pure Python: no TensorFlow import.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -293,7 +294,7 @@ def _resolve_schedule(sched: dict | None, shape: RunShape) -> dict | None:
             s["first_decay_steps"] = max(1, total // 4)
     elif name == "piecewise_constant":
         b, f = s["boundaries"], s["factors"]
-        if any(b2 <= b1 for b1, b2 in zip(b, b[1:], strict=False)):
+        if any(b2 <= b1 for b1, b2 in itertools.pairwise(b)):
             raise ConfigError("schedule.boundaries", f"must be strictly increasing, got {b}")
         if len(f) != len(b) + 1:
             raise ConfigError(
