@@ -1,0 +1,219 @@
+"""Opening the store file safely, and the one transaction helper every query uses.
+
+Connections are short-lived (one per ``session``): the dashboard reads from many
+threads and several worker processes write at once, and a connection that is never
+shared cannot be used from the wrong thread or survive into a forked child.
+WAL lets readers proceed while one writer commits; ``busy_timeout`` turns lock
+contention between writers into waiting instead of errors; writes start with
+``BEGIN IMMEDIATE`` so two writers never both read-then-upgrade and deadlock.
+
+Any ``sqlite3`` failure surfaces as ``StoreError`` naming the file, because the
+person seeing it needs to know *which* file to move aside, not SQLite's internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from engine.errors import StoreError
+from engine.store.schema import APP_ID, DDL, SCHEMA_VERSION
+
+ENV_VAR = "HPLAB_STORE"
+DEFAULT_FILENAME = "hplab.db"
+BUSY_TIMEOUT_MS = 30_000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def default_store_path() -> Path:
+    """``$HPLAB_STORE`` if set, else ``./hplab.db`` in the working folder."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    return Path(env).expanduser() if env else Path.cwd() / DEFAULT_FILENAME
+
+
+def resolve_path(path: str | os.PathLike | None) -> Path:
+    """Absolute, so worker processes started elsewhere write to the same file."""
+    if path is None:
+        path = default_store_path()
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        raise ValueError(
+            "store path: an in-memory or URI database cannot be shared between the "
+            f"dashboard and worker processes; give a file path, got {str(path)!r}"
+        )
+    return Path(path).expanduser().resolve()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True
+        )
+    except sqlite3.Error as e:
+        raise StoreError(f"run store {path}: cannot open ({e})") from e
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as e:
+        conn.close()
+        raise _store_error(path, e) from e
+    return conn
+
+
+def _store_error(path: Path, e: sqlite3.Error) -> StoreError:
+    msg = str(e)
+    if isinstance(e, sqlite3.DatabaseError) and "not a database" in msg:
+        return StoreError(f"run store {path}: the file is not an SQLite database")
+    if "locked" in msg or "busy" in msg:
+        return StoreError(
+            f"run store {path}: the database stayed locked for {BUSY_TIMEOUT_MS // 1000} s "
+            "(another process holds a long write); try again"
+        )
+    return StoreError(f"run store {path}: {msg}")
+
+
+@contextlib.contextmanager
+def session(path: Path, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+    """One transaction on a fresh connection: committed on success, rolled back on error.
+
+    Reads also run in a transaction so that several SELECTs see one snapshot (a live
+    panel never shows epoch 7 of one key and epoch 6 of another).
+    """
+    conn = _connect(path)
+    try:
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as e:
+            raise _store_error(path, e) from e
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise _store_error(path, e) from e
+    except sqlite3.Error as e:
+        raise _store_error(path, e) from e
+    finally:
+        conn.close()
+
+
+def _check_header(path: Path) -> bool:
+    """True if the file exists with content; raises if that content is not SQLite."""
+    if path.is_dir():
+        raise StoreError(f"run store {path}: is a folder, not a database file")
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as f:
+        head = f.read(len(_SQLITE_MAGIC))
+    if head != _SQLITE_MAGIC:
+        raise StoreError(f"run store {path}: the file is not an SQLite database")
+    return True
+
+
+def _set_wal(conn: sqlite3.Connection, path: Path) -> None:
+    # Switching to WAL needs a brief exclusive lock; SQLite may report "locked"
+    # without consulting the busy handler, so retry against a deadline.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode.lower() != "wal":
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"run store {path}: cannot switch to WAL mode (got {mode})")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _verify(conn: sqlite3.Connection, path: Path) -> bool:
+    """True if the schema is present and ours; False if the file has no tables yet."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables.discard("sqlite_sequence")
+    if not tables:
+        if version:
+            raise StoreError(
+                f"run store {path}: the file is an SQLite database of another application "
+                f"(user_version {version}, no HP Lab tables)"
+            )
+        return False
+    app = None
+    stored_version = None
+    if "meta" in tables:
+        with contextlib.suppress(sqlite3.Error):
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            app = meta.get("app")
+            stored_version = meta.get("schema_version")
+    if app != APP_ID:
+        raise StoreError(
+            f"run store {path}: the file is an SQLite database of another application "
+            f"(tables: {', '.join(sorted(tables)[:8])}); choose another path or set "
+            "HPLAB_STORE"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"run store {path}: written by a newer HP Lab (schema version {version}; this "
+            f"version reads up to {SCHEMA_VERSION}); upgrade HP Lab or use another file"
+        )
+    if version != SCHEMA_VERSION or str(stored_version) != str(version):
+        raise StoreError(
+            f"run store {path}: schema version mismatch (user_version {version}, "
+            f"meta {stored_version}, expected {SCHEMA_VERSION}); the file is damaged"
+        )
+    return True
+
+
+def open_store(path: Path) -> None:
+    """Create the schema in a new file, or check that an existing file is ours.
+
+    Safe against two processes creating the same fresh file at once: the check is
+    repeated inside the write transaction, so only one of them runs the DDL.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_header(path)
+    conn = _connect(path)
+    try:
+        try:
+            if _verify(conn, path):
+                _set_wal(conn, path)
+                return
+            _set_wal(conn, path)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not _verify(conn, path):
+                    for stmt in DDL.split(";"):
+                        if stmt.strip():
+                            conn.execute(stmt)
+                    conn.executemany(
+                        "INSERT INTO meta (key, value) VALUES (?, ?)",
+                        [
+                            ("app", APP_ID),
+                            ("schema_version", str(SCHEMA_VERSION)),
+                            ("created", repr(time.time())),
+                        ],
+                    )
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise _store_error(path, e) from e
+    finally:
+        conn.close()
