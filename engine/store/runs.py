@@ -177,22 +177,27 @@ def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 
 class RunStore:
-    """All runs of one store file. Holds only the path; opens a connection per call."""
+    """All runs of one store file: the path plus one lazily opened connection per thread."""
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path: Path = db.resolve_path(path)
         db.open_store(self.path)
+        self._conns = db.Connections(self.path)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
 
     # ------------------------------------------------------------------ internals
 
+    def close(self) -> None:
+        """Release this thread's connection now rather than when the thread ends."""
+        self._conns.close()
+
     def _read(self):
-        return db.session(self.path, write=False)
+        return self._conns.session(write=False)
 
     def _write(self):
-        return db.session(self.path, write=True)
+        return self._conns.session(write=True)
 
     @staticmethod
     def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
