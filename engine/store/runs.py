@@ -364,8 +364,8 @@ class RunStore:
             if run_id is not None:
                 self._status_of(conn, run_id)
             queued = conn.execute(
-                f"UPDATE runs SET status = 'cancelled', finished = ?, cancel_requested = 1,"
-                f" error = 'cancelled before it started' WHERE status = 'queued' AND {where}",
+                f"UPDATE runs SET status = 'cancelled', finished = ?, cancel_requested = 1"
+                f" WHERE status = 'queued' AND {where}",
                 [now, *params],
             ).rowcount
             running = conn.execute(
@@ -385,8 +385,10 @@ class RunStore:
         return bool(row[0])
 
     def heartbeat(self, run_id: str) -> None:
+        """Raises ``IllegalTransition`` once the run is no longer running, so a worker
+        whose run was recovered as interrupted (or deleted) learns it should stop."""
         with self._write() as conn:
-            self._status_of(conn, run_id)
+            self._require_running(conn, run_id, "has a heartbeat")
             conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
 
     def recover_interrupted(self, *, stale_after: float | None = None) -> list[str]:

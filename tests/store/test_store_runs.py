@@ -298,6 +298,8 @@ def test_recover_interrupted_only_stale(store):
     assert store.get_run(fresh)["status"] == "running"
     store.heartbeat(fresh)
     assert store.get_run(fresh)["heartbeat"] >= store.get_run(fresh)["started"]
+    with pytest.raises(IllegalTransition, match="interrupted"):
+        store.heartbeat(stale)  # the zombie worker learns it should stop
 
 
 def test_fail_run(store):
