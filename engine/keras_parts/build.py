@@ -1,0 +1,203 @@
+"""Config → Keras objects, and Keras objects → config (the round trip).
+
+Everything is built from the registries' ``target`` paths, so adding an optimizer
+is one ``Entry`` and nothing here changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from engine.keras_parts.schedules import UpdateSchedule
+from engine.spec.losses import LOSSES
+from engine.spec.metrics import METRICS, metric_name
+from engine.spec.optimizers import OPTIMIZERS
+from engine.spec.params import resolve
+from engine.spec.schedules import SCHEDULES
+from engine.spec.tasks import TASKS
+
+
+def onehot_labels(cfg: dict, head: str = "output") -> bool:
+    """Categorical cross-entropy wants one-hot targets; the tasks' labels are ints."""
+    loss = cfg["loss"][head] if TASKS[cfg["task"]].multi_output else cfg["loss"]
+    return loss["name"] == "categorical_crossentropy"
+
+
+def build_loss(spec: dict):
+    entry = LOSSES.entry(spec["name"])
+    kwargs = {entry.keras_args.get(k, k): v for k, v in spec.items() if k != "name"}
+    return resolve(entry.target)(**kwargs)
+
+
+def build_metric(spec: dict, kind: str, onehot: bool):
+    name = spec["name"]
+    kname = metric_name(name, spec)
+    if name == "accuracy":
+        if kind == "binary":
+            return keras.metrics.BinaryAccuracy(name=kname)
+        cls = (
+            keras.metrics.CategoricalAccuracy if onehot else keras.metrics.SparseCategoricalAccuracy
+        )
+        return cls(name=kname)
+    if name == "top_k":
+        cls = (
+            keras.metrics.TopKCategoricalAccuracy
+            if onehot
+            else keras.metrics.SparseTopKCategoricalAccuracy
+        )
+        return cls(k=spec["k"], name=kname)
+    entry = METRICS.entry(name)
+    kwargs = {k: v for k, v in spec.items() if k != "name"}
+    return resolve(entry.target)(name=kname, **kwargs)
+
+
+def build_base_schedule(cfg: dict):
+    """The schedule as a function of the update number (no plateau factor)."""
+    lr = cfg["learning_rate"]
+    spec = cfg["schedule"] or {"name": "constant"}
+    name = spec["name"]
+    p = {k: v for k, v in spec.items() if k != "name"}
+    S = keras.optimizers.schedules
+    if name == "constant":
+        return resolve(SCHEDULES.entry("constant").target)(lr)
+    if name == "cosine_decay":
+        if p["warmup_steps"]:
+            return S.CosineDecay(
+                0.0,
+                p["decay_steps"],
+                alpha=p["alpha"],
+                warmup_target=lr,
+                warmup_steps=p["warmup_steps"],
+            )
+        return S.CosineDecay(lr, p["decay_steps"], alpha=p["alpha"])
+    if name == "warmup_cosine":
+        return resolve(SCHEDULES.entry(name).target)(
+            lr, p["warmup_steps"], p["total_steps"], p["alpha"]
+        )
+    if name == "piecewise_constant":
+        return S.PiecewiseConstantDecay(p["boundaries"], [lr * f for f in p["factors"]])
+    if name == "polynomial_decay":
+        return S.PolynomialDecay(
+            lr,
+            p["decay_steps"],
+            end_learning_rate=p["end_learning_rate"],
+            power=p["power"],
+            cycle=p["cycle"],
+        )
+    if name == "cosine_decay_restarts":
+        return S.CosineDecayRestarts(
+            lr, p["first_decay_steps"], t_mul=p["t_mul"], m_mul=p["m_mul"], alpha=p["alpha"]
+        )
+    return resolve(SCHEDULES.entry(name).target)(lr, **p)
+
+
+def build_optimizer(cfg: dict, schedule=None):
+    spec = cfg["optimizer"]
+    entry = OPTIMIZERS.entry(spec["name"])
+    kwargs = {k: v for k, v in spec.items() if k != "name"}
+    k = cfg["grad_accum_steps"]
+    if schedule is None:
+        schedule = UpdateSchedule(build_base_schedule(cfg), accum_steps=k)
+    clip = cfg["clipping"] or {}
+    opt = resolve(entry.target)(
+        learning_rate=schedule, **kwargs, **clip, gradient_accumulation_steps=k if k > 1 else None
+    )
+    if cfg["precision"] == "mixed_float16":
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt
+
+
+def build_compile_args(cfg: dict) -> dict[str, Any]:
+    """``loss``, ``loss_weights`` and ``metrics`` for ``model.compile``."""
+    task = TASKS[cfg["task"]]
+    if task.multi_output:
+        return {
+            "loss": {h.name: build_loss(cfg["loss"][h.name]) for h in task.heads},
+            "loss_weights": dict(cfg["loss_weights"]),
+            "metrics": {
+                h.name: [
+                    build_metric(m, h.kind, onehot_labels(cfg, h.name))
+                    for m in cfg["metrics"][h.name]
+                ]
+                for h in task.heads
+            },
+        }
+    head = task.heads[0]
+    return {
+        "loss": build_loss(cfg["loss"]),
+        "metrics": [build_metric(m, head.kind, onehot_labels(cfg)) for m in cfg["metrics"]],
+    }
+
+
+# ---- objects → config -------------------------------------------------------------
+
+
+def optimizer_to_config(opt) -> dict[str, Any]:
+    inner = getattr(opt, "inner_optimizer", opt)
+    kc = inner.get_config()
+    name = type(inner).__name__.lower()
+    entry = OPTIMIZERS.entry(name)
+    return {"name": entry.name, **{k: kc[k] for k in entry.params}}
+
+
+def clipping_to_config(opt) -> dict[str, float] | None:
+    kc = getattr(opt, "inner_optimizer", opt).get_config()
+    modes = {k: kc[k] for k in ("clipvalue", "clipnorm", "global_clipnorm") if kc.get(k)}
+    return modes or None
+
+
+def loss_to_config(loss) -> dict[str, Any]:
+    for entry in LOSSES:
+        cls = resolve(entry.target)
+        if type(loss) is cls:
+            kc = loss.get_config()
+            return {"name": entry.name, **{k: kc[entry.keras_args.get(k, k)] for k in entry.params}}
+    raise ValueError(f"unknown loss object {loss!r}")
+
+
+def schedule_to_config(schedule, learning_rate: float) -> dict[str, Any] | None:
+    base = schedule.base if isinstance(schedule, UpdateSchedule) else schedule
+    c = base.get_config()
+    cls = type(base).__name__
+    if cls == "Constant":
+        return None
+    if cls == "WarmupCosineDecay":
+        return {
+            "name": "warmup_cosine",
+            "warmup_steps": c["warmup_steps"],
+            "total_steps": c["total_steps"],
+            "alpha": c["alpha"],
+        }
+    if cls == "CosineDecay":
+        return {
+            "name": "cosine_decay",
+            "decay_steps": c["decay_steps"],
+            "alpha": c["alpha"],
+            "warmup_steps": c["warmup_steps"],
+        }
+    if cls == "PiecewiseConstantDecay":
+        return {
+            "name": "piecewise_constant",
+            "boundaries": list(c["boundaries"]),
+            "factors": [v / learning_rate for v in c["values"]],
+        }
+    if cls == "PolynomialDecay":
+        return {
+            "name": "polynomial_decay",
+            "decay_steps": c["decay_steps"],
+            "end_learning_rate": c["end_learning_rate"],
+            "power": c["power"],
+            "cycle": c["cycle"],
+        }
+    if cls == "CosineDecayRestarts":
+        return {
+            "name": "cosine_decay_restarts",
+            "first_decay_steps": c["first_decay_steps"],
+            "t_mul": c["t_mul"],
+            "m_mul": c["m_mul"],
+            "alpha": c["alpha"],
+        }
+    name = {"ExponentialDecay": "exponential_decay", "InverseTimeDecay": "inverse_time_decay"}[cls]
+    return {"name": name, **{k: c[k] for k in SCHEDULES.entry(name).params}}

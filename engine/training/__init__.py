@@ -1,0 +1,1 @@
+"""Training: one config in, records out through a RunSink. Imports TensorFlow."""

@@ -1,0 +1,228 @@
+"""``train(config)``: the documents' compile → fit → evaluate → predict, recorded.
+
+Fast path: NumPy data into tf.data, one ``tf.function`` call per epoch
+(``steps_per_execution`` = batches per epoch), per-update values recorded in the
+graph. A NaN loss stops the run; a cancel request is honoured between epochs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from engine.config import logged_names, shape_of, validate
+from engine.data import make_data
+from engine.records import MemorySink, MultiSink, RunSink
+from engine.spec.tasks import TASKS
+from engine.training import runtime
+
+
+def load_data(cfg: dict):
+    """The run's (train, val, test) arrays, one-hot where the loss wants it."""
+    import numpy as np
+
+    from engine.keras_parts.build import onehot_labels
+
+    task = TASKS[cfg["task"]]
+    d = cfg["data"]
+    train, val, test = make_data(
+        task.id,
+        cfg["seed"],
+        d["n_train"],
+        d["n_val"],
+        d["n_test"],
+        d["noise"],
+        d["learnable"],
+        cfg["validation_split"] or 0.0,
+    )
+
+    def encode(y):
+        if task.multi_output:
+            return {
+                h.name: (
+                    np.eye(h.n_classes, dtype=np.float32)[y[h.name]]
+                    if onehot_labels(cfg, h.name)
+                    else y[h.name]
+                )
+                for h in task.heads
+            }
+        h = task.heads[0]
+        return np.eye(h.n_classes, dtype=np.float32)[y.reshape(-1)] if onehot_labels(cfg) else y
+
+    return [None if s is None else (s[0], encode(s[1])) for s in (train, val, test)]
+
+
+def _heads(task):
+    return [(h.name, h.units, h.activation) for h in task.heads]
+
+
+def train(
+    config: dict[str, Any],
+    sink: RunSink | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    workdir: str | None = None,
+) -> dict[str, Any]:
+    """Train one run. Raises ConfigError on bad input (before any work); any other
+    failure is reported as status ``failed`` in the returned result."""
+    cfg = validate(config)
+    memory = MemorySink()
+    sink = MultiSink(memory, sink)
+    t0 = time.perf_counter()
+    own_dir = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="hplab-run-")
+    started = False
+    try:
+        result = _train(cfg, sink, should_stop, workdir)
+        started = True
+    except Exception as exc:  # a run that raises is failed with its message
+        msg = f"{type(exc).__name__}: {exc}"
+        result = {
+            "status": "failed",
+            "error": msg,
+            "traceback": traceback.format_exc(),
+            "diverged_at": None,
+            "epochs_run": len(memory.epochs),
+            "best_epoch": None,
+            "test": {},
+            "predictions": {},
+        }
+    finally:
+        if own_dir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    _ = started
+    result["duration"] = time.perf_counter() - t0
+    sink.on_finish(result)
+    return {
+        **result,
+        "info": memory.info,
+        "history": memory.history(),
+        "steps": memory.updates,
+        "config": cfg,
+    }
+
+
+def _train(cfg, sink, should_stop, workdir):
+    import keras
+    import numpy as np
+
+    from engine.keras_parts import build
+    from engine.keras_parts.models import build_model, hidden_layers
+    from engine.keras_parts.schedules import UpdateSchedule
+    from engine.training.callbacks import ReduceLROnPlateau, RunRecorder
+    from engine.training.evaluation import predictions
+    from engine.training.instrumented import InstrumentedModel, UpdateRecorder
+    from engine.training.pipeline import eval_dataset, train_dataset
+
+    device = runtime.configure()
+    runtime.isolate(cfg["seed"])
+    task = TASKS[cfg["task"]]
+    shape = shape_of(cfg)
+    (x, y), val, test = load_data(cfg)
+    bs = cfg["batch_size"]
+    train_ds, steps = train_dataset(x, y, bs, cfg["seed"], cfg["epochs"])
+    val_ds = eval_dataset(*val, bs) if val is not None else None
+
+    m = cfg["model"]
+    layers = hidden_layers(task.layers, m["width"], m["depth"], m["dropout"])
+    model = build_model(
+        task.input_shape,
+        layers,
+        _heads(task),
+        cfg["precision"],
+        m["l2"],
+        model_cls=InstrumentedModel,
+    )
+    k = cfg["grad_accum_steps"]
+    schedule = UpdateSchedule(build.build_base_schedule(cfg), accum_steps=k)
+    optimizer = build.build_optimizer(cfg, schedule)
+    model.compile(
+        optimizer=optimizer,
+        **build.build_compile_args(cfg),
+        steps_per_execution=steps,
+        jit_compile=cfg["jit_compile"],
+        run_eagerly=cfg["run_eagerly"],
+    )
+    recorder = UpdateRecorder(steps + 1, k, cfg["clipping"])
+    model.attach_recorder(recorder)
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+
+    def lr_now():
+        return float(keras.ops.convert_to_numpy(schedule(inner._iterations)))
+
+    rec_cb = RunRecorder(recorder, sink, shape.n_train, lr_now, should_stop)
+    callbacks = [rec_cb]
+    cbs = cfg["callbacks"]
+    plateau = None
+    if "reduce_lr_on_plateau" in cbs:
+        plateau = ReduceLROnPlateau(schedule, cfg["learning_rate"], **cbs["reduce_lr_on_plateau"])
+        callbacks.append(plateau)
+    if "early_stopping" in cbs:
+        callbacks.append(keras.callbacks.EarlyStopping(**cbs["early_stopping"]))
+    ckpt_path = None
+    if "checkpoint" in cbs:
+        ckpt_path = os.path.join(workdir, "best.weights.h5")
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(ckpt_path, save_weights_only=True, **cbs["checkpoint"])
+        )
+    sink.on_start(
+        {
+            "steps_per_epoch": steps,
+            "updates_per_epoch": shape.updates_per_epoch,
+            "total_updates": shape.total_updates,
+            "n_train": shape.n_train,
+            "n_val": shape.n_val,
+            "n_test": shape.n_test,
+            "device": device,
+            "precision": cfg["precision"],
+            "logged": logged_names(cfg),
+            "params": int(model.count_params()),
+        }
+    )
+    model.fit(
+        train_ds,
+        epochs=cfg["epochs"],
+        steps_per_epoch=steps,
+        validation_data=val_ds,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,
+    )
+
+    status = "completed"
+    if rec_cb.diverged_at is not None:
+        status = "diverged"
+    elif rec_cb.cancelled:
+        status = "cancelled"
+    if ckpt_path and os.path.exists(ckpt_path) and status == "completed":
+        model.load_weights(ckpt_path)
+
+    hist = model.history.history if model.history else {}
+    key = "val_loss" if "val_loss" in hist else "loss"
+    series = [v if math.isfinite(v) else math.inf for v in hist.get(key, [])]
+    best_epoch = int(np.argmin(series)) + 1 if series else None
+
+    test_metrics, preds = {}, {}
+    if status in ("completed", "cancelled") and test is not None:
+        xt, yt = test
+        tds = eval_dataset(xt, yt, bs)
+        test_metrics = {
+            k: float(v) for k, v in model.evaluate(tds, verbose=0, return_dict=True).items()
+        }
+        raw = model.predict(tds, verbose=0)
+        preds = predictions(task, cfg, yt, raw)
+    return {
+        "status": status,
+        "error": None,
+        "diverged_at": rec_cb.diverged_at,
+        "epochs_run": rec_cb.epochs_done,
+        "best_epoch": best_epoch,
+        "plateau_cuts": plateau.cuts if plateau else [],
+        "test": test_metrics,
+        "predictions": preds,
+    }
