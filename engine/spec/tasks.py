@@ -185,7 +185,6 @@ _add(
             learning_rate=1e-3,
             metrics={"price": ["mae"], "category": ["accuracy"]},
             epochs=5,
-            jit_compile=True,
         ),
         random_targets_by_default=True,
     )
@@ -287,7 +286,6 @@ _add(
             batch_size=64,
             precision="mixed_float16",
             validation_split=None,
-            jit_compile=True,
         ),
         random_targets_by_default=True,
     )
