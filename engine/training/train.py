@@ -182,6 +182,8 @@ def _train(cfg, sink, should_stop, workdir):
             "precision": cfg["precision"],
             "logged": logged_names(cfg),
             "params": int(model.count_params()),
+            "layer_dtypes": {layer.name: layer.dtype_policy.name for layer in model.layers},
+            "global_dtype_policy": keras.config.dtype_policy().name,
         }
     )
     model.fit(
