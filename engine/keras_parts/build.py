@@ -152,7 +152,8 @@ def loss_to_config(loss) -> dict[str, Any]:
     for entry in LOSSES:
         cls = resolve(entry.target)
         if type(loss) is cls:
-            kc = loss.get_config()
+            # Huber's get_config omits delta; the wrapper's kwargs have it.
+            kc = {**getattr(loss, "_fn_kwargs", {}), **loss.get_config()}
             return {"name": entry.name, **{k: kc[entry.keras_args.get(k, k)] for k in entry.params}}
     raise ValueError(f"unknown loss object {loss!r}")
 

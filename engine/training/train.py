@@ -148,6 +148,9 @@ def _train(cfg, sink, should_stop, workdir):
         jit_compile=cfg["jit_compile"],
         run_eagerly=cfg["run_eagerly"],
     )
+    # Built now (not lazily inside the first step) so the recorder can read the
+    # gradient accumulators while tracing.
+    optimizer.build(model.trainable_variables)
     recorder = UpdateRecorder(steps + 1, k, cfg["clipping"])
     model.attach_recorder(recorder)
     inner = getattr(optimizer, "inner_optimizer", optimizer)
@@ -156,7 +159,7 @@ def _train(cfg, sink, should_stop, workdir):
         return float(keras.ops.convert_to_numpy(schedule(inner._iterations)))
 
     rec_cb = RunRecorder(recorder, sink, shape.n_train, lr_now, should_stop)
-    callbacks = [rec_cb]
+    callbacks = []
     cbs = cfg["callbacks"]
     plateau = None
     if "reduce_lr_on_plateau" in cbs:
@@ -170,6 +173,7 @@ def _train(cfg, sink, should_stop, workdir):
         callbacks.append(
             keras.callbacks.ModelCheckpoint(ckpt_path, save_weights_only=True, **cbs["checkpoint"])
         )
+    callbacks.append(rec_cb)  # last: its epoch record then shows this epoch's plateau cut
     sink.on_start(
         {
             "steps_per_epoch": steps,

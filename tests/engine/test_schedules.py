@@ -1,0 +1,80 @@
+"""Schedule values at the steps the documents print, from the preview the UI draws."""
+
+import numpy as np
+import pytest
+
+from engine.config import validate
+from engine.schedule_preview import preview
+
+
+def lr_at(schedule, steps, lr=1e-2, k=1):
+    cfg = validate(
+        {
+            "task": "regression",
+            "learning_rate": lr,
+            "schedule": schedule,
+            "epochs": 100,
+            "batch_size": 8,
+            "grad_accum_steps": k,
+        }
+    )
+    out = preview(cfg, max(steps) + 1)
+    return [out["lr"][s] for s in steps]  # entry s is update s+1, which uses step s
+
+
+def test_exponential_decay_document_values():
+    got = lr_at(
+        {"name": "exponential_decay", "decay_steps": 1000, "decay_rate": 0.9}, [0, 1000, 5000]
+    )
+    assert got == pytest.approx([0.01, 0.009, 0.01 * 0.9**5], rel=1e-5)
+
+
+def test_exponential_staircase():
+    got = lr_at(
+        {"name": "exponential_decay", "decay_steps": 1000, "decay_rate": 0.9, "staircase": True},
+        [999, 1000, 1999],
+    )
+    assert got == pytest.approx([0.01, 0.009, 0.009], rel=1e-5)
+
+
+def test_cosine_decay_document_values():
+    got = lr_at({"name": "cosine_decay", "decay_steps": 10000, "alpha": 1e-5}, [0, 5000, 10000])
+    assert got == pytest.approx([0.01, 0.01 * (0.5 * (1 - 1e-5) + 1e-5), 1e-7], rel=1e-4)
+
+
+def test_piecewise_constant_document_values():
+    got = lr_at(
+        {
+            "name": "piecewise_constant",
+            "boundaries": [1000, 3000, 5000],
+            "factors": [1.0, 0.5, 0.1, 0.05],
+        },
+        [0, 500, 1500, 4000, 6000],
+    )
+    assert got == pytest.approx([1e-2, 1e-2, 5e-3, 1e-3, 5e-4], rel=1e-5)
+
+
+def test_warmup_cosine_document_values_and_no_rise_after_the_end():
+    steps = [0, 250, 500, 1000, 3000, 5000, 10000, 12000]
+    got = lr_at(
+        {"name": "warmup_cosine", "warmup_steps": 1000, "total_steps": 10000}, steps, lr=1e-3
+    )
+    want = []
+    for s in steps:
+        if s < 1000:
+            want.append(1e-3 * s / 1000)
+        else:
+            p = min((s - 1000) / 9000, 1.0)
+            want.append(0.5 * 1e-3 * (1 + np.cos(np.pi * p)))
+    assert got == pytest.approx(want, rel=1e-4, abs=1e-9)
+    assert got[-1] == pytest.approx(0.0, abs=1e-9)  # the document's version rises again
+
+
+def test_keras_cosine_warmup_peaks_at_learning_rate():
+    got = lr_at({"name": "cosine_decay", "decay_steps": 100, "warmup_steps": 10}, [0, 5, 10])
+    assert got == pytest.approx([0.0, 0.005, 0.01], rel=1e-5, abs=1e-9)
+
+
+def test_accumulation_counts_updates_not_batches():
+    sched = {"name": "exponential_decay", "decay_steps": 10, "decay_rate": 0.5, "staircase": True}
+    assert lr_at(sched, [0, 9, 10, 20], k=4) == pytest.approx([0.01, 0.01, 0.005, 0.0025])
