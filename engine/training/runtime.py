@@ -20,6 +20,8 @@ def configure(intra_threads: int | None = None, inter_threads: int | None = None
     import tensorflow as tf
 
     if not _configured:
+        # Every run builds a new model, so Keras's "retracing" warning is expected noise.
+        tf.get_logger().setLevel("ERROR")
         try:
             if intra_threads:
                 tf.config.threading.set_intra_op_parallelism_threads(intra_threads)
