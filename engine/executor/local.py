@@ -1,0 +1,354 @@
+"""``LocalExecutor``: a pool of spawned worker processes around the run store.
+
+The store is the queue: ``submit`` writes queued runs in one transaction and the
+workers claim them, so the UI process never trains and never blocks, queued runs
+survive a restart, and several pools (the dashboard's, a ``python -m engine worker``
+in a terminal) can serve one store. The pool's own job is the part the store cannot
+do: notice a worker that died without a word (SIGKILL, OOM kill, segfault), fail
+only its run with the reason, and replace it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.config import validate
+from engine.errors import ConfigError
+from engine.executor import worker as worker_mod
+from engine.store import TERMINAL, IllegalTransition, RunStore
+
+log = logging.getLogger("engine.executor")
+
+POLL_INTERVAL = 0.2
+WAIT_POLL = 0.1
+# A worker that dies this soon after its start is respawned with a growing delay, so a
+# broken environment (TensorFlow fails to import) does not become a fork loop.
+QUICK_DEATH = 5.0
+MAX_BACKOFF = 10.0
+FOREIGN_STALE_AFTER = 120.0
+
+
+def validate_all(configs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every config checked before any is queued; each problem names its config."""
+    out, problems = [], []
+    for i, raw in enumerate(configs):
+        try:
+            out.append(validate(raw))
+        except ConfigError as e:
+            problems += [(f"configs[{i}].{f}" if f else f"configs[{i}]", m) for f, m in e.problems]
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def recover_orphaned_runs(store: RunStore) -> list[str]:
+    """Mark runs left ``running`` by a dead pool as ``interrupted``.
+
+    Like ``store.recover_interrupted()``, but a run whose owner process is still alive
+    on this machine (another pool serving the same store) is left alone; so is a run
+    owned on another machine that still sends heartbeats.
+    """
+    here = socket.gethostname()
+    now = time.time()
+    done = []
+    for run in store.list_runs(status="running"):
+        owner = worker_mod.parse_worker_id(run.get("worker_id"))
+        if owner is not None:
+            if owner.host == here and worker_mod.pid_alive(owner.pid):
+                continue
+            beat = run.get("heartbeat") or run.get("started") or 0
+            if owner.host != here and now - beat < FOREIGN_STALE_AFTER:
+                continue
+        with contextlib.suppress(IllegalTransition, KeyError):
+            store.set_status(
+                run["id"],
+                "interrupted",
+                error="interrupted: the worker stopped before the run finished"
+                + (f" (worker {run['worker_id']} is gone)" if run.get("worker_id") else ""),
+            )
+            done.append(run["id"])
+    return done
+
+
+def _as_list(run_ids: str | Iterable[str]) -> list[str]:
+    return [run_ids] if isinstance(run_ids, str) else list(dict.fromkeys(run_ids))
+
+
+class BaseExecutor:
+    """What every backend shares: submit, cancel and wait go through the store only."""
+
+    backend = "base"
+
+    def __init__(self, store_path: str | os.PathLike | None = None) -> None:
+        self.store = RunStore(store_path)
+        self.store_path: Path = self.store.path
+
+    def _wake(self) -> None:
+        pass
+
+    def submit(
+        self,
+        configs: Sequence[Mapping[str, Any]],
+        *,
+        names: Sequence[str] | None = None,
+        sweep_id: str | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Queue runs, all or none. Configs are stored in canonical form, so a stored
+        config reproduces the run and re-imports unchanged."""
+        if isinstance(configs, Mapping):
+            raise ConfigError("configs", "must be a list of configs, got one config object")
+        checked = validate_all(configs)
+        try:
+            ids = self.store.create_runs(checked, names=names, sweep_id=sweep_id, tags=tags)
+        except ValueError as e:  # names/tags/sweep_id: their own field-named messages
+            raise ConfigError([("", str(e))]) from None
+        self._wake()
+        return ids
+
+    def cancel(
+        self, run_id: str | None = None, *, sweep_id: str | None = None, all: bool = False
+    ) -> int:
+        """Queued runs are cancelled at once; running ones stop at the next epoch
+        boundary, keeping their partial curves. Returns how many runs changed."""
+        return self.store.request_cancel(run_id, sweep_id=sweep_id, all=all)
+
+    def wait(self, run_ids: str | Iterable[str], timeout: float | None = None) -> dict[str, str]:
+        """Statuses once every run is terminal or ``timeout`` seconds passed (then some
+        are still ``queued``/``running``; the caller decides what that means)."""
+        ids = _as_list(run_ids)
+        status = {rid: self.store.get_run(rid)["status"] for rid in ids}
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            pending = [rid for rid, s in status.items() if s not in TERMINAL]
+            if not pending or (deadline is not None and time.monotonic() >= deadline):
+                return status
+            time.sleep(WAIT_POLL)
+            for rid in pending:
+                status[rid] = self.store.get_run(rid)["status"]
+
+    def _running_by_worker(self) -> dict[str, str]:
+        return {
+            r["worker_id"]: r["id"]
+            for r in self.store.list_runs(status="running")
+            if r["worker_id"]
+        }
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self):  # pragma: no cover - every backend overrides
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 10) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class LocalExecutor(BaseExecutor):
+    """A pool of ``workers`` processes (default: one per CPU core) serving one store."""
+
+    backend = "local"
+
+    def __init__(
+        self,
+        store_path: str | os.PathLike | None = None,
+        workers: int | None = None,
+        *,
+        workdir: str | os.PathLike | None = None,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        super().__init__(store_path)
+        n = (os.cpu_count() or 1) if workers is None else workers
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError("workers", f"must be a whole number ≥ 1, got {workers!r}")
+        self.n_workers = n
+        self.workdir = None if workdir is None else str(Path(workdir).expanduser().resolve())
+        self.poll_interval = poll_interval
+        cores = os.cpu_count() or 1
+        # Split the cores between the workers: N processes each with all cores'
+        # threads would oversubscribe the CPU and run slower than one at a time.
+        self.intra_threads = max(1, cores // n)
+        self.inter_threads = 1 if n >= cores else 2
+        self._ctx = multiprocessing.get_context("spawn")
+        self._stop_event = self._ctx.Event()
+        self._wake_event = self._ctx.Event()
+        self._procs: list[Any] = [None] * n
+        self._spawned_at = [0.0] * n
+        self._quick_deaths = [0] * n
+        self._respawn_at: dict[int, float] = {}
+        self._lock = threading.RLock()
+        self._sup_stop = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self._started = False
+        self._stopped = False
+        self.deaths: list[dict[str, Any]] = []  # what the supervisor saw, newest last
+
+    def __repr__(self) -> str:
+        return f"LocalExecutor({str(self.store_path)!r}, workers={self.n_workers})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LocalExecutor:
+        with self._lock:
+            if self._started:
+                return self
+            if self._stopped:
+                raise RuntimeError("this executor was stopped; create a new one")
+            recover_orphaned_runs(self.store)
+            for slot in range(self.n_workers):
+                self._spawn(slot)
+            self._started = True
+            self._supervisor = threading.Thread(
+                target=self._supervise, name="hplab-supervisor", daemon=True
+            )
+            self._supervisor.start()
+        ref = weakref.ref(self)
+        atexit.register(lambda: (ex := ref()) is not None and ex.stop(timeout=5))
+        return self
+
+    def _spawn(self, slot: int) -> None:
+        p = self._ctx.Process(
+            target=worker_mod.main,
+            args=(str(self.store_path), self._stop_event, self._wake_event),
+            kwargs={
+                "parent_pid": os.getpid(),
+                "intra_threads": self.intra_threads,
+                "inter_threads": self.inter_threads,
+                "poll_interval": self.poll_interval,
+                "workdir": self.workdir,
+            },
+            name=f"hplab-worker-{slot}",
+            daemon=True,
+        )
+        p.start()
+        self._procs[slot] = p
+        self._spawned_at[slot] = time.monotonic()
+
+    def _supervise(self) -> None:
+        while not self._sup_stop.is_set():
+            with self._lock:
+                live = {p.sentinel: slot for slot, p in enumerate(self._procs) if p is not None}
+            ready = multiprocessing.connection.wait(list(live), timeout=POLL_INTERVAL)
+            with self._lock:
+                if self._sup_stop.is_set():
+                    return
+                for s in ready:
+                    self._on_death(live[s])
+                now = time.monotonic()
+                for slot, when in list(self._respawn_at.items()):
+                    if now >= when:
+                        del self._respawn_at[slot]
+                        self._spawn(slot)
+
+    def _on_death(self, slot: int) -> None:
+        p = self._procs[slot]
+        p.join(timeout=1)
+        reason = worker_mod.signal_reason(p.exitcode)
+        wid = worker_mod.worker_id_for(p.pid)
+        failed = []
+        for run in self.store.list_runs(status="running"):
+            if run["worker_id"] == wid:
+                with contextlib.suppress(IllegalTransition, KeyError):
+                    self.store.fail_run(run["id"], reason)
+                    failed.append(run["id"])
+        self.deaths.append(
+            {
+                "pid": p.pid,
+                "exitcode": p.exitcode,
+                "reason": reason,
+                "runs": failed,
+                "time": time.time(),
+            }
+        )
+        log.warning("worker %s: %s; failed runs: %s", p.pid, reason, failed or "none")
+        p.close()
+        self._procs[slot] = None
+        lived = time.monotonic() - self._spawned_at[slot]
+        self._quick_deaths[slot] = self._quick_deaths[slot] + 1 if lived < QUICK_DEATH else 0
+        n = self._quick_deaths[slot]
+        delay = 0.0 if n == 0 else min(MAX_BACKOFF, 0.5 * 2 ** (n - 1))
+        self._respawn_at[slot] = time.monotonic() + delay
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the pool: running runs are cancelled (partial curves kept); a worker
+        that does not stop within ``timeout`` is killed and its run ``interrupted``.
+        Queued runs stay queued for the next pool."""
+        with self._lock:
+            if self._stopped or not self._started:
+                self._stopped = True
+                return
+            self._stopped = True
+            self._sup_stop.set()
+        if self._supervisor is not None:
+            self._supervisor.join()
+        procs = [p for p in self._procs if p is not None]
+        ours = {worker_mod.worker_id_for(p.pid) for p in procs}
+        running = {w: r for w, r in self._running_by_worker().items() if w in ours}
+        for run_id in running.values():
+            with contextlib.suppress(KeyError):
+                self.store.request_cancel(run_id)
+        self._stop_event.set()
+        self._wake_event.set()
+        deadline = time.monotonic() + timeout
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join(2)
+                if p.is_alive():
+                    p.kill()
+                    p.join()
+                run_id = running.get(worker_mod.worker_id_for(p.pid))
+                if run_id is not None:
+                    with contextlib.suppress(IllegalTransition, KeyError):
+                        self.store.set_status(
+                            run_id,
+                            "interrupted",
+                            error="interrupted: the worker did not stop in time when its pool"
+                            " stopped and was killed",
+                        )
+            p.close()
+        self._procs = [None] * self.n_workers
+        self.store.close()
+
+    def _wake(self) -> None:
+        self._wake_event.set()
+
+    # ------------------------------------------------------------------ reads
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            procs = list(self._procs)
+        by_worker = self._running_by_worker()
+        workers = []
+        for p in procs:
+            if p is None:
+                continue
+            alive = p.is_alive()
+            run_id = by_worker.get(worker_mod.worker_id_for(p.pid)) if alive else None
+            workers.append({"pid": p.pid, "alive": alive, "run_id": run_id})
+        busy = sum(1 for w in workers if w["run_id"])
+        alive = sum(1 for w in workers if w["alive"])
+        return {
+            "backend": self.backend,
+            "workers": workers,
+            "busy": busy,
+            "idle": alive - busy,
+            "queued": len(self.store.list_runs(status="queued")),
+        }

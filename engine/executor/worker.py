@@ -1,0 +1,282 @@
+"""The worker process: claims runs from the store and trains them, one at a time.
+
+This module is the ``spawn`` entry point of the local pool (never a page script:
+Streamlit re-executes pages, and a child process must be able to import its target).
+A worker pays the TensorFlow import once and then serves many runs; one run per
+process at a time keeps global Keras state (dtype policy, seeds) from leaking between
+runs, and a crash (segfault, out-of-memory kill) takes down one run, not the pool.
+
+The store is the queue, so a worker needs nothing from its owner but the store path
+and two events (stop, wake-up). It watches its parent too: a worker whose pool owner
+died stops its run and exits instead of training on as an orphan nobody will read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("engine.executor")
+
+# Seconds an orphaned worker gives its run to stop at the next epoch boundary before
+# it records the run as interrupted itself and exits.
+ORPHAN_GRACE = 10.0
+PARENT_CHECK = 0.5
+INTERRUPTED_BY_OWNER = "interrupted: the process that owned the worker pool died"
+
+
+def worker_id_for(pid: int | None = None) -> str:
+    """``local:<host>:<pid>``: the supervisor knows the pid of a worker that died, and a
+    restarting pool can tell a live worker's run from one left by a dead pool."""
+    return f"local:{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process whose death orphans a run: the worker (local) or the driver (Ray)."""
+
+    kind: str
+    host: str
+    pid: int
+
+
+def parse_worker_id(worker_id: str | None) -> Owner | None:
+    if not worker_id:
+        return None
+    parts = worker_id.split(":")
+    if len(parts) < 3 or parts[0] not in ("local", "ray"):
+        return None
+    try:
+        return Owner(parts[0], parts[1], int(parts[2]))
+    except ValueError:
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def signal_reason(exitcode: int | None) -> str:
+    """A person-readable cause for a worker's exit code."""
+    if exitcode is None:
+        return "worker process died (exit status unknown)"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = "unknown signal"
+        hint = ""
+        if -exitcode == signal.SIGKILL:
+            hint = "; killed from outside, e.g. by the out-of-memory killer"
+        elif -exitcode == signal.SIGSEGV:
+            hint = "; a crash in native code"
+        return f"worker process died (signal {-exitcode} {name}{hint})"
+    return f"worker process exited unexpectedly with code {exitcode}"
+
+
+class _ParentWatch:
+    """Notices the death of the pool's owner without help from it.
+
+    Two signals, either one enough: the parent's sentinel pipe (multiprocessing
+    closes it when the parent dies) and a change of ``os.getppid()``.
+    """
+
+    def __init__(self, parent_pid: int | None) -> None:
+        self.parent_pid = parent_pid
+        self.orphaned = threading.Event()
+        parent = multiprocessing.parent_process()
+        self._sentinel = parent.sentinel if parent is not None else None
+
+    def start(self) -> None:
+        if self.parent_pid is None:
+            return
+        threading.Thread(target=self._watch, name="hplab-parent-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self.orphaned.is_set():
+            if self._sentinel is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    if multiprocessing.connection.wait([self._sentinel], timeout=PARENT_CHECK):
+                        self.orphaned.set()
+                        break
+            else:
+                time.sleep(PARENT_CHECK)
+            if os.getppid() != self.parent_pid:
+                self.orphaned.set()
+
+
+class _RunSink:
+    """``StoreSink`` plus one rule: a run stopped because the owner died is recorded
+    as ``interrupted``, not ``cancelled`` (nobody asked for it to stop)."""
+
+    def __init__(self, store, run_id: str, watch: _ParentWatch) -> None:
+        from engine.store import StoreSink
+
+        self._sink = StoreSink(store, run_id)
+        self.store, self.run_id, self.watch = store, run_id, watch
+
+    def on_start(self, info):
+        self._sink.on_start(info)
+
+    def on_epoch(self, record):
+        self._sink.on_epoch(record)
+
+    def on_updates(self, columns):
+        self._sink.on_updates(columns)
+
+    def on_finish(self, result):
+        if (
+            result.get("status") == "cancelled"
+            and self.watch.orphaned.is_set()
+            and not self.store.cancel_requested(self.run_id)
+        ):
+            result = {**result, "status": "interrupted", "error": INTERRUPTED_BY_OWNER}
+        self._sink.on_finish(result)
+
+
+def _warm_up(intra_threads: int | None, inter_threads: int | None) -> None:
+    """Import TensorFlow and Keras once and fix the thread pools before any run."""
+    from engine.training import runtime
+
+    runtime.configure(intra_threads=intra_threads, inter_threads=inter_threads)
+    import keras  # noqa: F401
+
+    import engine.training.train  # noqa: F401  (its lazy imports happen in the first run)
+    from engine.keras_parts import build, models  # noqa: F401
+    from engine.training import callbacks, instrumented  # noqa: F401
+
+
+def run_one(
+    store,
+    run_id: str,
+    config: dict[str, Any],
+    worker_id: str,
+    *,
+    should_stop,
+    sink,
+    workdir: str | None,
+) -> str:
+    """Train one claimed run; every outcome ends in a terminal status in the store."""
+    from engine.errors import ConfigError
+    from engine.store import IllegalTransition
+    from engine.training.train import train
+
+    run_dir = os.path.join(workdir, run_id) if workdir else None
+    try:
+        result = train(config, sink=sink, should_stop=should_stop, workdir=run_dir)
+        return result["status"]
+    except IllegalTransition as e:
+        # The run was recovered as interrupted or deleted underneath us: nothing to write.
+        log.warning("worker %s: run %s left running state: %s", worker_id, run_id, e)
+        return "lost"
+    except ConfigError as e:  # a config queued by another version of HP Lab
+        _fail(store, run_id, f"invalid config: {e}")
+        return "failed"
+    except Exception as e:  # the store itself failed (disk full, locked too long)
+        _fail(store, run_id, f"{type(e).__name__}: {e}")
+        return "failed"
+    finally:
+        if run_dir:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _fail(store, run_id: str, reason: str) -> None:
+    from engine.store import IllegalTransition
+
+    with contextlib.suppress(IllegalTransition, Exception):
+        store.fail_run(run_id, reason)
+
+
+def main(
+    store_path: str,
+    stop_event,
+    wake_event,
+    *,
+    parent_pid: int | None = None,
+    intra_threads: int | None = None,
+    inter_threads: int | None = None,
+    poll_interval: float = 0.2,
+    workdir: str | None = None,
+) -> None:
+    """Serve runs until ``stop_event`` is set or the owner dies."""
+    # Ctrl-C in a terminal reaches the whole process group: the owner decides what
+    # happens to runs (cancel them cleanly), so the worker must not die mid-write.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    watch = _ParentWatch(parent_pid)
+    watch.start()
+    _warm_up(intra_threads, inter_threads)
+
+    from engine.store import RunStore
+
+    store = RunStore(store_path)
+    worker_id = worker_id_for()
+    while not stop_event.is_set() and not watch.orphaned.is_set():
+        claim = store.claim_next(worker_id)
+        if claim is None:
+            if wake_event.wait(poll_interval):
+                wake_event.clear()
+            continue
+        run_id, config = claim
+        current = {"done": threading.Event()}
+
+        def should_stop(run_id=run_id) -> bool:
+            return stop_event.is_set() or watch.orphaned.is_set() or store.cancel_requested(run_id)
+
+        guard = threading.Thread(
+            target=_orphan_guard, args=(store, run_id, watch, current["done"]), daemon=True
+        )
+        guard.start()
+        try:
+            run_one(
+                store,
+                run_id,
+                config,
+                worker_id,
+                should_stop=should_stop,
+                sink=_RunSink(store, run_id, watch),
+                workdir=workdir,
+            )
+        finally:
+            current["done"].set()
+    store.close()
+
+
+def _orphan_guard(store, run_id: str, watch: _ParentWatch, done: threading.Event) -> None:
+    """If the owner dies and the run does not stop by itself in time (a long epoch,
+    a hung op), record it as interrupted and end the process: no orphan trains on."""
+    while not done.is_set():
+        if watch.orphaned.wait(0.5):
+            break
+    if done.is_set():
+        return
+    if done.wait(ORPHAN_GRACE):
+        return
+    from engine.store import IllegalTransition
+
+    with contextlib.suppress(IllegalTransition, Exception):
+        store.set_status(run_id, "interrupted", error=INTERRUPTED_BY_OWNER)
+    os._exit(3)

@@ -1,0 +1,224 @@
+"""Sweeps: one base config, a grid of overrides, seed repeats → many runs.
+
+A sweep file is data, like a config::
+
+    {"base": {"task": "regression", "epochs": 5},
+     "grid": {"optimizer.name": ["sgd", "adam"], "learning_rate": [1e-3, 1e-2]},
+     "repeats": 2}
+
+Grid keys are dotted paths into the config. Overrides are applied to the *raw*
+base and only then validated, so values that ``validate`` works out (automatic
+schedule lengths from epochs and batch size, the task's defaults) follow each
+run's own settings instead of being frozen from the base. Every generated config
+is validated before anything is queued: a sweep is never half-enqueued.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import uuid
+from typing import Any
+
+from engine.config import TOP_LEVEL, validate
+from engine.errors import ConfigError
+from engine.spec.tasks import TASKS
+
+SWEEP_KEYS = ("base", "grid", "repeats", "name", "tags")
+MAX_RUNS = 1000
+MAX_REPEATS = 100
+MAX_NAME = 200
+
+
+def new_sweep_id() -> str:
+    return "sw-" + uuid.uuid4().hex[:10]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, int | str):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _check_path(path: Any) -> list[str]:
+    where = f"grid.{path}"
+    if not isinstance(path, str) or not path.strip():
+        raise ConfigError("grid", f"keys must be dotted config paths, got {path!r}")
+    parts = path.split(".")
+    if any(not p for p in parts):
+        raise ConfigError(where, "empty segment in the dotted path")
+    if parts[0] == "task":
+        raise ConfigError(where, "the task cannot vary within a sweep: use one sweep per task")
+    if parts[0] not in TOP_LEVEL:
+        raise ConfigError(where, f"unknown config key {parts[0]!r} (one of {', '.join(TOP_LEVEL)})")
+    return parts
+
+
+def _set(config: dict, parts: list[str], value: Any, task_defaults: dict, path: str) -> None:
+    """Set ``config[a][b]... = value``, creating objects on the way.
+
+    A string identifier on the way (``"optimizer": "adam"``) becomes
+    ``{"name": "adam"}`` so its parameters can be set; a missing key starts from the
+    task's default so ``optimizer.momentum`` on an SGD task keeps SGD. Changing an
+    object's ``name`` drops the old object's parameters: they belonged to the old
+    optimizer/schedule/loss and would be errors on the new one.
+    """
+    node = config
+    for depth, key in enumerate(parts[:-1]):
+        here = ".".join(parts[: depth + 1])
+        if key not in node:
+            node[key] = copy.deepcopy(task_defaults.get(key)) if depth == 0 else None
+        child = node[key]
+        if child is None:
+            child = {}
+        elif isinstance(child, str):
+            child = {"name": child}
+        elif not isinstance(child, dict):
+            raise ConfigError(
+                f"grid.{path}",
+                f"{here} is {_fmt(child)}, not an object, so it has no field {parts[depth + 1]!r}",
+            )
+        node[key] = child
+        node = child
+    last = parts[-1]
+    if last == "name" and len(parts) > 1 and node.get("name") != value:
+        node.clear()
+    node[last] = copy.deepcopy(value)
+
+
+def _attribute(field: str, paths: list[str]) -> str:
+    for p in paths:
+        if field == p or field.startswith(p + ".") or p.startswith(field + "."):
+            return f"grid.{field}"
+    return f"base.{field}" if field else "base"
+
+
+def _check_sweep(sweep: Any) -> tuple[dict, dict[str, list], int]:
+    if not isinstance(sweep, dict):
+        raise ConfigError("sweep", f"must be a JSON object, got {type(sweep).__name__}")
+    problems = [
+        (k, f"unknown key (allowed: {', '.join(SWEEP_KEYS)})") for k in sweep if k not in SWEEP_KEYS
+    ]
+    base = sweep.get("base")
+    if not isinstance(base, dict):
+        problems.append(("base", f"must be a config object, got {base!r}"))
+    grid = sweep.get("grid", {})
+    if not isinstance(grid, dict):
+        problems.append(("grid", f"must be an object of path -> list of values, got {grid!r}"))
+        grid = {}
+    for path, values in grid.items():
+        if not isinstance(values, list) or not values:
+            problems.append((f"grid.{path}", f"must be a non-empty list of values, got {values!r}"))
+        else:
+            try:
+                _check_path(path)
+            except ConfigError as e:
+                problems.extend(e.problems)
+    repeats = sweep.get("repeats", 1)
+    if (
+        isinstance(repeats, bool)
+        or not isinstance(repeats, int)
+        or not (1 <= repeats <= MAX_REPEATS)
+    ):
+        problems.append(("repeats", f"must be an integer in [1, {MAX_REPEATS}], got {repeats!r}"))
+    if "name" in sweep and not isinstance(sweep["name"], str):
+        problems.append(("name", f"must be text, got {sweep['name']!r}"))
+    if "tags" in sweep and (
+        not isinstance(sweep["tags"], list) or not all(isinstance(t, str) for t in sweep["tags"])
+    ):
+        problems.append(("tags", f"must be a list of text tags, got {sweep['tags']!r}"))
+    if problems:
+        raise ConfigError(problems)
+    n = repeats
+    for values in grid.values():
+        n *= len(values)
+    if n > MAX_RUNS:
+        raise ConfigError("grid", f"{n} runs (grid × repeats); at most {MAX_RUNS} per sweep")
+    return base, grid, repeats
+
+
+def expand(sweep: Any) -> list[dict[str, Any]]:
+    """The sweep's runs: ``[{"name", "config", "overrides"}]``, grid order × repeats.
+
+    ``config`` is the validated (canonical) config; ``overrides`` maps each grid path
+    (and ``seed`` for repeats) to this run's value. Raises ``ConfigError`` naming
+    ``grid.<path>`` or ``base.<field>`` for every problem in any run.
+    """
+    base, grid, repeats = _check_sweep(sweep)
+    try:
+        task_defaults = TASKS[validate(base)["task"]].defaults
+    except ConfigError as e:
+        # A grid may fix what the base lacks (e.g. a bad base lr swept over), so only
+        # a missing or unknown task stops us here.
+        if any(f == "task" for f, _ in e.problems):
+            raise ConfigError([(f"base.{f}", m) for f, m in e.problems]) from None
+        task_defaults = TASKS[base["task"]].defaults
+    paths = list(grid)
+    parts = {p: _check_path(p) for p in paths}
+    # Parents before children: "optimizer.name" resets the object, then
+    # "optimizer.momentum" sets its parameter.
+    order = sorted(paths, key=lambda p: len(parts[p]))
+    varying = [p for p in paths if len(grid[p]) > 1]
+    base_seed = base.get("seed", task_defaults.get("seed", 42))
+
+    combos = list(itertools.product(*(grid[p] for p in paths))) or [()]
+    runs: list[dict[str, Any]] = []
+    problems: dict[tuple[str, str], list[str]] = {}
+    for combo in combos:
+        chosen = dict(zip(paths, combo, strict=True))
+        for r in range(repeats):
+            raw = copy.deepcopy(base)
+            overrides = dict(chosen)
+            label = [f"{p}={_fmt(chosen[p])}" for p in varying]
+            try:
+                for p in order:
+                    _set(raw, parts[p], chosen[p], task_defaults, p)
+                if repeats > 1:
+                    seed = raw.get("seed", base_seed)
+                    if isinstance(seed, int) and not isinstance(seed, bool):
+                        raw["seed"] = seed + r
+                        overrides["seed"] = seed + r
+                        label.append(f"seed={seed + r}")
+            except ConfigError as e:
+                for f, m in e.problems:
+                    problems.setdefault((f, m), [])
+                continue
+            if not label:
+                label = [f"{p}={_fmt(chosen[p])}" for p in paths] or ["base"]
+            name = " ".join(label)[:MAX_NAME]
+            try:
+                cfg = validate(raw)
+            except ConfigError as e:
+                for f, m in e.problems:
+                    problems.setdefault((_attribute(f, paths), m), []).append(name)
+                continue
+            runs.append({"name": name, "config": cfg, "overrides": overrides})
+    if problems:
+        total = len(combos) * repeats
+        out = []
+        for (f, m), names in problems.items():
+            if f.startswith("base.") and 0 < len(set(names)) < total:
+                shown = ", ".join(sorted(set(names))[:3])
+                m = f"{m} (in {shown}{', ...' if len(set(names)) > 3 else ''})"
+            out.append((f, m))
+        raise ConfigError(out)
+    return runs
+
+
+def submit_sweep(executor, sweep: Any, *, tags: list[str] | None = None) -> tuple[str, list[str]]:
+    """Expand, validate and queue a whole sweep in one transaction: ``(sweep_id, run_ids)``."""
+    runs = expand(sweep)
+    sweep_id = new_sweep_id()
+    all_tags = list(dict.fromkeys([*(sweep.get("tags") or []), *(tags or [])]))
+    ids = executor.submit(
+        [r["config"] for r in runs],
+        names=[r["name"] for r in runs],
+        sweep_id=sweep_id,
+        tags=all_tags or None,
+    )
+    return sweep_id, ids
