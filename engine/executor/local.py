@@ -95,8 +95,8 @@ class BaseExecutor:
         self.store = RunStore(store_path)
         self.store_path: Path = self.store.path
 
-    def _wake(self) -> None:
-        pass
+    def _notify(self) -> None:
+        """Tell idle workers there is work now rather than at their next poll."""
 
     def submit(
         self,
@@ -115,7 +115,7 @@ class BaseExecutor:
             ids = self.store.create_runs(checked, names=names, sweep_id=sweep_id, tags=tags)
         except ValueError as e:  # names/tags/sweep_id: their own field-named messages
             raise ConfigError([("", str(e))]) from None
-        self._wake()
+        self._notify()
         return ids
 
     def cancel(
@@ -327,7 +327,7 @@ class LocalExecutor(BaseExecutor):
         self._procs = [None] * self.n_workers
         self.store.close()
 
-    def _wake(self) -> None:
+    def _notify(self) -> None:
         self._wake_event.set()
 
     # ------------------------------------------------------------------ reads

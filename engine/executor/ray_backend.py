@@ -1,0 +1,405 @@
+"""``RayExecutor``: the same runs on a Ray cluster, the same store on the driver.
+
+A run on another node cannot write the driver's SQLite file (and SQLite over a network
+file system is a corruption risk), so the store stays the driver's: the driver claims
+queued runs, hands each to a long-lived Ray actor (one run at a time, TensorFlow
+imported once per actor, as in the local pool), pulls the run's records from the actor
+while it trains and writes them into the store, so live curves work as they do locally.
+Cancel goes the other way: the driver sees the store's cancel flag and sets a flag on
+the actor, which the run's ``should_stop`` reads without a round trip.
+
+Ray is optional: this module imports ``ray`` only inside functions, and the actor class
+is plain Python wrapped with ``ray.remote`` at start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from engine.errors import ConfigError
+from engine.executor.local import BaseExecutor, recover_orphaned_runs
+from engine.store import IllegalTransition
+
+log = logging.getLogger("engine.executor")
+
+DISPATCH_INTERVAL = 0.2
+RPC_TIMEOUT = 30.0
+MAX_INIT_FAILURES = 5
+
+
+class _BufferSink:
+    """Keeps a run's records in order until the driver pulls them."""
+
+    def __init__(self, push: Callable[[tuple], None], run_id: str) -> None:
+        self.push, self.run_id = push, run_id
+
+    def on_start(self, info):
+        self.push(("start", info))
+
+    def on_epoch(self, record):
+        self.push(("epoch", record))
+
+    def on_updates(self, columns):
+        self.push(("updates", columns))
+
+    def on_finish(self, result):
+        self.push(("finish", result))
+
+
+class RunActor:
+    """Trains runs inside a Ray worker process; ``run`` blocks one actor thread while
+    ``drain`` and ``cancel`` are served by the others (a threaded actor)."""
+
+    def __init__(self, intra_threads: int | None = None, inter_threads: int | None = None):
+        from engine.executor.worker import _warm_up
+
+        self._lock = threading.Lock()
+        self._records: list[tuple] = []
+        self._cancelled: set[str] = set()
+        _warm_up(intra_threads, inter_threads)
+
+    def where(self) -> tuple[str, int]:
+        return socket.gethostname(), os.getpid()
+
+    def _push(self, item: tuple) -> None:
+        with self._lock:
+            self._records.append(item)
+
+    def run(self, run_id: str, config: dict, workdir: str | None = None) -> str:
+        import shutil
+
+        from engine.training.train import train
+
+        run_dir = os.path.join(workdir, run_id) if workdir else None
+        sink = _BufferSink(self._push, run_id)
+        try:
+            return train(
+                config, sink=sink, should_stop=lambda: run_id in self._cancelled, workdir=run_dir
+            )["status"]
+        except Exception as e:  # ConfigError from a foreign config: still a result
+            self._push(("finish", {"status": "failed", "error": f"{type(e).__name__}: {e}"}))
+            return "failed"
+        finally:
+            self._cancelled.discard(run_id)
+            if run_dir:
+                shutil.rmtree(run_dir, ignore_errors=True)
+
+    def drain(self) -> list[tuple]:
+        with self._lock:
+            out, self._records = self._records, []
+        return out
+
+    def cancel(self, run_id: str) -> None:
+        self._cancelled.add(run_id)
+
+
+class _Slot:
+    def __init__(self, index: int, actor: Any, where_ref: Any) -> None:
+        self.index = index
+        self.actor = actor
+        self.where_ref = where_ref
+        self.host: str | None = None
+        self.pid: int | None = None
+        self.alive = True
+        self.run_id: str | None = None
+        self.ref: Any = None
+        self.cancel_sent = False
+
+
+class RayExecutor(BaseExecutor):
+    """Runs on Ray actors; records and status in the driver's store."""
+
+    backend = "ray"
+
+    def __init__(
+        self,
+        store_path: str | os.PathLike | None = None,
+        workers: int | None = None,
+        *,
+        address: str | None = None,
+        workdir: str | os.PathLike | None = None,
+        cpus_per_run: int = 1,
+        runtime_env: dict | None = None,
+    ) -> None:
+        super().__init__(store_path)
+        if workers is not None and (
+            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+        ):
+            raise ConfigError("workers", f"must be a whole number ≥ 1, got {workers!r}")
+        if isinstance(cpus_per_run, bool) or not isinstance(cpus_per_run, int) or cpus_per_run < 1:
+            raise ConfigError("cpus_per_run", f"must be a whole number ≥ 1, got {cpus_per_run!r}")
+        self.n_workers = workers
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.workdir = None if workdir is None else os.path.abspath(os.path.expanduser(workdir))
+        self.cpus_per_run = cpus_per_run
+        self.runtime_env = runtime_env
+        self._slots: list[_Slot] = []
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._stop_deadline = 0.0
+        self._thread: threading.Thread | None = None
+        self._owns_ray = False
+        self._started = False
+        self._stopped = False
+        self._actor_cls: Any = None
+        self._id_prefix = f"ray:{socket.gethostname()}:{os.getpid()}"
+        self._init_failures = 0
+        self.deaths: list[dict[str, Any]] = []
+
+    def __repr__(self) -> str:
+        return f"RayExecutor({str(self.store_path)!r}, workers={self.n_workers})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> RayExecutor:
+        with self._lock:
+            if self._started:
+                return self
+            if self._stopped:
+                raise RuntimeError("this executor was stopped; create a new one")
+            import ray
+
+            if not ray.is_initialized():
+                kw: dict[str, Any] = {"runtime_env": self.runtime_env}
+                if self.address:
+                    kw["address"] = self.address
+                else:
+                    kw.update(
+                        num_cpus=(self.n_workers or os.cpu_count() or 1) * self.cpus_per_run,
+                        include_dashboard=False,
+                    )
+                ray.init(**kw)
+                self._owns_ray = True
+            if self.n_workers is None:
+                cpus = int(ray.cluster_resources().get("CPU", 1))
+                self.n_workers = max(1, cpus // self.cpus_per_run)
+            self._actor_cls = ray.remote(num_cpus=self.cpus_per_run, max_concurrency=4)(RunActor)
+            recover_orphaned_runs(self.store)
+            self._slots = [self._new_slot(i) for i in range(self.n_workers)]
+            self._started = True
+            self._thread = threading.Thread(
+                target=self._dispatch, name="hplab-ray-dispatch", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def _new_slot(self, index: int) -> _Slot:
+        actor = self._actor_cls.remote(self.cpus_per_run, 1)
+        return _Slot(index, actor, actor.where.remote())
+
+    def _worker_id(self, slot: _Slot) -> str:
+        return f"{self._id_prefix}:{slot.index}"
+
+    def stop(self, timeout: float = 10) -> None:
+        """Cancel running runs (partial curves kept), wait up to ``timeout`` for their
+        last records, then end the actors; a run still going is ``interrupted``."""
+        with self._lock:
+            if self._stopped or not self._started:
+                self._stopped = True
+                return
+            self._stopped = True
+            self._stop_deadline = time.monotonic() + timeout
+            self._stopping.set()
+            self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        import ray
+
+        for slot in self._slots:
+            with contextlib.suppress(Exception):
+                ray.kill(slot.actor)
+        if self._owns_ray:
+            ray.shutdown()
+        self.store.close()
+
+    def _notify(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------------ dispatch loop
+
+    def _dispatch(self) -> None:
+        while True:
+            try:
+                if self._step():
+                    return
+            except Exception:  # never let one bad moment end the dispatcher silently
+                log.exception("ray executor: dispatch step failed")
+            self._wake.wait(DISPATCH_INTERVAL)
+            self._wake.clear()
+
+    def _step(self) -> bool:
+        """One round: pull records, finish ended runs, forward cancels, start runs.
+        Returns True when the executor has stopped and nothing is in flight."""
+        import ray
+
+        stopping = self._stopping.is_set()
+        busy = [s for s in self._slots if s.run_id is not None]
+        self._resolve_where()
+        if busy:
+            done_refs, _ = ray.wait([s.ref for s in busy], num_returns=len(busy), timeout=0)
+            done = {id(r) for r in done_refs}
+            for slot in busy:
+                self._pull(slot)
+                if id(slot.ref) in done:
+                    self._finish(slot)
+            for slot in busy:
+                if slot.run_id is None or slot.cancel_sent:
+                    continue
+                try:
+                    if stopping:
+                        self.store.request_cancel(slot.run_id)
+                        wanted = True
+                    else:
+                        wanted = self.store.cancel_requested(slot.run_id)
+                except KeyError:  # deleted under us
+                    wanted = True
+                if wanted:
+                    slot.actor.cancel.remote(slot.run_id)
+                    slot.cancel_sent = True
+        if stopping:
+            if any(s.run_id for s in self._slots):
+                if time.monotonic() < self._stop_deadline:
+                    return False
+                for slot in self._slots:
+                    if slot.run_id is not None:
+                        self._abandon(
+                            slot,
+                            "interrupted",
+                            "interrupted: the remote run did not stop in time when its"
+                            " executor stopped",
+                        )
+            return True
+        for slot in self._slots:
+            # Only warm actors get runs, so "running" in the store means training.
+            if slot.run_id is None and slot.alive and slot.pid is not None:
+                claim = self.store.claim_next(self._worker_id(slot))
+                if claim is None:
+                    break
+                run_id, config = claim
+                slot.run_id, slot.cancel_sent = run_id, False
+                slot.ref = slot.actor.run.remote(run_id, config, self.workdir)
+        return False
+
+    def _resolve_where(self) -> None:
+        import ray
+
+        pending = [s for s in self._slots if s.pid is None and s.where_ref is not None]
+        if not pending:
+            return
+        ready, _ = ray.wait([s.where_ref for s in pending], num_returns=len(pending), timeout=0)
+        ready_ids = {id(r) for r in ready}
+        for s in pending:
+            if id(s.where_ref) not in ready_ids:
+                continue
+            try:
+                s.host, s.pid = ray.get(s.where_ref)
+                s.where_ref = None
+                self._init_failures = 0
+            except Exception as e:  # the actor failed to start (TensorFlow missing on a node?)
+                self._init_failures += 1
+                reason = f"Ray worker failed to start: {type(e).__name__}: {str(e)[:300]}"
+                self.deaths.append({"pid": None, "reason": reason, "runs": [], "time": time.time()})
+                log.error("ray executor: %s", reason)
+                if self._init_failures <= MAX_INIT_FAILURES:
+                    self._slots[s.index] = self._new_slot(s.index)
+                else:
+                    s.alive, s.where_ref = False, None
+
+    def _pull(self, slot: _Slot) -> None:
+        import ray
+
+        try:
+            records = ray.get(slot.actor.drain.remote(), timeout=RPC_TIMEOUT)
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            return  # the run's own ref reports the failure
+        self._write(slot, records)
+
+    def _write(self, slot: _Slot, records: list[tuple]) -> None:
+        run_id = slot.run_id
+        for kind, payload in records:
+            try:
+                if kind == "start":
+                    self.store.record_start(run_id, payload)
+                elif kind == "epoch":
+                    self.store.append_epoch(run_id, payload)
+                elif kind == "updates":
+                    self.store.append_updates(run_id, payload)
+                elif kind == "finish":
+                    self.store.finish(run_id, payload)
+            except (IllegalTransition, KeyError) as e:
+                # Recovered or deleted under us: stop the remote run, drop its records.
+                log.warning("ray executor: run %s: %s", run_id, e)
+                if not slot.cancel_sent:
+                    slot.actor.cancel.remote(run_id)
+                    slot.cancel_sent = True
+                return
+
+    def _finish(self, slot: _Slot) -> None:
+        import ray
+
+        try:
+            ray.get(slot.ref, timeout=RPC_TIMEOUT)
+        except ray.exceptions.RayActorError as e:
+            reason = _actor_death_reason(e)
+            self.deaths.append(
+                {"pid": slot.pid, "reason": reason, "runs": [slot.run_id], "time": time.time()}
+            )
+            self._abandon(slot, "failed", reason)
+            slot.alive = False
+            self._slots[slot.index] = self._new_slot(slot.index)
+            return
+        except Exception as e:  # RayTaskError: the run method itself raised
+            self._abandon(slot, "failed", f"{type(e).__name__}: {e}")
+            return
+        self._pull(slot)
+        if slot.run_id is not None:
+            try:
+                if self.store.get_run(slot.run_id)["status"] == "running":
+                    self.store.fail_run(slot.run_id, "the remote run ended without a result")
+            except (KeyError, IllegalTransition):
+                pass
+        slot.run_id, slot.ref = None, None
+
+    def _abandon(self, slot: _Slot, status: str, reason: str) -> None:
+        with contextlib.suppress(IllegalTransition, KeyError):
+            self.store.set_status(slot.run_id, status, error=reason)
+        slot.run_id, slot.ref = None, None
+
+    # ------------------------------------------------------------------ reads
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            slots = list(self._slots)
+        by_worker = self._running_by_worker()
+        workers = [
+            {
+                "pid": s.pid,
+                "alive": s.alive,
+                "run_id": by_worker.get(self._worker_id(s)),
+                "node": s.host,
+            }
+            for s in slots
+        ]
+        busy = sum(1 for w in workers if w["run_id"])
+        alive = sum(1 for w in workers if w["alive"])
+        return {
+            "backend": self.backend,
+            "workers": workers,
+            "busy": busy,
+            "idle": alive - busy,
+            "queued": len(self.store.list_runs(status="queued")),
+        }
+
+
+def _actor_death_reason(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    detail = next((line for line in text if "died" in line or "exit" in line.lower()), None)
+    return "Ray worker died" + (f" ({detail.strip()[:300]})" if detail else "")
