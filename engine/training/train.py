@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from engine.baseline import baseline_loss
 from engine.config import logged_names, shape_of, validate
 from engine.data import make_data
 from engine.records import MemorySink, MultiSink, RunSink
@@ -186,6 +187,7 @@ def _train(cfg, sink, should_stop, workdir):
             "precision": cfg["precision"],
             "logged": logged_names(cfg),
             "params": int(model.count_params()),
+            "baseline_loss": baseline_loss(task, cfg, y, val[1] if val is not None else y),
             "layer_dtypes": {layer.name: layer.dtype_policy.name for layer in model.layers},
             "global_dtype_policy": keras.config.dtype_policy().name,
         }

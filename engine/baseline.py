@@ -1,0 +1,49 @@
+"""The loss of a model that ignores its inputs (predicts the training mean or
+class prior). Diagnosis uses it as the yardstick for "still high": a loss near the
+baseline has learned nothing, whatever its absolute value."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _one(loss: dict, y_fit: np.ndarray, y_eval: np.ndarray, n_classes: int) -> float | None:
+    name = loss["name"]
+    yf = np.asarray(y_fit, dtype=np.float64)
+    ye = np.asarray(y_eval, dtype=np.float64)
+    if name in ("mse", "weighted_mse"):
+        err = ye - yf.mean(axis=0)
+        if name == "weighted_mse":
+            w = np.where(err > 0, loss["under_weight"], 1.0)
+            return float(np.mean(w * err**2))
+        return float(np.mean(err**2))
+    if name == "mae":
+        return float(np.mean(np.abs(ye - np.median(yf, axis=0))))
+    if name == "huber":
+        d = loss["delta"]
+        err = np.abs(ye - yf.mean(axis=0))
+        return float(np.mean(np.where(err <= d, 0.5 * err**2, d * (err - 0.5 * d))))
+    eps = 1e-7
+    if name == "binary_crossentropy":
+        p = np.clip(yf.mean(), eps, 1 - eps)
+        t = ye.reshape(-1)
+        return float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
+    if name in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        lf = yf.argmax(-1) if yf.ndim == 2 else yf.reshape(-1).astype(int)
+        le = ye.argmax(-1) if ye.ndim == 2 else ye.reshape(-1).astype(int)
+        prior = np.clip(np.bincount(lf, minlength=n_classes) / len(lf), eps, 1)
+        return float(-np.mean(np.log(prior[le])))
+    return None  # focal: no simple closed form worth the confusion
+
+
+def baseline_loss(task, cfg: dict, y_fit, y_eval) -> float | None:
+    """Trivial-predictor loss on ``y_eval`` (validation if any, else training data)."""
+    if task.multi_output:
+        total = 0.0
+        for h in task.heads:
+            b = _one(cfg["loss"][h.name], y_fit[h.name], y_eval[h.name], h.n_classes)
+            if b is None:
+                return None
+            total += cfg["loss_weights"][h.name] * b
+        return total
+    return _one(cfg["loss"], y_fit, y_eval, task.heads[0].n_classes)
