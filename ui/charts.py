@@ -1,0 +1,769 @@
+"""Plotly figures of runs, built from the run store's series dicts.
+
+Pure functions (series in, ``go.Figure`` out, no Streamlit, no TensorFlow) so each
+chart is unit-testable and its conventions hold everywhere: one colour per run,
+train solid and validation dashed, the raw curve faint beneath a smoothed one,
+NaN kept as a visible break with a divergence marker rather than silently dropped.
+
+Every figure sets ``uirevision`` so a zoom survives the live panel's redraws.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import plotly.graph_objects as go
+
+from ui.palette import faded
+
+X_AXES = {
+    "epoch": "Epoch",
+    "update": "Optimizer update",
+    "examples": "Examples seen",
+    "wall": "Wall time (s)",
+}
+
+TRAIN_DASH = "solid"
+VAL_DASH = "dash"
+RAW_ALPHA = 0.25
+BAND_ALPHA = 0.18
+
+
+@dataclass
+class Marker:
+    """A labelled point on one run's curve: the best epoch today, diagnosis findings later.
+
+    ``key`` is the series it sits on (``"val_loss"``; ``"*"`` = every metric chart of
+    the run); place it by ``epoch`` on epoch charts or by ``update`` on update charts.
+    """
+
+    key: str
+    label: str
+    epoch: int | None = None
+    update: int | None = None
+    symbol: str = "star"
+
+
+@dataclass
+class RunCurves:
+    """What a chart needs of one run; ``ui.runs.curves_for`` fills it from the store."""
+
+    run_id: str
+    name: str
+    color: str
+    epochs: dict[str, dict[str, list]] = field(default_factory=dict)
+    updates: dict[str, list] | None = None
+    updates_per_epoch: float = 1.0
+    batch_size: int = 1
+    accum: int = 1
+    n_train: int = 0
+    clipping: dict[str, float] | None = None
+    markers: list[Marker] = field(default_factory=list)
+    group: str | None = None  # runs identical but for the seed share a group key
+    group_label: str | None = None
+
+
+# ----------------------------------------------------------------------------- maths
+
+
+def finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def ema(values: Sequence[float | None], weight: float) -> list[float | None]:
+    """TensorBoard's debiased exponential moving average.
+
+    ``weight`` 0 returns the input; 0.9 averages over roughly the last ten points.
+    Debiasing (dividing by ``1 - weight**n``) stops the curve starting near zero.
+    Non-finite points (a diverged run's NaN) pass through unchanged and do not
+    poison the average, so the break stays where it happened.
+    """
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"weight: must be in [0, 1), got {weight}")
+    out: list[float | None] = []
+    last, n = 0.0, 0
+    for v in values:
+        if not finite(v):
+            out.append(v)
+            continue
+        n += 1
+        last = last * weight + (1.0 - weight) * float(v)
+        out.append(last / (1.0 - weight**n) if weight > 0 else last)
+    return out
+
+
+def mean_band(
+    members: Sequence[tuple[Sequence[float], Sequence[float | None]]],
+) -> dict[str, list]:
+    """Mean ± one standard deviation of several curves, point by point on a shared x.
+
+    Points are matched on x (epochs or updates are the same across seed repeats);
+    non-finite values are left out of a point's statistics, and ``n`` says how many
+    runs each point rests on (a run still training contributes fewer points).
+    """
+    by_x: dict[float, list[float]] = {}
+    for xs, ys in members:
+        for x, y in zip(xs, ys, strict=False):
+            if finite(y):
+                by_x.setdefault(x, []).append(float(y))
+    xs_sorted = sorted(by_x)
+    mean, lo, hi, n = [], [], [], []
+    for x in xs_sorted:
+        vals = by_x[x]
+        m = sum(vals) / len(vals)
+        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+        mean.append(m)
+        lo.append(m - sd)
+        hi.append(m + sd)
+        n.append(len(vals))
+    return {"x": xs_sorted, "mean": mean, "lo": lo, "hi": hi, "n": n}
+
+
+def thin(n: int, max_points: int) -> list[int]:
+    """Indices of about ``max_points`` evenly strided points, first and last kept."""
+    if n <= max_points:
+        return list(range(n))
+    stride = math.ceil((n - 1) / (max_points - 1))
+    idx = list(range(0, n, stride))
+    if idx[-1] != n - 1:
+        idx.append(n - 1)
+    return idx
+
+
+# ----------------------------------------------------------------------------- x axes
+
+
+def _lookup(run: RunCurves, key: str) -> dict[int, float]:
+    s = run.epochs.get(key)
+    if not s:
+        return {}
+    return {e: v for e, v in zip(s["epoch"], s["value"], strict=False) if finite(v)}
+
+
+def epoch_x(run: RunCurves, epochs: Sequence[int], axis: str) -> list[float | None]:
+    """Where each epoch's end falls on the chosen x axis."""
+    if axis == "epoch":
+        return list(epochs)
+    if axis == "examples":
+        return [e * run.n_train for e in epochs]
+    if axis == "update":
+        table = _lookup(run, "updates")
+        return [table.get(e, e * run.updates_per_epoch) for e in epochs]
+    if axis == "wall":
+        table = _lookup(run, "wall_time")
+        return [table.get(e) for e in epochs]
+    raise ValueError(f"axis: must be one of {list(X_AXES)}, got {axis!r}")
+
+
+def update_x(run: RunCurves, updates: Sequence[int], axis: str) -> list[float | None]:
+    """Where each optimizer update falls on the chosen x axis.
+
+    Wall time is only recorded per epoch, so an update's time is interpolated
+    between epoch ends (and extrapolated at the last epoch's pace past the last one).
+    """
+    if axis == "update":
+        return list(updates)
+    if axis == "epoch":
+        per = run.updates_per_epoch or 1.0
+        return [u / per for u in updates]
+    if axis == "examples":
+        return [u * run.batch_size * run.accum for u in updates]
+    if axis == "wall":
+        ups, walls = _lookup(run, "updates"), _lookup(run, "wall_time")
+        pts = sorted((ups[e], walls[e]) for e in ups if e in walls)
+        if not pts:
+            return [None] * len(updates)
+        pts = [(0.0, 0.0), *pts]
+        out = []
+        for u in updates:
+            out.append(_interp(u, pts))
+        return out
+    raise ValueError(f"axis: must be one of {list(X_AXES)}, got {axis!r}")
+
+
+def _interp(u: float, pts: list[tuple[float, float]]) -> float:
+    for (u0, t0), (u1, t1) in itertools.pairwise(pts):
+        if u <= u1:
+            return t0 + (t1 - t0) * (u - u0) / (u1 - u0) if u1 > u0 else t1
+    (u0, t0), (u1, t1) = pts[-2], pts[-1]
+    rate = (t1 - t0) / (u1 - u0) if u1 > u0 else 0.0
+    return t1 + rate * (u - u1)
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def _plot_y(values: Iterable[Any]) -> list[float | None]:
+    """Plotly cannot draw inf and shows None as a gap: a diverged stretch is a gap."""
+    return [float(v) if finite(v) else None for v in values]
+
+
+def _layout(
+    fig: go.Figure,
+    *,
+    title: str | None,
+    x_title: str,
+    y_title: str,
+    log_y: bool = False,
+    height: int = 360,
+    revision: str = "",
+) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
+        height=height,
+        margin=dict(l=10, r=10, t=46 if title else 16, b=10),
+        hovermode="x unified",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1, title=None),
+        uirevision=revision or title or y_title,
+        template="plotly_white",
+    )
+    fig.update_xaxes(title_text=x_title, showgrid=True, zeroline=False)
+    fig.update_yaxes(
+        title_text=y_title,
+        type="log" if log_y else "linear",
+        showgrid=True,
+        zeroline=False,
+        exponentformat="power" if log_y else "B",
+    )
+    return fig
+
+
+def _curve(
+    fig: go.Figure,
+    run: RunCurves,
+    x: Sequence[Any],
+    values: Sequence[Any],
+    *,
+    label: str,
+    dash: str,
+    smoothing: float,
+    showlegend: bool,
+    series: str,
+    color: str | None = None,
+) -> list[float | None]:
+    """One curve (with its faint raw copy when smoothed); returns the drawn y values."""
+    color = color or run.color
+    meta = {"run_id": run.run_id, "series": series}
+    if smoothing > 0:
+        fig.add_trace(
+            go.Scatter(
+                x=list(x),
+                y=_plot_y(values),
+                mode="lines",
+                line=dict(color=faded(color, RAW_ALPHA), width=1, dash=dash),
+                name=f"{run.name} · {label} (raw)",
+                legendgroup=run.run_id,
+                showlegend=False,
+                hoverinfo="skip",
+                meta={**meta, "raw": True},
+            )
+        )
+        drawn = _plot_y(ema(values, smoothing))
+    else:
+        drawn = _plot_y(values)
+    few = len(drawn) <= 40
+    fig.add_trace(
+        go.Scatter(
+            x=list(x),
+            y=drawn,
+            mode="lines+markers" if few else "lines",
+            marker=dict(size=5, color=color),
+            line=dict(color=color, width=2, dash=dash),
+            name=run.name,
+            legendgroup=run.run_id,
+            showlegend=showlegend,
+            hovertemplate=f"{_esc(run.name)} · {label}: %{{y:.4g}}<extra></extra>",
+            meta=meta,
+        )
+    )
+    _divergence_marker(fig, run, x, values, drawn, label, color)
+    return drawn
+
+
+def _esc(text: str) -> str:
+    """Plotly treats ``%{...}`` in a hovertemplate as a field: a run name must not."""
+    return text.replace("%", "%%").replace("<", "&lt;")
+
+
+def _divergence_marker(fig, run, x, values, drawn, label, color) -> None:
+    bad = next((i for i, v in enumerate(values) if not finite(v)), None)
+    if bad is None or x[bad] is None:
+        return
+    last = next((drawn[i] for i in range(bad - 1, -1, -1) if drawn[i] is not None), None)
+    what = "NaN" if isinstance(values[bad], float) and math.isnan(values[bad]) else "inf"
+    fig.add_trace(
+        go.Scatter(
+            x=[x[bad]],
+            y=[last if last is not None else 0.0],
+            mode="markers",
+            marker=dict(symbol="x-thin", size=14, line=dict(width=3, color=color), color=color),
+            name=f"{run.name} diverged",
+            legendgroup=run.run_id,
+            showlegend=False,
+            hovertemplate=f"{_esc(run.name)} · {label} became {what} here<extra></extra>",
+            meta={"run_id": run.run_id, "series": "diverged"},
+        )
+    )
+
+
+def _marker_points(fig, run: RunCurves, key: str, x_of: dict, y_of: dict) -> None:
+    for m in run.markers:
+        if m.key not in (key, "*") or m.epoch is None or m.epoch not in x_of:
+            continue
+        y = y_of.get(m.epoch)
+        if y is None:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[x_of[m.epoch]],
+                y=[y],
+                mode="markers",
+                marker=dict(
+                    symbol=m.symbol, size=13, color=run.color, line=dict(width=1, color="white")
+                ),
+                name=m.label,
+                legendgroup=run.run_id,
+                showlegend=False,
+                hovertemplate=f"{_esc(run.name)} · {_esc(m.label)}<extra></extra>",
+                meta={"run_id": run.run_id, "series": "marker", "label": m.label},
+            )
+        )
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def metric_figure(
+    runs: Sequence[RunCurves],
+    key: str,
+    *,
+    x_axis: str = "epoch",
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    title: str | None = None,
+    y_title: str | None = None,
+    show_val: bool = True,
+    group_seeds: bool = False,
+    height: int = 360,
+) -> go.Figure:
+    """Per-epoch curves of ``key`` (train, solid) and ``val_<key>`` (validation, dashed).
+
+    With ``group_seeds``, runs sharing a ``group`` are drawn as their mean with a
+    ±1 std band instead of one line each: seed noise becomes visible as a width,
+    and a difference between settings is only real where the bands separate.
+    """
+    fig = go.Figure()
+    keys = [(key, "train", TRAIN_DASH)]
+    if show_val:
+        keys.append((f"val_{key}", "validation", VAL_DASH))
+    groups: dict[str, list[RunCurves]] = {}
+    singles: list[RunCurves] = []
+    for run in runs:
+        if group_seeds and run.group:
+            groups.setdefault(run.group, []).append(run)
+        else:
+            singles.append(run)
+    for g, members in list(groups.items()):
+        if len(members) < 2:
+            singles.extend(members)
+            del groups[g]
+    for run in singles:
+        legend_done = False
+        for k, label, dash in keys:
+            s = run.epochs.get(k)
+            if not s or not s.get("epoch"):
+                continue
+            x = epoch_x(run, s["epoch"], x_axis)
+            drawn = _curve(
+                fig,
+                run,
+                x,
+                s["value"],
+                label=label,
+                dash=dash,
+                smoothing=smoothing,
+                showlegend=not legend_done,
+                series=k,
+            )
+            legend_done = True
+            _marker_points(
+                fig,
+                run,
+                k,
+                dict(zip(s["epoch"], x, strict=False)),
+                dict(zip(s["epoch"], drawn, strict=False)),
+            )
+    for members in groups.values():
+        _band_traces(fig, members, keys, x_axis, smoothing)
+    if x_axis == "epoch":
+        _integer_epochs(fig, runs)
+    return _layout(
+        fig,
+        title=title,
+        x_title=X_AXES[x_axis],
+        y_title=y_title or key,
+        log_y=log_y,
+        height=height,
+        revision=f"{key}:{x_axis}:{log_y}",
+    )
+
+
+def _integer_epochs(fig: go.Figure, runs: Sequence[RunCurves]) -> None:
+    """Epochs are whole numbers: no 1.5 ticks on a four-epoch chart."""
+    last = max(
+        (max(s["epoch"]) for r in runs for s in r.epochs.values() if s.get("epoch")), default=0
+    )
+    if last:
+        fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(last / 10)))
+
+
+def _band_traces(fig, members: list[RunCurves], keys, x_axis: str, smoothing: float) -> None:
+    lead = members[0]
+    label = lead.group_label or lead.name
+    legend_done = False
+    for k, what, dash in keys:
+        curves = []
+        for run in members:
+            s = run.epochs.get(k)
+            if not s or not s.get("epoch"):
+                continue
+            ys = ema(s["value"], smoothing) if smoothing > 0 else s["value"]
+            curves.append((s["epoch"], ys))
+        if not curves:
+            continue
+        band = mean_band(curves)
+        # x per epoch: identical across seeds except wall time, where the mean is fair
+        xs_by_member = [
+            dict(zip(c[0], epoch_x(r, c[0], x_axis), strict=False))
+            for r, c in zip(members, curves, strict=False)
+        ]
+        x = []
+        for e in band["x"]:
+            vals = [m[e] for m in xs_by_member if m.get(e) is not None]
+            x.append(sum(vals) / len(vals) if vals else None)
+        fig.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=band["hi"] + band["lo"][::-1],
+                fill="toself",
+                fillcolor=faded(lead.color, BAND_ALPHA),
+                line=dict(width=0),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=lead.group,
+                name=f"{label} ± 1 std",
+                meta={"group": lead.group, "series": k, "band": True},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=band["mean"],
+                mode="lines",
+                line=dict(color=lead.color, width=2, dash=dash),
+                name=f"{label} (mean of {len(members)} seeds)",
+                legendgroup=lead.group,
+                showlegend=not legend_done,
+                customdata=band["n"],
+                hovertemplate=f"{_esc(label)} · {what}: %{{y:.4g}} (n=%{{customdata}})"
+                "<extra></extra>",
+                meta={"group": lead.group, "series": k, "runs": [r.run_id for r in members]},
+            )
+        )
+        legend_done = True
+
+
+def updates_figure(
+    runs: Sequence[RunCurves],
+    column: str,
+    *,
+    x_axis: str = "update",
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    title: str | None = None,
+    y_title: str | None = None,
+    show_clip: bool = True,
+    height: int = 300,
+) -> go.Figure:
+    """A per-update column (``loss``, ``lr``, ``grad_norm``) of every run.
+
+    For ``grad_norm`` each clipped run also gets its threshold as a dotted line in its
+    colour and its clipped updates as open circles: how often, and by how much,
+    clipping bites is then visible at a glance.
+    """
+    fig = go.Figure()
+    for run in runs:
+        u = run.updates or {}
+        if not u.get("update"):
+            continue
+        x = update_x(run, u["update"], x_axis)
+        values = u.get(column) or []
+        _curve(
+            fig,
+            run,
+            x,
+            values,
+            label=column,
+            dash=TRAIN_DASH,
+            smoothing=smoothing,
+            showlegend=True,
+            series=column,
+        )
+        if column == "grad_norm" and show_clip:
+            _clip_traces(fig, run, x, values, u.get("clipped") or [])
+    _layout(
+        fig,
+        title=title,
+        x_title=X_AXES[x_axis],
+        y_title=y_title or column,
+        log_y=log_y,
+        height=height,
+        revision=f"upd:{column}:{x_axis}:{log_y}",
+    )
+    if column in ("lr", "grad_norm") and not log_y:
+        _from_zero(fig)
+    return fig
+
+
+def _from_zero(fig: go.Figure) -> None:
+    """Rates and norms are positive: start the axis at 0 so a constant 0.001 does not sit
+    on an autoscaled ±1 axis that reads as zero."""
+    ys = [y for t in fig.data for y in (t.y or ()) if finite(y)]
+    if ys and max(ys) > 0:
+        fig.update_yaxes(range=[0, max(ys) * 1.12])
+
+
+def clip_threshold(clipping: dict[str, float] | None) -> tuple[str, float] | None:
+    """The norm a gradient-norm chart can compare against (clipvalue has none)."""
+    if not clipping:
+        return None
+    for mode in ("global_clipnorm", "clipnorm"):
+        if mode in clipping:
+            return mode, float(clipping[mode])
+    return None
+
+
+def _clip_traces(fig, run: RunCurves, x, values, clipped) -> None:
+    thr = clip_threshold(run.clipping)
+    xs = [v for v in x if v is not None]
+    if thr and xs:
+        mode, value = thr
+        what = "global norm" if mode == "global_clipnorm" else "per-weight norm (clipnorm)"
+        fig.add_trace(
+            go.Scatter(
+                x=[min(xs), max(xs)],
+                y=[value, value],
+                mode="lines",
+                line=dict(color=run.color, width=1.5, dash="dot"),
+                name=f"{run.name} clip threshold",
+                legendgroup=run.run_id,
+                showlegend=False,
+                hovertemplate=f"{_esc(run.name)} · clip threshold ({what}) = {value:g}"
+                "<extra></extra>",
+                meta={"run_id": run.run_id, "series": "clip_threshold", "value": value},
+            )
+        )
+    hits = [i for i, c in enumerate(clipped) if c and i < len(x) and x[i] is not None]
+    if hits:
+        fig.add_trace(
+            go.Scatter(
+                x=[x[i] for i in hits],
+                y=_plot_y(values[i] for i in hits),
+                mode="markers",
+                marker=dict(symbol="circle-open", size=6, color=run.color),
+                name=f"{run.name} clipped",
+                legendgroup=run.run_id,
+                showlegend=False,
+                hovertemplate=f"{_esc(run.name)} · clipped update<extra></extra>",
+                meta={"run_id": run.run_id, "series": "clipped"},
+            )
+        )
+
+
+def schedule_figure(
+    previews: Sequence[tuple[str, str, dict]],
+    *,
+    per: str = "update",
+    log_y: bool = False,
+    title: str | None = None,
+    max_points: int = 2000,
+    height: int = 320,
+) -> go.Figure:
+    """The learning rate each planned run will apply, per update or per epoch.
+
+    ``previews`` are ``(label, colour, engine.schedule_preview.preview(...))``.
+    Per epoch, x is update / updates-per-epoch, so a schedule's shape can be read
+    against the epoch axis of the loss chart.
+    """
+    if per not in ("update", "epoch"):
+        raise ValueError(f"per: must be 'update' or 'epoch', got {per!r}")
+    fig = go.Figure()
+    for label, color, p in previews:
+        steps, lrs = p["step"], p["lr"]
+        idx = thin(len(steps), max_points)
+        per_epoch = p.get("updates_per_epoch") or 1.0
+        x = [steps[i] / per_epoch if per == "epoch" else steps[i] for i in idx]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_plot_y(lrs[i] for i in idx),
+                mode="lines",
+                line=dict(color=color, width=2, shape="hv"),
+                name=label,
+                customdata=[steps[i] for i in idx],
+                hovertemplate=f"{_esc(label)}: %{{y:.3g}} (update %{{customdata}})<extra></extra>",
+                meta={"series": "lr_preview"},
+            )
+        )
+    _layout(
+        fig,
+        title=title,
+        x_title="Epoch" if per == "epoch" else "Optimizer update",
+        y_title="learning rate",
+        log_y=log_y,
+        height=height,
+        revision=f"sched:{per}:{log_y}",
+    )
+    if not log_y:
+        _from_zero(fig)
+    return fig
+
+
+def parallel_figure(
+    rows: Sequence[dict[str, Any]],
+    dims: Sequence[str],
+    target: str,
+    *,
+    higher_is_better: bool = False,
+    height: int = 380,
+) -> go.Figure:
+    """Parallel coordinates: one line per run through its hyperparameters to ``target``.
+
+    Text dimensions (optimizer, schedule) become evenly spaced ticks. Lines are
+    coloured by the result, best end of the scale darkest, so good settings read
+    as one dark bundle.
+    """
+    dimensions = []
+    for d in [*dims, target]:
+        vals = [r.get(d) for r in rows]
+        numeric = all(v is None or finite(v) for v in vals)
+        if numeric:
+            nums = [float(v) if finite(v) else float("nan") for v in vals]
+            dimensions.append(dict(label=d, values=nums))
+        else:
+            cats = sorted({str(v) for v in vals})
+            code = {c: i for i, c in enumerate(cats)}
+            dimensions.append(
+                dict(
+                    label=d,
+                    values=[code[str(v)] for v in vals],
+                    tickvals=list(range(len(cats))),
+                    ticktext=cats,
+                    range=[-0.5, len(cats) - 0.5] if len(cats) == 1 else None,
+                )
+            )
+    for dim in dimensions:
+        if dim.get("range") is None:
+            dim.pop("range", None)
+    color = [r.get(target) if finite(r.get(target)) else None for r in rows]
+    fig = go.Figure(
+        go.Parcoords(
+            dimensions=dimensions,
+            line=dict(
+                color=[c if c is not None else float("nan") for c in color],
+                colorscale="Viridis",
+                reversescale=not higher_is_better,
+                showscale=True,
+                colorbar=dict(title=dict(text=target)),
+            ),
+        )
+    )
+    fig.update_layout(height=height, margin=dict(l=60, r=60, t=40, b=20))
+    return fig
+
+
+def regression_figure(
+    target: Sequence[float], prediction: Sequence[float], *, color: str, title: str | None = None
+) -> go.Figure:
+    """Predicted against true values; points on the diagonal are perfect predictions."""
+    pts = [(t, p) for t, p in zip(target, prediction, strict=False) if finite(t) and finite(p)]
+    fig = go.Figure()
+    if pts:
+        lo = min(min(t, p) for t, p in pts)
+        hi = max(max(t, p) for t, p in pts)
+        fig.add_trace(
+            go.Scatter(
+                x=[lo, hi],
+                y=[lo, hi],
+                mode="lines",
+                line=dict(color="#9aa0b4", dash="dot"),
+                name="perfect",
+                hoverinfo="skip",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[t for t, _ in pts],
+            y=[p for _, p in pts],
+            mode="markers",
+            marker=dict(color=color, size=7, opacity=0.75),
+            name="test examples",
+            hovertemplate="true %{x:.3g} → predicted %{y:.3g}<extra></extra>",
+        )
+    )
+    _layout(fig, title=title, x_title="true value", y_title="predicted value", height=380)
+    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def confusion_figure(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], *, title: str | None = None
+) -> go.Figure:
+    """Counts of true class (rows) against predicted class (columns), shaded by row share."""
+    rows = [list(r) for r in matrix]
+    shares = [[c / (sum(r) or 1) for c in r] for r in rows]
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares,
+            x=[str(v) for v in labels],
+            y=[str(v) for v in labels],
+            text=rows,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            hovertemplate="true %{y}, predicted %{x}: %{text} (%{z:.0%} of the row)<extra></extra>",
+        )
+    )
+    _layout(fig, title=title, x_title="predicted class", y_title="true class", height=380)
+    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="bottom")
+    return fig
+
+
+def probability_figure(
+    target: Sequence[int], probability: Sequence[float], *, title: str | None = None
+) -> go.Figure:
+    """Predicted probability of class 1 split by true class: separation is skill."""
+    fig = go.Figure()
+    for cls, color in ((0, "#4e79a7"), (1, "#f28e2b")):
+        vals = [p for t, p in zip(target, probability, strict=False) if t == cls and finite(p)]
+        fig.add_trace(
+            go.Histogram(
+                x=vals,
+                name=f"true class {cls}",
+                marker_color=color,
+                opacity=0.65,
+                xbins=dict(start=0, end=1, size=0.05),
+            )
+        )
+    _layout(fig, title=title, x_title="predicted probability of class 1", y_title="examples")
+    fig.update_layout(barmode="overlay", hovermode="closest")
+    return fig

@@ -1,0 +1,172 @@
+"""Handles every session shares: the run store, the worker pool, the device, previews.
+
+One ``RunStore`` and one ``LocalExecutor`` per server process (``st.cache_resource``):
+every browser tab reads the same store and queues onto the same pool, so two tabs
+never start two pools competing for the same cores. Both objects are safe to share
+across threads (the store opens one SQLite connection per thread; the executor
+guards its process table with a lock) and no session mutates them.
+
+Nothing here imports TensorFlow except ``schedule_preview``, which must build the
+very schedule object training uses; its one-time import cost is measured and shown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from engine.store import RunStore, default_store_path
+
+log = logging.getLogger(__name__)
+
+WORKERS_ENV = "HPLAB_WORKERS"
+
+_tf_lock = threading.Lock()
+_tf_import_seconds: float | None = None
+
+
+def store_path() -> str:
+    """``$HPLAB_STORE`` or ``./hplab.db``, absolute so every process agrees on the file."""
+    return str(Path(default_store_path()).expanduser().resolve())
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> RunStore:
+    return RunStore(path)
+
+
+def store() -> RunStore:
+    return _store(store_path())
+
+
+def worker_count() -> int:
+    """``$HPLAB_WORKERS`` (0 = no pool in this server), default one per CPU core."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return os.cpu_count() or 1
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        log.warning("%s=%r is not a whole number; using one worker per core", WORKERS_ENV, raw)
+        return os.cpu_count() or 1
+
+
+@st.cache_resource(show_spinner="Starting the worker pool…")
+def _executor(path: str, workers: int):
+    if workers <= 0:
+        return None
+    from engine.executor import LocalExecutor
+
+    return LocalExecutor(path, workers=workers).start()
+
+
+def executor():
+    """The server's worker pool, started on first use; None when disabled."""
+    return _executor(store_path(), worker_count())
+
+
+def submit(configs: list[dict], *, names: list[str], sweep_id: str, tags: list[str]) -> list[str]:
+    """Queue validated configs. Without a pool they wait in the store for any worker
+    (``python -m engine worker``): the store is the queue either way."""
+    ex = executor()
+    if ex is not None:
+        return ex.submit(configs, names=names, sweep_id=sweep_id, tags=tags)
+    return store().create_runs(configs, names=names, sweep_id=sweep_id, tags=tags)
+
+
+def cancel(run_id: str | None = None, *, sweep_id: str | None = None) -> int:
+    ex = executor()
+    if ex is not None:
+        return ex.cancel(run_id, sweep_id=sweep_id)
+    return store().request_cancel(run_id, sweep_id=sweep_id)
+
+
+def pool_status() -> dict[str, Any]:
+    ex = executor()
+    if ex is not None:
+        try:
+            return ex.status()
+        except Exception as e:  # a pool in trouble must not take the page down
+            log.warning("executor status failed: %s", e)
+    queued = len(store().list_runs(status="queued"))
+    running = len(store().list_runs(status="running"))
+    return {"backend": "none", "workers": [], "busy": running, "idle": 0, "queued": queued}
+
+
+@st.cache_data(show_spinner=False)
+def gpu_devices() -> list[str]:
+    """GPUs the NVIDIA driver reports, without importing TensorFlow in this process."""
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.startswith("GPU")]
+
+
+def has_gpu() -> bool:
+    return bool(gpu_devices())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _preview(config_json: str) -> dict:
+    global _tf_import_seconds
+    with _tf_lock:
+        first = _tf_import_seconds is None
+        t0 = time.perf_counter()
+        from engine.schedule_preview import preview
+
+        result = preview(json.loads(config_json))
+        if first:
+            _tf_import_seconds = time.perf_counter() - t0
+    return result
+
+
+def schedule_preview(cfg: dict) -> dict:
+    """The exact learning rate of every update, cached per config (keyed on its JSON)."""
+    return _preview(json.dumps(cfg, sort_keys=True))
+
+
+def tf_import_seconds() -> float | None:
+    """How long the first preview took, TensorFlow import included (None: not yet)."""
+    return _tf_import_seconds
+
+
+def export_script_for(cfg: dict) -> str | None:
+    """The standalone Keras script, or None while ``engine.export_script`` is unavailable."""
+    try:
+        from engine.export_script import export_script
+    except ImportError:
+        return None
+    return export_script(cfg)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _final_series(path: str, run_id: str, finished: float) -> tuple[dict, dict]:
+    s = _store(path)
+    return s.epoch_series(run_id)[run_id], s.update_series(run_id)
+
+
+def run_series(run: dict) -> tuple[dict, dict]:
+    """A run's epoch series and per-update columns, downsampled by the store on read.
+
+    A finished run never changes, so its series are cached (keyed on its finish time);
+    a live run is read fresh on every poll.
+    """
+    from engine.store import TERMINAL
+
+    if run["status"] in TERMINAL and run.get("finished"):
+        return _final_series(store_path(), run["id"], run["finished"])
+    s = store()
+    return s.epoch_series(run["id"])[run["id"]], s.update_series(run["id"])

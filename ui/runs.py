@@ -1,0 +1,446 @@
+"""Runs as the dashboard shows them: table rows, progress, config diffs, seed groups.
+
+Pure functions over the run dicts ``RunStore.list_runs``/``get_run`` return, so the
+table, the progress list and the diff view can be tested without a browser and
+stay consistent with one another.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from engine.config import shape_of
+from engine.spec.metrics import metric_name
+from engine.spec.tasks import TASKS
+from ui.charts import Marker, RunCurves
+
+ACTIVE = ("queued", "running")
+
+
+# ----------------------------------------------------------------------------- config bits
+
+
+def ident(value: Any) -> str | None:
+    """``"adam"`` or ``{"name": "adam", ...}`` → ``"adam"``."""
+    if isinstance(value, Mapping):
+        value = value.get("name")
+    return value if isinstance(value, str) else None
+
+
+def clip_label(clipping: Mapping[str, float] | None) -> str:
+    if not clipping:
+        return "none"
+    ((mode, v),) = clipping.items()
+    return f"{mode} {v:g}"
+
+
+def loss_label(loss: Any) -> str:
+    if isinstance(loss, Mapping) and "name" not in loss:  # multi-output: per head
+        return ", ".join(f"{h}: {ident(v)}" for h, v in loss.items())
+    return ident(loss) or "?"
+
+
+def primary_metric(config: Mapping[str, Any]) -> str | None:
+    """The first metric the run logs (Keras' name), e.g. ``accuracy`` or ``top3_accuracy``."""
+    metrics = config.get("metrics")
+    if isinstance(metrics, Mapping):  # multi-output: the first head that has one
+        for head, ms in metrics.items():
+            if ms:
+                m = ms[0] if isinstance(ms[0], Mapping) else {"name": ms[0]}
+                return f"{head}_{metric_name(m['name'], m)}"
+        return None
+    if metrics:
+        m = metrics[0] if isinstance(metrics[0], Mapping) else {"name": metrics[0]}
+        return metric_name(m["name"], m)
+    return None
+
+
+def total_updates(run: Mapping[str, Any]) -> int | None:
+    info = run.get("info") or {}
+    if info.get("total_updates"):
+        return int(info["total_updates"])
+    try:
+        return shape_of(run["config"]).total_updates
+    except Exception:  # a config from an older schema: no progress fraction, not a crash
+        return None
+
+
+def pick(mapping: Mapping[str, Any], *keys: str) -> tuple[str | None, Any]:
+    """The first of ``keys`` present (validation before training values)."""
+    for k in keys:
+        if k in mapping and mapping[k] is not None:
+            return k, mapping[k]
+    return None, None
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def fmt_num(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "—"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min"
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def progress(run: Mapping[str, Any], now: float | None = None) -> dict[str, Any]:
+    """Fraction done, a one-line status text and the ETA of one run.
+
+    The ETA extrapolates the elapsed time over updates done, so it includes the
+    run's start-up (TensorFlow tracing); early stopping can end a run sooner.
+    """
+    now = time.time() if now is None else now
+    status = run["status"]
+    total_ep = (run.get("config") or {}).get("epochs") or 0
+    ep = run.get("epochs_done") or 0
+    tot = total_updates(run)
+    done = run.get("updates_done") or 0
+    frac = min(1.0, done / tot) if tot else (ep / total_ep if total_ep else 0.0)
+    if status in ("completed",):
+        frac = 1.0
+    eta = None
+    if status == "running" and run.get("started") and frac > 0:
+        elapsed = now - run["started"]
+        eta = elapsed * (1.0 - frac) / frac
+    _, loss = pick(run.get("last") or {}, "loss")
+    _, val = pick(run.get("last") or {}, "val_loss")
+    if status == "queued":
+        text = "queued: waiting for a free worker"
+    elif status == "running" and ep == 0 and done == 0:
+        text = "starting: building the model and tracing the first step"
+    else:
+        text = f"epoch {ep}/{total_ep}"
+        if loss is not None:
+            text += f" · loss {fmt_num(loss)}"
+        if val is not None:
+            text += f" · val {fmt_num(val)}"
+        if status == "running":
+            text += f" · ETA {fmt_duration(eta)}"
+    if status not in ACTIVE:
+        started, finished = run.get("started"), run.get("finished")
+        took = finished - started if started and finished else None
+        text = f"{status} · " + text + (f" · took {fmt_duration(took)}" if took else "")
+    return {"fraction": frac, "text": text, "eta": eta, "epoch": ep, "epochs": total_ep}
+
+
+# ----------------------------------------------------------------------------- table
+
+
+def runs_table(runs: Sequence[Mapping[str, Any]], now: float | None = None) -> pd.DataFrame:
+    """One row per run with its settings and best/last results; numbers stay numbers so
+    the table sorts correctly."""
+    rows = []
+    for r in runs:
+        cfg = r.get("config") or {}
+        best, last = r.get("best") or {}, r.get("last") or {}
+        loss_key, best_loss = pick(best, "val_loss", "loss")
+        metric = primary_metric(cfg)
+        m_key, m_best = pick(best, f"val_{metric}", metric) if metric else (None, None)
+        started, finished = r.get("started"), r.get("finished")
+        end = finished or (now or time.time())
+        sched = ident(cfg.get("schedule")) or "constant"
+        rows.append(
+            {
+                "id": r["id"],
+                "Run": r["name"],
+                "Status": r["status"],
+                "Task": cfg.get("task") or r.get("task"),
+                "Optimizer": ident(cfg.get("optimizer")),
+                "LR": cfg.get("learning_rate"),
+                "Batch": cfg.get("batch_size"),
+                "Accum": cfg.get("grad_accum_steps"),
+                "Schedule": sched,
+                "Clipping": clip_label(cfg.get("clipping")),
+                "Precision": cfg.get("precision"),
+                "Seed": cfg.get("seed"),
+                "Epochs": f"{r.get('epochs_done') or 0}/{cfg.get('epochs', '?')}",
+                "Best loss": best_loss,
+                "Best loss is": loss_key,
+                "Best epoch": (r.get("best_epoch") or {}).get(loss_key) if loss_key else None,
+                "Last loss": last.get("loss"),
+                "Last val loss": last.get("val_loss"),
+                "Metric": m_key,
+                "Best metric": m_best,
+                "Tags": ", ".join(r.get("tags") or []),
+                "Created": datetime.fromtimestamp(r["created"]) if r.get("created") else None,
+                "Duration (s)": (end - started) if started else None,
+            }
+        )
+    columns = [
+        "id",
+        "Run",
+        "Status",
+        "Task",
+        "Optimizer",
+        "LR",
+        "Batch",
+        "Accum",
+        "Schedule",
+        "Clipping",
+        "Precision",
+        "Seed",
+        "Epochs",
+        "Best loss",
+        "Best loss is",
+        "Best epoch",
+        "Last loss",
+        "Last val loss",
+        "Metric",
+        "Best metric",
+        "Tags",
+        "Created",
+        "Duration (s)",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def filter_runs(
+    runs: Iterable[Mapping[str, Any]],
+    *,
+    tasks: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    optimizers: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    text: str = "",
+) -> list[Mapping[str, Any]]:
+    """Runs matching every given filter (an empty filter matches all); tags match any."""
+    out = []
+    needle = text.strip().lower()
+    for r in runs:
+        cfg = r.get("config") or {}
+        if tasks and (cfg.get("task") or r.get("task")) not in tasks:
+            continue
+        if statuses and r["status"] not in statuses:
+            continue
+        if optimizers and ident(cfg.get("optimizer")) not in optimizers:
+            continue
+        if tags and not set(tags) & set(r.get("tags") or []):
+            continue
+        if needle and needle not in f"{r['name']} {r['id']} {r.get('notes', '')}".lower():
+            continue
+        out.append(r)
+    return out
+
+
+# ----------------------------------------------------------------------------- configs
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted paths to leaves; lists stay whole (a metric list is one setting)."""
+    if isinstance(obj, Mapping):
+        out: dict[str, Any] = {}
+        if not obj and prefix:
+            out[prefix] = {}
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: obj}
+
+
+def _cell(v: Any) -> str:
+    if v is _MISSING:
+        return "—"
+    if isinstance(v, list | dict):
+        return json.dumps(v, separators=(", ", ": "))
+    if v is None:
+        return "null"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+_MISSING = object()
+
+
+def differing_keys(
+    configs: Sequence[Mapping[str, Any]], *, ignore: Iterable[str] = ()
+) -> list[str]:
+    flat = [flatten(c) for c in configs]
+    keys: list[str] = []
+    for f in flat:
+        keys += [k for k in f if k not in keys]
+    skip = set(ignore)
+    out = []
+    for k in keys:
+        if k in skip:
+            continue
+        vals = [json.dumps(f.get(k, "<missing>"), sort_keys=True, default=str) for f in flat]
+        if len(set(vals)) > 1:
+            out.append(k)
+    return out
+
+
+def config_diff(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Only the settings that differ between the runs: rows = config keys, one column per
+    run. An empty frame means the runs share one config."""
+    configs = [r.get("config") or {} for r in runs]
+    keys = differing_keys(configs)
+    flat = [flatten(c) for c in configs]
+    labels = _unique_labels(runs)
+    data = {
+        label: [_cell(f.get(k, _MISSING)) for k in keys]
+        for label, f in zip(labels, flat, strict=True)
+    }
+    return pd.DataFrame(data, index=pd.Index(keys, name="setting"))
+
+
+def _unique_labels(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    names = [r["name"] for r in runs]
+    out = []
+    for r, n in zip(runs, names, strict=True):
+        out.append(n if names.count(n) == 1 else f"{n} ({r['id'][:6]})")
+    return out
+
+
+def seed_group_key(config: Mapping[str, Any]) -> str:
+    """Runs with equal keys are the same experiment with another seed."""
+    rest = {k: v for k, v in config.items() if k != "seed"}
+    return json.dumps(rest, sort_keys=True, default=str)
+
+
+def seed_groups(runs: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Group key → run ids, for groups of two or more runs that differ only in the seed."""
+    groups: dict[str, list[str]] = {}
+    for r in runs:
+        groups.setdefault(seed_group_key(r.get("config") or {}), []).append(r["id"])
+    return {k: ids for k, ids in groups.items() if len(ids) > 1}
+
+
+def group_label(name: str) -> str:
+    """``"adam · seed 43"`` → ``"adam"``: the group's name in a legend."""
+    head, sep, tail = name.rpartition(" · seed ")
+    return head if sep and tail.isdigit() else name
+
+
+def hyperparameters(runs: Sequence[Mapping[str, Any]], *, limit: int = 8) -> list[str]:
+    """Config keys worth an axis in parallel coordinates: those that vary (not the seed)."""
+    keys = differing_keys([r.get("config") or {} for r in runs], ignore=("seed",))
+    return keys[:limit]
+
+
+def parallel_rows(
+    runs: Sequence[Mapping[str, Any]], dims: Sequence[str], result_key: str, which: str = "best"
+) -> list[dict[str, Any]]:
+    rows = []
+    for r in runs:
+        flat = flatten(r.get("config") or {})
+        row = {d: _axis_value(flat.get(d)) for d in dims}
+        row[result_key] = (r.get(which) or {}).get(result_key)
+        rows.append(row)
+    return rows
+
+
+def _axis_value(v: Any) -> Any:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, int | float) or v is None:
+        return v
+    return _cell(v)
+
+
+def result_keys(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Losses and metrics that have a best value, validation first."""
+    keys: list[str] = []
+    for r in runs:
+        keys += [k for k in (r.get("best") or {}) if k not in keys]
+    return sorted(keys, key=lambda k: (not k.startswith("val_"), k != "val_loss", k != "loss", k))
+
+
+# ----------------------------------------------------------------------------- curves
+
+
+def curves_for(
+    run: Mapping[str, Any],
+    epochs: Mapping[str, Mapping[str, list]],
+    updates: Mapping[str, list] | None,
+    color: str,
+    *,
+    group: str | None = None,
+) -> RunCurves:
+    """A run's store data shaped for ``ui.charts``, with its best epoch marked."""
+    cfg = run.get("config") or {}
+    info = run.get("info") or {}
+    upe = info.get("updates_per_epoch")
+    n_train = info.get("n_train")
+    if upe is None or n_train is None:
+        try:
+            shape = shape_of(cfg)
+            upe = upe or shape.updates_per_epoch
+            n_train = n_train or shape.n_train
+        except Exception:  # incomplete config: the epoch axis still works
+            upe, n_train = upe or 1.0, n_train or 0
+    markers = []
+    best_epoch = run.get("best_epoch") or {}
+    for key in ("val_loss", "loss"):
+        if best_epoch.get(key):
+            markers.append(
+                Marker(
+                    key=key, label=f"best {key} (epoch {best_epoch[key]})", epoch=best_epoch[key]
+                )
+            )
+            break
+    return RunCurves(
+        run_id=run["id"],
+        name=run["name"],
+        color=color,
+        epochs=dict(epochs),
+        updates=dict(updates) if updates else None,
+        updates_per_epoch=float(upe or 1.0),
+        batch_size=int(cfg.get("batch_size") or 1),
+        accum=int(cfg.get("grad_accum_steps") or 1),
+        n_train=int(n_train or 0),
+        clipping=cfg.get("clipping"),
+        markers=markers,
+        group=group,
+        group_label=group_label(run["name"]) if group else None,
+    )
+
+
+def metric_keys(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Metric series the runs log (train names; ``val_`` twins are drawn with them)."""
+    out: list[str] = []
+    for r in runs:
+        for k in (r.get("info") or {}).get("logged") or []:
+            if k != "loss" and k not in out:
+                out.append(k)
+        for k in r.get("last") or {}:
+            base = k[4:] if k.startswith("val_") else k
+            if base not in out and base != "loss" and base not in _EXTRAS:
+                out.append(base)
+    return out
+
+
+_EXTRAS = ("lr", "epoch_time", "examples_per_sec", "wall_time", "updates")
+
+
+def task_title(task_id: str | None) -> str:
+    t = TASKS.get(task_id or "")
+    return t.title if t else (task_id or "?")

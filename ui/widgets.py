@@ -1,0 +1,90 @@
+"""Small Streamlit pieces several pages share, so they look and behave the same."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import streamlit as st
+
+from ui.palette import STATUS_COLORS, STATUS_ICONS
+from ui.plan import Advice
+
+
+def status_badge(status: str) -> None:
+    st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+
+
+def status_text(status: str) -> str:
+    """Inline status for markdown: ``:green-badge[completed]``."""
+    return f":{STATUS_COLORS.get(status, 'gray')}-badge[{status}]"
+
+
+def color_dot(color: str) -> str:
+    return (
+        f'<span style="display:inline-block;width:0.8em;height:0.8em;border-radius:50%;'
+        f'background:{color};margin-right:0.4em;vertical-align:middle"></span>'
+    )
+
+
+def plain(field: str) -> str:
+    """A problem's field as the form knows it: ``metrics[1].k`` → ``metrics.k`` style keys
+    collapse to the widget they belong to (``metrics``), ``optimizer.name`` → ``optimizer``."""
+    f = re.sub(r"\[\d+\]", "", field)
+    if f.endswith(".name"):
+        f = f[: -len(".name")]
+    return f
+
+
+class FieldNotes:
+    """Problems and advice keyed by field, drawn under the widget that owns the field.
+
+    Whatever no widget claimed is listed by ``rest()`` so nothing is ever hidden.
+    """
+
+    def __init__(self, problems: Iterable[tuple[str, str]], advice: Iterable[Advice] = ()):
+        self.problems = [(plain(f), f, m) for f, m in problems]
+        self.advice = [(plain(a.field), a) for a in advice]
+        self.shown: set[int] = set()
+        self.shown_advice: set[int] = set()
+
+    def __call__(self, field: str) -> None:
+        for i, (key, full, msg) in enumerate(self.problems):
+            if key == field and i not in self.shown:
+                self.shown.add(i)
+                st.error(f"**{full}**: {msg}", icon=":material/error:")
+        for i, (key, a) in enumerate(self.advice):
+            if key == field and i not in self.shown_advice:
+                self.shown_advice.add(i)
+                if a.level == "warning":
+                    st.warning(a.message, icon=":material/warning:")
+                else:
+                    st.info(a.message, icon=":material/lightbulb:")
+
+    def count(self, prefixes: Iterable[str]) -> int:
+        pre = tuple(prefixes)
+        return sum(1 for key, _, _ in self.problems if key.startswith(pre))
+
+    def rest(self) -> list[tuple[str, str]]:
+        return [
+            (full, msg) for i, (_, full, msg) in enumerate(self.problems) if i not in self.shown
+        ]
+
+    def rest_advice(self) -> list[Advice]:
+        return [a for i, (_, a) in enumerate(self.advice) if i not in self.shown_advice]
+
+
+def problem_list(problems: Iterable[tuple[str, str]]) -> None:
+    items = list(problems)
+    if not items:
+        return
+    st.error(
+        "\n".join(f"- **{f}**: {m}" if f else f"- {m}" for f, m in items),
+        icon=":material/error:",
+    )
+
+
+def kv_table(pairs: Mapping[str, Any]) -> None:
+    """Compact two-column facts (task defaults, run info)."""
+    st.markdown("\n".join(f"- **{k}**: {v}" for k, v in pairs.items()))
