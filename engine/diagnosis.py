@@ -223,3 +223,21 @@ def diagnose_result(result: dict[str, Any]) -> dict[str, Any]:
         diverged_at=result.get("diverged_at"),
         baseline=(result.get("info") or {}).get("baseline_loss"),
     )
+
+
+def diagnose_stored(store, run_id: str) -> dict[str, Any]:
+    """Diagnose a run from the store's full-resolution series (spikes need every update)."""
+    run = store.get_run(run_id)
+    series = store.epoch_series([run_id], max_points=None).get(run_id, {})
+    history = {k: v["value"] for k, v in series.items()}
+    steps = store.update_series(run_id, max_points=None)
+    info = run.get("info") or {}
+    result = run.get("result") or {}
+    status = run["status"]
+    return diagnose(
+        history,
+        steps,
+        status=status,
+        diverged_at=result.get("diverged_at"),
+        baseline=info.get("baseline_loss"),
+    )

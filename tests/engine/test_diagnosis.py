@@ -123,3 +123,49 @@ def test_real_run_suite_agreement():
     agreement = 1 - len(wrong) / len(SUITE)
     print(f"diagnosis agreement {agreement:.0%} on {len(SUITE)} runs")
     assert agreement >= 0.95, wrong
+
+
+def test_diagnosis_is_stored_with_the_run_and_served_by_the_cli(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engine.store import RunStore, StoreSink
+
+    store = RunStore(tmp_path / "runs.db")
+    cfg = {"task": "regression-5", "learning_rate": 5.0, "epochs": 5}
+    (run_id,) = store.create_runs([cfg])
+    assert store.claim_next("test")[0] == run_id
+    train(cfg, sink=StoreSink(store, run_id))
+    stored = store.get_run(run_id)["diagnosis"]
+    assert stored["label"] == "diverged" and stored["evidence"]["diverged_at_update"]
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "diagnose",
+            run_id,
+            "--store",
+            str(tmp_path / "runs.db"),
+            "--json",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["label"] == "diverged"
+    bad = subprocess.run(
+        [sys.executable, "-m", "engine", "diagnose", "nope", "--store", str(tmp_path / "runs.db")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert bad.returncode == 2 and "run_id: unknown run" in bad.stderr
