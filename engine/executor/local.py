@@ -197,6 +197,7 @@ class LocalExecutor(BaseExecutor):
         self._started = False
         self._stopped = False
         self.deaths: list[dict[str, Any]] = []  # what the supervisor saw, newest last
+        self.worker_ids: set[str] = set()  # every worker this pool spawned (store worker_id)
 
     def __repr__(self) -> str:
         return f"LocalExecutor({str(self.store_path)!r}, workers={self.n_workers})"
@@ -236,6 +237,7 @@ class LocalExecutor(BaseExecutor):
             daemon=True,
         )
         p.start()
+        self.worker_ids.add(worker_mod.worker_id_for(p.pid))
         self._procs[slot] = p
         self._spawned_at[slot] = time.monotonic()
 

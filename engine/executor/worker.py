@@ -14,6 +14,7 @@ died stops its run and exits instead of training on as an orphan nobody will rea
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -225,6 +226,8 @@ def main(
     # Ctrl-C in a terminal reaches the whole process group: the owner decides what
     # happens to runs (cancel them cleanly), so the worker must not die mid-write.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # `kill -USR1 <pid>` prints where a stuck worker is, without stopping it.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     watch = _ParentWatch(parent_pid)
     watch.start()

@@ -162,6 +162,14 @@ class Connections:
                 self.close()
 
 
+# Store files this process has opened (path -> pid). Their header is read only the
+# first time: opening and closing a second descriptor on a database SQLite holds open
+# drops every POSIX lock this process has on it, so another process's closing
+# connection believes it is the last one and resets the WAL under ours -- our reads go
+# stale and our writes can be lost (sqlite.org/howtocorrupt.html, section 2.2).
+_OPENED: dict[Path, int] = {}
+
+
 def _check_header(path: Path) -> bool:
     """True if the file exists with content; raises if that content is not SQLite."""
     if path.is_dir():
@@ -240,12 +248,14 @@ def open_store(path: Path) -> None:
     repeated inside the write transaction, so only one of them runs the DDL.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    _check_header(path)
+    if _OPENED.get(path) != os.getpid():
+        _check_header(path)
     conn = _connect(path)
     try:
         try:
             if _verify(conn, path):
                 _set_wal(conn, path)
+                _OPENED[path] = os.getpid()
                 return
             _set_wal(conn, path)
             conn.execute("BEGIN IMMEDIATE")
@@ -264,6 +274,7 @@ def open_store(path: Path) -> None:
                     )
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
+                _OPENED[path] = os.getpid()
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")

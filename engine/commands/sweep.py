@@ -1,0 +1,95 @@
+"""``sweep SWEEP.json``: expand a grid × seed repeats, queue it, train it in workers.
+
+Every run is validated before any is queued (exit 2 naming ``grid.<path>`` or
+``base.<field>``). Without ``--detach`` this process owns a worker pool until the
+sweep ends; with it, the runs wait in the store for any pool (the dashboard's, or
+``python -m engine worker``).
+"""
+
+from __future__ import annotations
+
+from engine.cli import UsageError, print_json, read_json
+from engine.commands.runs import add_store_arg, open_store, summary
+
+OK_STATUSES = ("completed", "diverged")
+
+
+def add_parser(sub):
+    p = sub.add_parser("sweep", help="run a grid of configs (× seed repeats) in worker processes")
+    p.add_argument("sweep", help="sweep JSON file ('-' for stdin): {base, grid, repeats}")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local", help="default: local")
+    p.add_argument(
+        "--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else local)"
+    )
+    add_store_arg(p)
+    p.add_argument("--tag", action="append", default=None, help="tag every run (repeatable)")
+    p.add_argument("--detach", action="store_true", help="queue the runs and return at once")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _executor(args, store_path):
+    from engine.executor import get_executor
+
+    if args.address is not None and args.executor != "ray":
+        raise UsageError("--address: only with --executor ray")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers: must be ≥ 1, got {args.workers}")
+    if args.executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "--executor ray: Ray is not installed (pip install 'ray[default]')"
+            ) from None
+    return get_executor(
+        args.executor, store_path=store_path, workers=args.workers, address=args.address
+    )
+
+
+def _report(args, store, sweep_id, ids, detached=False) -> int:
+    by_id = {r["id"]: r for r in store.list_runs(sweep_id=sweep_id)}
+    runs = [summary(by_id[i]) for i in ids if i in by_id]
+    if args.json:
+        print_json({"sweep_id": sweep_id, "store": str(store.path), "runs": runs})
+    else:
+        print(f"sweep {sweep_id}: {len(runs)} run(s) in {store.path}")
+        for r in runs:
+            loss = r["last"].get("val_loss", r["last"].get("loss"))
+            shown = "-" if loss is None else f"{loss:.4g}"
+            print(f"{r['id']}  {r['status']:11}  loss={shown:>9}  {r['name']}")
+            if r["error"] and r["status"] not in OK_STATUSES:
+                print(f"    error: {r['error'].splitlines()[0][:200]}")
+    if detached:
+        return 0
+    return 0 if all(r["status"] in OK_STATUSES for r in runs) else 1
+
+
+def run(args):
+    from engine.sweep import expand, new_sweep_id
+
+    sweep = read_json(args.sweep, "sweep")
+    runs = expand(sweep)  # ConfigError (exit 2) before anything is queued or spawned
+    store = open_store(args.store, create=True)
+    ex = _executor(args, store.path)
+    sweep_id = new_sweep_id()
+    tags = list(dict.fromkeys([*(sweep.get("tags") or []), *(args.tag or [])]))
+    ids = ex.submit(
+        [r["config"] for r in runs],
+        names=[r["name"] for r in runs],
+        sweep_id=sweep_id,
+        tags=tags or None,
+    )
+    if args.detach:
+        return _report(args, store, sweep_id, ids, detached=True)
+    try:
+        ex.start()
+        ex.wait(ids)
+    except KeyboardInterrupt:
+        ex.cancel(sweep_id=sweep_id)
+        ex.stop()
+        _report(args, store, sweep_id, ids)
+        return 130
+    finally:
+        ex.stop()
+    return _report(args, store, sweep_id, ids)

@@ -1,0 +1,53 @@
+"""``worker``: serve the store's queue with a local pool, e.g. after ``sweep --detach``.
+
+Runs until the queue is empty and its runs have finished (or forever with
+``--forever``); Ctrl-C cancels the runs in progress cleanly and leaves queued runs
+for the next pool.
+"""
+
+from __future__ import annotations
+
+import time
+
+from engine.cli import UsageError, print_json
+from engine.commands.runs import add_store_arg, open_store
+
+CHECK_EVERY = 0.5
+
+
+def add_parser(sub):
+    p = sub.add_parser("worker", help="run a worker pool on the store's queue")
+    add_store_arg(p)
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("--forever", action="store_true", help="keep serving when the queue is empty")
+    p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+
+
+def run(args):
+    from engine.executor import LocalExecutor
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers: must be ≥ 1, got {args.workers}")
+    store = open_store(args.store, create=True)
+    ex = LocalExecutor(store.path, args.workers)
+    code = 0
+    try:
+        ex.start()
+        if not args.json:
+            print(f"worker pool: {ex.n_workers} process(es) on {store.path}", flush=True)
+        while True:
+            st = ex.status()
+            if not args.forever and st["queued"] == 0 and st["busy"] == 0:
+                break
+            time.sleep(CHECK_EVERY)
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        ex.stop()
+    served = [r for r in store.list_runs() if r["worker_id"] in ex.worker_ids]
+    if args.json:
+        print_json({"runs": [{"id": r["id"], "status": r["status"]} for r in served]})
+    else:
+        for r in served:
+            print(f"{r['id']}  {r['status']:11}  {r['name']}")
+    return code
