@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.errors import ConfigError
 from engine.executor.local import BaseExecutor, recover_orphaned_runs
-from engine.store import IllegalTransition
+from engine.store import IllegalTransition, StoreSink
 
 log = logging.getLogger("engine.executor")
 
@@ -111,6 +111,7 @@ class _Slot:
         self.run_id: str | None = None
         self.ref: Any = None
         self.cancel_sent = False
+        self.sink: Any = None
 
 
 class RayExecutor(BaseExecutor):
@@ -284,7 +285,7 @@ class RayExecutor(BaseExecutor):
                 if claim is None:
                     break
                 run_id, config = claim
-                slot.run_id, slot.cancel_sent = run_id, False
+                slot.run_id, slot.cancel_sent, slot.sink = run_id, False, None
                 slot.ref = slot.actor.run.remote(run_id, config, self.workdir)
         return False
 
@@ -323,17 +324,21 @@ class RayExecutor(BaseExecutor):
         self._write(slot, records)
 
     def _write(self, slot: _Slot, records: list[tuple]) -> None:
+        """Replay the remote records into a driver-side ``StoreSink``: whatever a local
+        worker's sink does with a record (live diagnosis too) happens for Ray runs."""
         run_id = slot.run_id
+        if slot.sink is None:
+            slot.sink = StoreSink(self.store, run_id)
         for kind, payload in records:
             try:
                 if kind == "start":
-                    self.store.record_start(run_id, payload)
+                    slot.sink.on_start(payload)
                 elif kind == "epoch":
-                    self.store.append_epoch(run_id, payload)
+                    slot.sink.on_epoch(payload)
                 elif kind == "updates":
-                    self.store.append_updates(run_id, payload)
+                    slot.sink.on_updates(payload)
                 elif kind == "finish":
-                    self.store.finish(run_id, payload)
+                    slot.sink.on_finish(payload)
             except (IllegalTransition, KeyError) as e:
                 # Recovered or deleted under us: stop the remote run, drop its records.
                 log.warning("ray executor: run %s: %s", run_id, e)

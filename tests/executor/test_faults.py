@@ -1,0 +1,162 @@
+"""Faults of the local pool: a worker killed mid-run, the pool's owner killed mid-sweep,
+an orphaned worker. Real processes and real signals; the store must stay whole."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+
+import executor_helpers
+from executor_helpers import SLOW, TINY, epochs_of, poll
+
+from engine.executor import LocalExecutor
+from engine.executor.worker import INTERRUPTED_BY_OWNER, parse_worker_id, pid_alive
+from engine.store import RunStore
+
+KILL_TO_FAILED_LIMIT = 5.0
+
+
+def _worker_pid(store, run_id) -> int:
+    return parse_worker_id(store.get_run(run_id)["worker_id"]).pid
+
+
+def _assert_store_whole(store, completed_epochs: int = 3) -> None:
+    assert store.integrity_check() == "ok"
+    for run in store.list_runs():
+        epochs = epochs_of(store, run["id"])
+        assert epochs == list(range(1, run["epochs_done"] + 1)), run["id"]
+        if run["status"] == "completed":
+            assert run["epochs_done"] == completed_epochs
+
+
+def test_sigkilled_worker_fails_only_its_run_and_is_replaced(tmp_path, record_property):
+    with LocalExecutor(tmp_path / "runs.db", workers=2) as ex:
+        [slow] = ex.submit([SLOW])
+        poll(lambda: ex.store.get_run(slow)["epochs_done"] >= 1, 120, "the slow run's epoch")
+        others = ex.submit([TINY] * 3)
+        victim = _worker_pid(ex.store, slow)
+        before = {w["pid"] for w in ex.status()["workers"]}
+
+        os.kill(victim, signal.SIGKILL)
+        t0 = time.monotonic()
+        poll(lambda: ex.store.get_run(slow)["status"] == "failed", 30, "the run to fail")
+        took = time.monotonic() - t0
+        record_property("sigkill_to_failed_s", round(took, 3))
+        print(f"\nSIGKILL -> failed in {took:.3f} s")
+        assert took < KILL_TO_FAILED_LIMIT
+
+        run = ex.store.get_run(slow)
+        assert "worker process died (signal 9 SIGKILL" in run["error"]
+        assert len(epochs_of(ex.store, slow)) == run["epochs_done"] >= 1  # partial rows kept
+        assert set(ex.wait(others, timeout=180).values()) == {"completed"}
+
+        # Replaced: two live workers again, one of them new, and both take runs.
+        def two_alive():
+            st = ex.status()
+            return st if sum(w["alive"] for w in st["workers"]) == 2 else None
+
+        st = poll(two_alive, 30, "the replacement worker")
+        now = {w["pid"] for w in st["workers"]}
+        assert victim not in now and len(now - before) == 1
+        assert [d["runs"] for d in ex.deaths] == [[slow]]
+        pair = ex.submit([SLOW, SLOW])
+        poll(
+            lambda: all(ex.store.get_run(r)["epochs_done"] >= 1 for r in pair),
+            120,
+            "both workers training at once",
+        )
+        ex.cancel(all=True)
+        assert set(ex.wait(pair, timeout=60).values()) == {"cancelled"}
+        _assert_store_whole(ex.store)
+
+
+def _spawn_owner(store_path, configs, sweep_id):
+    ctx = multiprocessing.get_context("spawn")
+    owner = ctx.Process(target=executor_helpers.own_pool, args=(str(store_path), configs, sweep_id))
+    owner.start()
+    return owner
+
+
+def test_owner_killed_mid_sweep_then_restart_recovers(tmp_path):
+    path = tmp_path / "runs.db"
+    configs = [SLOW, SLOW, TINY, TINY, TINY]
+    owner = _spawn_owner(path, configs, "sw-owner")
+    try:
+        store = RunStore(path)
+
+        def two_training():
+            assert owner.is_alive(), f"the owner died by itself (exit {owner.exitcode})"
+            runs = store.list_runs(sweep_id="sw-owner")
+            busy = [r for r in runs if r["status"] == "running" and r["epochs_done"] >= 1]
+            return busy if len(busy) == 2 else None
+
+        busy = poll(two_training, 180, "the owner's pool to train two runs")
+        workers = [parse_worker_id(r["worker_id"]).pid for r in busy]
+        os.kill(owner.pid, signal.SIGKILL)
+        for pid in workers:  # the whole pool dies at once, as on a power cut
+            os.kill(pid, signal.SIGKILL)
+        owner.join(10)
+        poll(lambda: not any(pid_alive(p) for p in workers), 30, "the workers to be gone")
+    finally:
+        if owner.is_alive():
+            owner.kill()
+    left_running = {r["id"] for r in busy}
+    queued = [r["id"] for r in store.list_runs(status="queued")]
+    assert len(queued) == 3
+
+    with LocalExecutor(path, workers=2) as ex:
+        # Recovery happens in start(), before any worker could claim anything.
+        for rid in left_running:
+            run = ex.store.get_run(rid)
+            assert run["status"] == "interrupted", run["status"]
+            assert "interrupted" in run["error"]
+        assert set(ex.wait(queued, timeout=180).values()) == {"completed"}
+    runs = store.list_runs(sweep_id="sw-owner")
+    assert len(runs) == len(configs)  # no run lost
+    assert sorted(r["status"] for r in runs) == ["completed"] * 3 + ["interrupted"] * 2
+    for rid in left_running:
+        assert len(epochs_of(store, rid)) >= 1  # the partial curves survive
+    _assert_store_whole(store)
+
+
+def test_orphaned_worker_stops_its_run_and_exits(tmp_path):
+    path = tmp_path / "runs.db"
+    owner = _spawn_owner(path, [SLOW], "sw-orphan")
+    try:
+        store = RunStore(path)
+
+        def training():
+            assert owner.is_alive(), f"the owner died by itself (exit {owner.exitcode})"
+            runs = store.list_runs(sweep_id="sw-orphan")
+            return runs if runs and runs[0]["epochs_done"] >= 1 else None
+
+        [run] = poll(training, 180, "the owner's pool to train")
+        worker = parse_worker_id(run["worker_id"]).pid
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.join(10)
+        # Nobody tells the worker: it notices its parent is gone by itself.
+        poll(lambda: not pid_alive(worker), 30, "the orphaned worker to exit")
+    finally:
+        if owner.is_alive():
+            owner.kill()
+    run = store.get_run(run["id"])
+    assert run["status"] == "interrupted"
+    assert run["error"] == INTERRUPTED_BY_OWNER
+    assert len(epochs_of(store, run["id"])) == run["epochs_done"] >= 1
+    _assert_store_whole(store)
+
+
+def test_stop_cancels_running_runs_and_leaves_queued_ones(tmp_path):
+    ex = LocalExecutor(tmp_path / "runs.db", workers=1).start()
+    slow, later = ex.submit([SLOW, TINY])
+    poll(lambda: ex.store.get_run(slow)["epochs_done"] >= 1, 120, "the slow run's epoch")
+    pids = [w["pid"] for w in ex.status()["workers"]]
+    ex.stop(timeout=30)
+    assert ex.store.get_run(slow)["status"] == "cancelled"
+    assert ex.store.get_run(later)["status"] == "queued"
+    assert not any(pid_alive(p) for p in pids)
+    # The queued run is served by the next pool.
+    with LocalExecutor(tmp_path / "runs.db", workers=1) as ex2:
+        assert ex2.wait([later], timeout=120) == {later: "completed"}
