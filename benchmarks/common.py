@@ -27,15 +27,23 @@ def alternate(sides: dict[str, Callable[[], dict]], repeats: int) -> dict[str, l
 
 def summary(values: list[float]) -> dict[str, float]:
     med = statistics.median(values)
-    return {"median": med, "min": min(values), "max": max(values),
-            "spread_pct": 100.0 * (max(values) - min(values)) / med if med else 0.0,
-            "n": len(values)}
+    return {
+        "median": med,
+        "min": min(values),
+        "max": max(values),
+        "spread_pct": 100.0 * (max(values) - min(values)) / med if med else 0.0,
+        "n": len(values),
+    }
 
 
 def write(name: str, payload: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
-    payload = {"benchmark": name, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-               "machine": platform.platform(), **payload}
+    payload = {
+        "benchmark": name,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": platform.platform(),
+        **payload,
+    }
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2))
     return path
