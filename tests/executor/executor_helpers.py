@@ -37,6 +37,16 @@ def epochs_of(store, run_id: str, key: str = "loss") -> list[int]:
     )
 
 
+def assert_store_whole(store, completed_epochs: int = 3) -> None:
+    """Integrity check passes and no epoch row is missing from any run."""
+    assert store.integrity_check() == "ok"
+    for run in store.list_runs():
+        epochs = epochs_of(store, run["id"])
+        assert epochs == list(range(1, run["epochs_done"] + 1)), run["id"]
+        if run["status"] == "completed":
+            assert run["epochs_done"] == completed_epochs
+
+
 def own_pool(store_path: str, configs: list, sweep_id: str, workers: int = 2) -> None:
     """A process that owns a pool mid-sweep, to be SIGKILLed by the test."""
     from engine.executor import LocalExecutor

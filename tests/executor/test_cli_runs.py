@@ -163,3 +163,21 @@ def test_read_commands_refuse_a_missing_store(tmp_path):
     out = engine("runs", "--store", tmp_path / "missing.db")
     assert out.returncode == 2 and "no run store" in out.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_address_needs_the_ray_executor(tmp_path):
+    sweep = write(tmp_path / "s.json", {"base": TINY})
+    out = engine("sweep", sweep, "--address", "ray://x:10001", "--store", tmp_path / "r.db")
+    assert out.returncode == 2 and "--address" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.ray
+def test_sweep_on_the_ray_executor(tmp_path):
+    pytest.importorskip("ray")
+    store = tmp_path / "runs.db"
+    sweep = write(tmp_path / "s.json", {"base": TINY, "grid": {"learning_rate": [0.001, 0.01]}})
+    out = engine("sweep", sweep, "--executor", "ray", "--workers", 2, "--store", store, "--json")
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = json.loads(out.stdout)["runs"]
+    assert [r["status"] for r in runs] == ["completed", "completed"]
+    assert all(r["worker_id"].startswith("ray:") and r["epochs_done"] == 3 for r in runs)

@@ -4,14 +4,18 @@ one trains its runs. Real spawned workers (or Ray actors), real Keras, a real st
 from __future__ import annotations
 
 import math
+import os
+import signal
 import threading
 import time
 
 import pytest
-from executor_helpers import SLOW, TINY, epochs_of, poll, tiny
+from executor_helpers import SLOW, TINY, assert_store_whole, epochs_of, poll, tiny
 
 from engine.errors import ConfigError
 from engine.store import TERMINAL, RunStore
+
+KILL_TO_FAILED_LIMIT = 5.0
 
 
 def _running_with_epochs(store, run_id, n=1):
@@ -208,3 +212,50 @@ def test_wait_returns_current_statuses_at_its_deadline(make_executor):
     assert ex.cancel(rid) == 1
     assert ex.wait(rid) == {rid: "cancelled"}
     assert ex.store.get_run(rid)["status"] in TERMINAL
+
+
+def test_a_killed_worker_fails_only_its_run_and_is_replaced(
+    make_executor, backend, record_property
+):
+    ex = make_executor(workers=2)
+    [slow] = ex.submit([SLOW])
+    poll(lambda: _running_with_epochs(ex.store, slow), 120, "the slow run's first epoch")
+    others = ex.submit([TINY] * 3)
+    st = ex.status()
+    [victim] = [w["pid"] for w in st["workers"] if w["run_id"] == slow]
+    before = {w["pid"] for w in st["workers"]}
+
+    os.kill(victim, signal.SIGKILL)  # what the out-of-memory killer does
+    t0 = time.monotonic()
+    poll(lambda: ex.store.get_run(slow)["status"] == "failed", 30, "the run to fail")
+    took = time.monotonic() - t0
+    record_property("sigkill_to_failed_s", round(took, 3))
+    print(f"\n[{backend}] SIGKILL -> failed in {took:.3f} s")
+    assert took < KILL_TO_FAILED_LIMIT
+
+    run = ex.store.get_run(slow)
+    if backend == "local":
+        assert "worker process died (signal 9 SIGKILL" in run["error"]
+    else:
+        assert run["error"].startswith("Ray worker died")
+    assert len(epochs_of(ex.store, slow)) == run["epochs_done"] >= 1  # partial rows kept
+    assert set(ex.wait(others, timeout=180).values()) == {"completed"}
+    assert [d["runs"] for d in ex.deaths] == [[slow]]
+
+    # Replaced: two live workers again, one of them new, and both take runs.
+    def replaced():
+        st = ex.status()
+        pids = {w["pid"] for w in st["workers"] if w["alive"]}
+        return pids if len(pids) == 2 and None not in pids and victim not in pids else None
+
+    now = poll(replaced, 60, "the replacement worker")
+    assert len(now - before) == 1
+    pair = ex.submit([SLOW, SLOW])
+    poll(
+        lambda: all(_running_with_epochs(ex.store, r) for r in pair),
+        120,
+        "both workers training at once",
+    )
+    ex.cancel(all=True)
+    assert set(ex.wait(pair, timeout=60).values()) == {"cancelled"}
+    assert_store_whole(ex.store)
