@@ -17,8 +17,10 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import socket
+import sys
 import threading
 import time
+import types
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -80,6 +82,31 @@ def recover_orphaned_runs(store: RunStore) -> list[str]:
             )
             done.append(run["id"])
     return done
+
+
+_SPAWN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bare_main():
+    """Hide ``__main__`` from ``spawn`` while a worker starts.
+
+    ``spawn`` re-runs the parent's main script in the child unless it is a module run
+    with ``-m``. Under Streamlit, ``__main__`` is the page script itself (Streamlit
+    installs it there), so every worker would execute the dashboard -- and a page
+    that starts a pool would start one per worker. The worker's entry point lives in
+    this package and needs nothing from ``__main__``.
+    """
+    with _SPAWN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is None:
+                sys.modules.pop("__main__", None)
+            else:
+                sys.modules["__main__"] = main
 
 
 def _as_list(run_ids: str | Iterable[str]) -> list[str]:
@@ -236,7 +263,8 @@ class LocalExecutor(BaseExecutor):
             name=f"hplab-worker-{slot}",
             daemon=True,
         )
-        p.start()
+        with _bare_main():
+            p.start()
         self.worker_ids.add(worker_mod.worker_id_for(p.pid))
         self._procs[slot] = p
         self._spawned_at[slot] = time.monotonic()

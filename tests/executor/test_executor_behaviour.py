@@ -24,7 +24,7 @@ def _running_with_epochs(store, run_id, n=1):
 
 
 def test_submit_and_wait_completes_with_every_epoch_row(make_executor):
-    ex = make_executor()
+    ex = make_executor(workers=1)
     [rid] = ex.submit([TINY], names=["tiny"], tags=["t1"])
     assert ex.wait([rid], timeout=120) == {rid: "completed"}
     run = ex.store.get_run(rid)
@@ -89,7 +89,7 @@ def test_status_reports_workers_and_the_run_each_trains(make_executor, backend):
 
 
 def test_cancel_mid_run_keeps_partial_rows(make_executor):
-    ex = make_executor()
+    ex = make_executor(workers=1)
     [rid] = ex.submit([SLOW])
     # Live records: epochs reach the store while the run is still training.
     poll(lambda: _running_with_epochs(ex.store, rid, 2), 120, "two live epochs")
@@ -122,9 +122,9 @@ def test_cancel_a_whole_sweep(make_executor):
 
 def test_readers_see_consistent_live_data_while_workers_write(make_executor):
     ex = make_executor(workers=2)
-    epochs = 10
-    cfg = {"task": "regression", "epochs": epochs, "data": {"n_train": 1000, "n_test": 20}}
-    ids = ex.submit([{**cfg, "seed": s} for s in range(4)])
+    epochs = 8
+    cfg = {"task": "regression", "epochs": epochs, "data": {"n_train": 800, "n_test": 20}}
+    ids = ex.submit([{**cfg, "seed": s} for s in range(2)])
     errors, reads, partial = [], [0], set()
     done = threading.Event()
 
@@ -172,7 +172,7 @@ def test_a_run_that_fails_in_training_is_failed_with_its_message(make_executor, 
     # run's work folder, whose parent is a plain file.
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
-    ex = make_executor(workdir=blocker)
+    ex = make_executor(workers=1, workdir=blocker)
     cfg = tiny(callbacks={"checkpoint": {"monitor": "val_loss"}})
     ids = ex.submit([cfg, TINY])
     statuses = ex.wait(ids, timeout=120)
@@ -182,7 +182,7 @@ def test_a_run_that_fails_in_training_is_failed_with_its_message(make_executor, 
 
 
 def test_a_diverging_run_is_diverged_with_its_curve(make_executor):
-    ex = make_executor()
+    ex = make_executor(workers=1)
     [rid] = ex.submit([tiny(optimizer="sgd", learning_rate=10.0)])
     assert ex.wait([rid], timeout=120) == {rid: "diverged"}
     run = ex.store.get_run(rid)

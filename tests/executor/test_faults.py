@@ -7,6 +7,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
+import types
 
 import executor_helpers
 from executor_helpers import SLOW, TINY, assert_store_whole, epochs_of, poll
@@ -104,3 +106,21 @@ def test_stop_cancels_running_runs_and_leaves_queued_ones(tmp_path):
     # The queued run is served by the next pool.
     with LocalExecutor(tmp_path / "runs.db", workers=1) as ex2:
         assert ex2.wait([later], timeout=120) == {later: "completed"}
+
+
+def test_workers_never_run_the_parents_main_script(tmp_path, monkeypatch):
+    # Streamlit installs the page script as ``__main__``; ``spawn`` would re-run it in
+    # every worker (and a page that starts a pool would start one per worker).
+    marker = tmp_path / "page-ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit('page ran')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    with LocalExecutor(tmp_path / "runs.db", workers=1) as ex:
+        [rid] = ex.submit([TINY])
+        statuses = ex.wait([rid], timeout=60)
+        assert sys.modules["__main__"] is fake_main
+    assert not marker.exists()
+    assert ex.deaths == []
+    assert statuses == {rid: "completed"}
