@@ -221,6 +221,7 @@ class LocalExecutor(BaseExecutor):
         self._lock = threading.RLock()
         self._sup_stop = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._atexit: Any = None
         self._started = False
         self._stopped = False
         self.deaths: list[dict[str, Any]] = []  # what the supervisor saw, newest last
@@ -245,8 +246,12 @@ class LocalExecutor(BaseExecutor):
                 target=self._supervise, name="hplab-supervisor", daemon=True
             )
             self._supervisor.start()
+        # Stop cleanly when the owning process exits normally (Streamlit server shut
+        # down, script ended without stop()); a weak reference, so the hook does not
+        # keep a dropped executor alive.
         ref = weakref.ref(self)
-        atexit.register(lambda: (ex := ref()) is not None and ex.stop(timeout=5))
+        self._atexit = lambda: (ex := ref()) is not None and ex.stop(timeout=5)
+        atexit.register(self._atexit)
         return self
 
     def _spawn(self, slot: int) -> None:
@@ -271,19 +276,27 @@ class LocalExecutor(BaseExecutor):
 
     def _supervise(self) -> None:
         while not self._sup_stop.is_set():
-            with self._lock:
-                live = {p.sentinel: slot for slot, p in enumerate(self._procs) if p is not None}
-            ready = multiprocessing.connection.wait(list(live), timeout=POLL_INTERVAL)
-            with self._lock:
-                if self._sup_stop.is_set():
-                    return
-                for s in ready:
+            try:
+                self._supervise_once()
+            except Exception:  # a locked store for 30 s must not end supervision
+                log.exception("worker pool supervisor: check failed; retrying")
+                self._sup_stop.wait(1.0)
+
+    def _supervise_once(self) -> None:
+        with self._lock:
+            live = {p.sentinel: slot for slot, p in enumerate(self._procs) if p is not None}
+        ready = multiprocessing.connection.wait(list(live), timeout=POLL_INTERVAL)
+        with self._lock:
+            if self._sup_stop.is_set():
+                return
+            for s in ready:
+                if self._procs[live[s]] is not None:
                     self._on_death(live[s])
-                now = time.monotonic()
-                for slot, when in list(self._respawn_at.items()):
-                    if now >= when:
-                        del self._respawn_at[slot]
-                        self._spawn(slot)
+            now = time.monotonic()
+            for slot, when in list(self._respawn_at.items()):
+                if now >= when:
+                    del self._respawn_at[slot]
+                    self._spawn(slot)
 
     def _on_death(self, slot: int) -> None:
         p = self._procs[slot]
@@ -324,6 +337,8 @@ class LocalExecutor(BaseExecutor):
                 return
             self._stopped = True
             self._sup_stop.set()
+        if self._atexit is not None:
+            atexit.unregister(self._atexit)
         if self._supervisor is not None:
             self._supervisor.join()
         procs = [p for p in self._procs if p is not None]
@@ -337,6 +352,7 @@ class LocalExecutor(BaseExecutor):
         deadline = time.monotonic() + timeout
         for p in procs:
             p.join(max(0.0, deadline - time.monotonic()))
+        killed = set()
         for p in procs:
             if p.is_alive():
                 p.terminate()
@@ -344,15 +360,26 @@ class LocalExecutor(BaseExecutor):
                 if p.is_alive():
                     p.kill()
                     p.join()
-                run_id = running.get(worker_mod.worker_id_for(p.pid))
-                if run_id is not None:
-                    with contextlib.suppress(IllegalTransition, KeyError):
-                        self.store.set_status(
-                            run_id,
-                            "interrupted",
-                            error="interrupted: the worker did not stop in time when its pool"
-                            " stopped and was killed",
-                        )
+                killed.add(worker_mod.worker_id_for(p.pid))
+        # Whatever is still 'running' under our workers now has nobody to finish it.
+        exitcodes = {worker_mod.worker_id_for(p.pid): p.exitcode for p in procs}
+        for run in self.store.list_runs(status="running"):
+            wid = run["worker_id"]
+            if wid not in ours:
+                continue
+            if wid in killed:
+                status, reason = (
+                    "interrupted",
+                    (
+                        "interrupted: the worker did not stop in time when its pool stopped"
+                        " and was killed"
+                    ),
+                )
+            else:
+                status, reason = "failed", worker_mod.signal_reason(exitcodes.get(wid))
+            with contextlib.suppress(IllegalTransition, KeyError):
+                self.store.set_status(run["id"], status, error=reason)
+        for p in procs:
             p.close()
         self._procs = [None] * self.n_workers
         self.store.close()
