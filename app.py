@@ -12,35 +12,31 @@ import streamlit as st
 
 from ui import sidebar
 
-st.set_page_config(
-    page_title="HP Lab",
-    page_icon=":material/science:",
-    layout="wide",
-    initial_sidebar_state="expanded",
-)
-
 PAGES = [
-    st.Page(
-        "pages/setup.py",
-        title="Set up runs",
-        icon=":material/tune:",
-        url_path="setup",
-        default=True,
-    ),
-    st.Page(
-        "pages/compare.py",
-        title="Watch & compare",
-        icon=":material/monitoring:",
-        url_path="compare",
-    ),
-    st.Page(
-        "pages/run.py",
-        title="Run detail",
-        icon=":material/insights:",
-        url_path="run",
-    ),
+    ("pages/setup.py", "Set up runs", ":material/tune:", "setup"),
+    ("pages/compare.py", "Watch & compare", ":material/monitoring:", "compare"),
+    ("pages/run.py", "Run detail", ":material/insights:", "run"),
 ]
 
-page = st.navigation(PAGES, position="top")
-sidebar.render()
-page.run()
+
+def main() -> None:
+    st.set_page_config(
+        page_title="HP Lab",
+        page_icon=":material/science:",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    pages = [
+        st.Page(path, title=title, icon=icon, url_path=url, default=i == 0)
+        for i, (path, title, icon, url) in enumerate(PAGES)
+    ]
+    page = st.navigation(pages, position="top")
+    sidebar.render()
+    page.run()
+
+
+# Streamlit installs this script as ``__main__``, so the worker processes the pool
+# spawns re-import it as ``__mp_main__`` (multiprocessing's spawn re-imports the
+# parent's main module). A worker must not start a dashboard — or a pool — of its own.
+if __name__ != "__mp_main__":
+    main()

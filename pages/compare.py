@@ -37,7 +37,7 @@ from ui.runs import (
 from ui.shell import require_shell
 from ui.widgets import color_dot, status_text
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.5
 TABS = ("Loss", "Metrics", "Learning rate", "Gradients", "Speed")
 require_shell()
 state = st.session_state
@@ -200,19 +200,22 @@ if not selected:
 # ----------------------------------------------------------------------------- actions
 
 
+# Cancel buttons live in the live fragment: their callbacks must not draw anything
+# (a toast from a fragment callback lands at the top of the page and shifts it), so
+# they leave a note that the fragment shows on its next draw.
 def _cancel_runs(ids: list[str]) -> None:
     n = sum(resources.cancel(i) for i in ids)
-    st.toast(
-        f"Cancel requested for {n} run(s): running ones stop at the end of their epoch."
+    state["compare_notice"] = (
+        f"Cancel requested for {n} run(s): a running run stops at the end of its epoch and "
+        "keeps its curves."
         if n
-        else "Nothing left to cancel.",
-        icon=":material/cancel:",
+        else "Nothing left to cancel."
     )
 
 
 def _cancel_sweep(sweep_id: str) -> None:
     n = resources.cancel(sweep_id=sweep_id)
-    st.toast(f"Cancel requested for {n} run(s) of the comparison.", icon=":material/cancel:")
+    state["compare_notice"] = f"Cancel requested for {n} run(s) of this comparison."
 
 
 def _add_tag(ids: list[str]) -> None:
@@ -310,6 +313,8 @@ def _progress_panel(runs: list[dict]) -> None:
     head = st.columns([4, 1], vertical_alignment="center")
     n_done = sum(1 for r in runs if r["status"] in TERMINAL)
     head[0].markdown(f"**Progress** · {n_done}/{len(runs)} finished")
+    if state.get("compare_notice"):
+        st.caption(f":material/cancel: {state.pop('compare_notice')}")
     if active:
         if len(sweeps) == 1 and None not in sweeps:
             head[1].button(
@@ -394,133 +399,117 @@ def _controls(has_groups: bool) -> dict:
 
 
 def _charts(runs: list[dict], ctl: dict) -> None:
+    # Only the open tab is drawn: a live redraw builds one or two figures, not ten.
+    tabs = st.tabs(TABS, key="compare_tabs", on_change="rerun")
+    need_updates = tabs[2].open or tabs[3].open
     curves = []
     for r in runs:
-        epochs, updates = resources.run_series(r)
+        epochs, updates = resources.run_series(r, updates=need_updates)
         curves.append(curves_for(r, epochs, updates, colors[r["id"]], group=group_of.get(r["id"])))
-    x, sm, logy, grp = ctl["x_axis"], ctl["smoothing"], ctl["log_y"], ctl["group"]
-    default_tab = state.get("compare_tab", "Loss")
-    tabs = st.tabs(TABS, key="compare_tabs", default=default_tab if default_tab in TABS else None)
-    with tabs[0]:
-        st.plotly_chart(
-            metric_figure(
-                curves,
-                "loss",
-                x_axis=x,
-                smoothing=sm,
-                log_y=logy,
-                group_seeds=grp,
-                title="Loss",
-                height=420,
-            ),
-            key="compare_chart_loss",
-            width="stretch",
-        )
-        st.caption(
-            "Solid = training loss (averaged over the epoch), dashed = validation loss (end of "
-            "epoch). A star marks each run's best epoch. A widening gap means overfitting; "
-            "both high and flat means underfitting; spikes or a ✕ (NaN) mean the learning rate "
-            "is too high."
-        )
-    with tabs[1]:
-        keys = metric_keys(runs)
-        if not keys:
-            st.info("These runs log no metric besides the loss.", icon=":material/info:")
-        else:
-            metric = st.selectbox("Metric", keys, key="compare_metric")
-            st.plotly_chart(
+    opts = {"x_axis": ctl["x_axis"], "smoothing": ctl["smoothing"], "log_y": ctl["log_y"]}
+    if tabs[0].open:
+        with tabs[0]:
+            _chart(
                 metric_figure(
-                    curves,
-                    metric,
-                    x_axis=x,
-                    smoothing=sm,
-                    log_y=logy,
-                    group_seeds=grp,
-                    title=metric,
-                    height=400,
+                    curves, "loss", **opts, group_seeds=ctl["group"], title="Loss", height=420
                 ),
-                key="compare_chart_metric",
-                width="stretch",
+                "compare_chart_loss",
+                "Solid = training loss (averaged over the epoch), dashed = validation loss (end "
+                "of epoch). A star marks each run's best epoch. A widening gap means "
+                "overfitting; both high and flat means underfitting; spikes or a ✕ (NaN) mean "
+                "the learning rate is too high.",
             )
-    with tabs[2]:
-        st.plotly_chart(
-            updates_figure(
-                curves,
-                "lr",
-                x_axis=x if x != "epoch" else "epoch",
-                log_y=logy,
-                title="Learning rate applied at each update",
-                y_title="learning rate",
-            ),
-            key="compare_chart_lr",
-            width="stretch",
-        )
-        st.caption(
-            "Read from the optimizer at every update during training: the schedule times any "
-            "reduce-LR-on-plateau cuts. Compare it with the preview on the setup page."
-        )
-    with tabs[3]:
-        st.plotly_chart(
-            updates_figure(
-                curves,
-                "grad_norm",
-                x_axis=x,
-                smoothing=sm,
-                log_y=logy,
-                title="Global gradient norm per update (before clipping)",
-                y_title="‖g‖₂",
-            ),
-            key="compare_chart_grad",
-            width="stretch",
-        )
-        st.caption(
-            "The dotted line is each run's clip threshold (global_clipnorm, or clipnorm per "
-            "weight tensor); open circles mark updates that were clipped. Norms far above the "
-            "threshold for long stretches mean the learning rate fights the clipping."
-        )
-        st.plotly_chart(
-            updates_figure(
-                curves,
-                "loss",
-                x_axis=x,
-                smoothing=sm,
-                log_y=logy,
-                title="Training loss per update",
-                y_title="loss",
-            ),
-            key="compare_chart_update_loss",
-            width="stretch",
-        )
-    with tabs[4]:
-        c1, c2 = st.columns(2)
-        c1.plotly_chart(
-            metric_figure(
-                curves,
-                "epoch_time",
-                x_axis=x,
-                show_val=False,
-                title="Seconds per epoch",
-                y_title="s",
-            ),
-            key="compare_chart_epoch_time",
-            width="stretch",
-        )
-        c2.plotly_chart(
-            metric_figure(
-                curves,
-                "examples_per_sec",
-                x_axis=x,
-                show_val=False,
-                title="Training throughput",
-                y_title="examples / s",
-            ),
-            key="compare_chart_throughput",
-            width="stretch",
-        )
-        st.caption(
-            "The first epoch includes tracing the training step. mixed_float16 on a CPU and "
-            "run_eagerly show up here as many times slower epochs."
-        )
+    if tabs[1].open:
+        with tabs[1]:
+            keys = metric_keys(runs)
+            if not keys:
+                st.info("These runs log no metric besides the loss.", icon=":material/info:")
+            else:
+                metric = st.selectbox("Metric", keys, key="compare_metric")
+                _chart(
+                    metric_figure(
+                        curves, metric, **opts, group_seeds=ctl["group"], title=metric, height=400
+                    ),
+                    "compare_chart_metric",
+                    "Train solid, validation dashed; the best epoch of each run is starred "
+                    "on the loss chart.",
+                )
+    if tabs[2].open:
+        with tabs[2]:
+            _chart(
+                updates_figure(
+                    curves,
+                    "lr",
+                    x_axis=opts["x_axis"],
+                    log_y=opts["log_y"],
+                    title="Learning rate applied at each update",
+                    y_title="learning rate",
+                ),
+                "compare_chart_lr",
+                "Read from the optimizer at every update during training: the schedule times "
+                "any reduce-LR-on-plateau cuts. Compare it with the preview on the setup page.",
+            )
+    if tabs[3].open:
+        with tabs[3]:
+            _chart(
+                updates_figure(
+                    curves,
+                    "grad_norm",
+                    **opts,
+                    title="Global gradient norm per update (before clipping)",
+                    y_title="‖g‖₂",
+                ),
+                "compare_chart_grad",
+                "The dotted line is each run's clip threshold (global_clipnorm, or clipnorm "
+                "per weight tensor); open circles mark updates that were clipped. Norms far "
+                "above the threshold for long stretches mean the learning rate fights the "
+                "clipping.",
+            )
+            _chart(
+                updates_figure(
+                    curves, "loss", **opts, title="Training loss per update", y_title="loss"
+                ),
+                "compare_chart_update_loss",
+                "Every update's mini-batch loss: noisier than the epoch average; smoothing "
+                "helps here.",
+            )
+    if tabs[4].open:
+        with tabs[4]:
+            c1, c2 = st.columns(2)
+            with c1:
+                _chart(
+                    metric_figure(
+                        curves,
+                        "epoch_time",
+                        x_axis=opts["x_axis"],
+                        show_val=False,
+                        title="Seconds per epoch",
+                        y_title="s",
+                    ),
+                    "compare_chart_epoch_time",
+                )
+            with c2:
+                _chart(
+                    metric_figure(
+                        curves,
+                        "examples_per_sec",
+                        x_axis=opts["x_axis"],
+                        show_val=False,
+                        title="Training throughput",
+                        y_title="examples / s",
+                    ),
+                    "compare_chart_throughput",
+                )
+            st.caption(
+                "The first epoch includes tracing the training step. mixed_float16 on a CPU "
+                "and run_eagerly show up here as many times slower epochs."
+            )
+
+
+def _chart(fig, key: str, caption: str | None = None) -> None:
+    st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+    if caption:
+        st.caption(caption)
 
 
 @st.fragment(run_every=POLL_SECONDS if active_at_load else None)

@@ -14,12 +14,13 @@ import uuid
 import pandas as pd
 import streamlit as st
 
+from engine.config import shape_of
 from engine.spec.tasks import TASKS
 from ui import form, plan, resources
 from ui.charts import schedule_figure
 from ui.palette import run_colors
 from ui.presets import PRESETS
-from ui.runs import differing_keys, flatten, ident
+from ui.runs import differing_keys, ident, summary
 from ui.shell import require_shell
 from ui.widgets import FieldNotes, problem_list
 
@@ -394,24 +395,29 @@ if mode == MODES[1]:
 
 colors = run_colors(p.name for p in planned)
 if configs:
-    diff_keys = differing_keys(configs, ignore=())
+    # One column per top-level setting that differs; objects are summarised by name
+    # (the Run column already says "sgd · momentum 0.9").
+    top = list(dict.fromkeys(k.split(".")[0] for k in differing_keys(configs)))
     rows = []
-    from engine.config import shape_of
-
-    for p, cfg in zip(planned, configs, strict=False):
-        flat = flatten(cfg)
-        shape = shape_of(cfg)
+    shapes = [shape_of(c) for c in configs]
+    for p, cfg, shape in zip(planned, configs, shapes, strict=False):
         row = {"Run": p.name}
-        for k in diff_keys[:6]:
-            v = flat.get(k)
-            row[k] = json.dumps(v) if isinstance(v, list | dict) else v
-        row["Updates"] = shape.total_updates
+        for k in top[:6]:
+            row[k] = summary(cfg[k])
+        row["Epochs"] = cfg["epochs"]
         row["Updates/epoch"] = round(shape.updates_per_epoch, 2)
+        row["Updates"] = shape.total_updates
         rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="setup_plan_table")
+    totals = sorted({s.total_updates for s in shapes})
+    each = (
+        f"{totals[0]:,} updates each"
+        if len(totals) == 1
+        else f"{totals[0]:,}–{totals[-1]:,} updates per run"
+    )
     st.caption(
-        f"{len(configs)} run(s) · task {task_id if mode != MODES[2] else configs[0]['task']}"
-        + (f" · differing in: {', '.join(diff_keys)}" if diff_keys else "")
+        f"{len(configs)} run{'s' if len(configs) != 1 else ''} · {each} · task "
+        f"{configs[0]['task']}" + (f" · differing in: {', '.join(top)}" if top else "")
     )
 
 # ----------------------------------------------------------------------------- LR preview
@@ -506,7 +512,7 @@ def _launch() -> None:
     state["setup_launch_error"] = None
     state["compare_ids"] = ids
     state["compare_sweep"] = sweep_id
-    state["compare_tab"] = preset.tab if preset else "Loss"
+    state["compare_tabs"] = preset.tab if preset else "Loss"  # open the lesson's chart
     state["setup_launched"] = {"ids": ids, "sweep": sweep_id}
 
 

@@ -45,7 +45,18 @@ def _store(path: str) -> RunStore:
 
 
 def store() -> RunStore:
-    return _store(store_path())
+    """The server's one ``RunStore``: the pool's own when there is a pool.
+
+    One store object per process, created before any connection is open, is a
+    correctness rule here, not tidiness: opening a second ``RunStore`` on the same
+    file reads its header with a plain ``open()``/``close()``, and closing any file
+    descriptor drops every POSIX lock the process holds on that file — SQLite's
+    other connections in this process then lose track of the WAL index and can keep
+    reading a stale snapshot (measured: runs queued from the page were invisible to
+    the workers). So the pool is created first and its store is shared.
+    """
+    ex = executor()
+    return ex.store if ex is not None else _store(store_path())
 
 
 def worker_count() -> int:
@@ -154,19 +165,22 @@ def export_script_for(cfg: dict) -> str | None:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _final_series(path: str, run_id: str, finished: float) -> tuple[dict, dict]:
-    s = _store(path)
+    s = store()
     return s.epoch_series(run_id)[run_id], s.update_series(run_id)
 
 
-def run_series(run: dict) -> tuple[dict, dict]:
+def run_series(run: dict, *, updates: bool = True) -> tuple[dict, dict | None]:
     """A run's epoch series and per-update columns, downsampled by the store on read.
 
     A finished run never changes, so its series are cached (keyed on its finish time);
-    a live run is read fresh on every poll.
+    a live run is read fresh on every poll, and its per-update columns only when a chart
+    that shows them is open.
     """
     from engine.store import TERMINAL
 
     if run["status"] in TERMINAL and run.get("finished"):
-        return _final_series(store_path(), run["id"], run["finished"])
+        epochs, ups = _final_series(store_path(), run["id"], run["finished"])
+        return epochs, ups if updates else None
     s = store()
-    return s.epoch_series(run["id"])[run["id"]], s.update_series(run["id"])
+    epochs = s.epoch_series(run["id"])[run["id"]]
+    return epochs, s.update_series(run["id"]) if updates else None

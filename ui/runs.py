@@ -34,6 +34,24 @@ def ident(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def summary(value: Any) -> str:
+    """A setting in a few characters: ``{"name": "sgd", ...}`` → ``sgd``, lists as JSON."""
+    if isinstance(value, Mapping):
+        if "name" in value:
+            return str(value["name"])
+        if len(value) == 1:
+            ((k, v),) = value.items()
+            return f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+        return json.dumps(value, separators=(", ", ": "))
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)
+
+
 def clip_label(clipping: Mapping[str, float] | None) -> str:
     if not clipping:
         return "none"

@@ -6,6 +6,7 @@ queues runs in the temporary store, which is exactly what these tests check.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,14 @@ def open_app(page: str | None = None, *, preview: bool = False, **state) -> AppT
     if page and page != "pages/setup.py":
         at.switch_page(page)
     return at.run()
+
+
+def chart_titles(at: AppTest) -> list[str | None]:
+    """Titles of the Plotly charts on the page, in order (None for untitled ones)."""
+    return [
+        (json.loads(c.proto.spec)["layout"].get("title") or {}).get("text")
+        for c in at.get("plotly_chart")
+    ]
 
 
 def texts(at: AppTest, kind: str) -> list[str]:
