@@ -8,6 +8,9 @@ sweep ends; with it, the runs wait in the store for any pool (the dashboard's, o
 
 from __future__ import annotations
 
+import signal
+import threading
+
 from engine.cli import UsageError, print_json, read_json
 from engine.commands.runs import add_store_arg, open_store, summary
 
@@ -65,6 +68,17 @@ def _report(args, store, sweep_id, ids, detached=False) -> int:
     return 0 if all(r["status"] in OK_STATUSES for r in runs) else 1
 
 
+def stop_on_sigterm() -> None:
+    """``kill``/``docker stop``/systemd send SIGTERM: stop like Ctrl-C (runs cancelled
+    cleanly, their curves kept) instead of dying and orphaning the workers."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 def run(args):
     from engine.sweep import expand, new_sweep_id
 
@@ -82,6 +96,7 @@ def run(args):
     )
     if args.detach:
         return _report(args, store, sweep_id, ids, detached=True)
+    stop_on_sigterm()
     try:
         ex.start()
         ex.wait(ids)

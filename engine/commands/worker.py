@@ -11,6 +11,7 @@ import time
 
 from engine.cli import UsageError, print_json
 from engine.commands.runs import add_store_arg, open_store
+from engine.commands.sweep import stop_on_sigterm
 
 CHECK_EVERY = 0.5
 
@@ -31,6 +32,7 @@ def run(args):
     store = open_store(args.store, create=True)
     ex = LocalExecutor(store.path, args.workers)
     code = 0
+    stop_on_sigterm()
     try:
         ex.start()
         if not args.json:

@@ -6,12 +6,15 @@ import csv
 import io
 import json
 import math
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from executor_helpers import SLOW, TINY
+from executor_helpers import SLOW, TINY, poll
+
+from engine.executor.worker import parse_worker_id, pid_alive
 
 REPO = Path(__file__).resolve().parents[2]
 GRID = {"optimizer.name": ["sgd", "adam"], "learning_rate": [0.001, 0.01]}
@@ -181,3 +184,37 @@ def test_sweep_on_the_ray_executor(tmp_path):
     runs = json.loads(out.stdout)["runs"]
     assert [r["status"] for r in runs] == ["completed", "completed"]
     assert all(r["worker_id"].startswith("ray:") and r["epochs_done"] == 3 for r in runs)
+
+
+def test_sigterm_stops_a_sweep_cleanly(tmp_path):
+    # Ctrl-C takes the same path; SIGTERM is used here because a shell running the
+    # tests in the background may have set SIGINT to "ignore" for its children.
+    store = tmp_path / "runs.db"
+    sweep = write(tmp_path / "s.json", {"base": SLOW, "repeats": 3})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "sweep", sweep, "--workers", "2", "--store", store,
+         "--json"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+
+        def training():
+            if not store.exists():
+                return None
+            out = engine("runs", "--store", store, "--json")
+            runs = json.loads(out.stdout)["runs"] if out.returncode == 0 else []
+            return runs if sum(r["epochs_done"] > 0 for r in runs) == 2 else None
+
+        runs = poll(training, 180, "two runs training")
+        workers = [parse_worker_id(r["worker_id"]).pid for r in runs if r["worker_id"]]
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    runs = json.loads(stdout)["runs"]
+    assert [r["status"] for r in runs] == ["cancelled"] * 3
+    assert sorted(r["epochs_done"] > 0 for r in runs) == [False, True, True]
+    assert not any(pid_alive(p) for p in workers)
