@@ -233,26 +233,36 @@ def main(
     watch.start()
     _warm_up(intra_threads, inter_threads)
 
+    from engine.errors import StoreError
     from engine.store import RunStore
 
     store = RunStore(store_path)
     worker_id = worker_id_for()
     while not stop_event.is_set() and not watch.orphaned.is_set():
-        claim = store.claim_next(worker_id)
+        try:
+            claim = store.claim_next(worker_id)
+        except StoreError as e:  # locked for busy_timeout by a long writer: try again
+            log.warning("worker %s: cannot claim a run: %s", worker_id, e)
+            stop_event.wait(5 * poll_interval)
+            continue
         if claim is None:
             if wake_event.wait(poll_interval):
                 wake_event.clear()
             continue
         run_id, config = claim
-        current = {"done": threading.Event()}
 
         def should_stop(run_id=run_id) -> bool:
-            return stop_event.is_set() or watch.orphaned.is_set() or store.cancel_requested(run_id)
+            if stop_event.is_set() or watch.orphaned.is_set():
+                return True
+            try:
+                return store.cancel_requested(run_id)
+            except StoreError:  # a busy store is no reason to stop; ask next epoch
+                return False
 
-        guard = threading.Thread(
-            target=_orphan_guard, args=(store, run_id, watch, current["done"]), daemon=True
-        )
-        guard.start()
+        done = threading.Event()
+        threading.Thread(
+            target=_orphan_guard, args=(store, run_id, watch, done), daemon=True
+        ).start()
         try:
             run_one(
                 store,
@@ -264,7 +274,7 @@ def main(
                 workdir=workdir,
             )
         finally:
-            current["done"].set()
+            done.set()
     store.close()
     # Every record is committed; skip TensorFlow's slow interpreter teardown so a
     # pool stops (and a test's fixture ends) in a fraction of a second.
