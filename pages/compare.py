@@ -147,16 +147,25 @@ with st.container(border=True):
         column_order=[c for c in table.columns if c not in ("id", "Best loss is")],
         column_config={
             "Run": st.column_config.TextColumn("Run", width="medium"),
+            "Status": st.column_config.TextColumn("Status", width=95),
+            "Epochs": st.column_config.TextColumn("Epochs", width=75),
+            "Metric": st.column_config.TextColumn("Metric", width=110),
             "LR": st.column_config.NumberColumn("LR", format="%g"),
             "Best loss": st.column_config.NumberColumn(
                 "Best loss",
                 format="%.4g",
+                width=95,
                 help="Best validation loss (training loss when the run has no validation data).",
             ),
-            "Last loss": st.column_config.NumberColumn("Last loss", format="%.4g"),
-            "Last val loss": st.column_config.NumberColumn("Last val loss", format="%.4g"),
+            "Last loss": st.column_config.NumberColumn("Last loss", format="%.4g", width=95),
+            "Last val loss": st.column_config.NumberColumn(
+                "Last val loss", format="%.4g", width=95
+            ),
             "Best metric": st.column_config.NumberColumn(
-                "Best metric", format="%.4g", help="Best value of the run's first metric."
+                "Best metric",
+                format="%.4g",
+                width=95,
+                help="Best value of the run's first metric.",
             ),
             "Created": st.column_config.DatetimeColumn("Created", format="D MMM, HH:mm:ss"),
             "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s"),
@@ -301,7 +310,9 @@ if pending:
 
 # ----------------------------------------------------------------------------- live panel
 
-colors = run_colors(sorted(sel_ids, key=lambda i: (by_id[i]["created"], i)))
+# Launch order (the store's order) decides colours, so a comparison always draws its
+# first run blue, its second orange, … on every chart and in the progress list.
+colors = run_colors(r["id"] for r in all_runs if r["id"] in set(sel_ids))
 groups = seed_groups(selected)
 group_of = {rid: g for g, ids in groups.items() for rid in ids}
 active_at_load = any(r["status"] in ACTIVE for r in selected)
@@ -561,7 +572,9 @@ if groups:
         st.markdown("**Seed repeats** (identical runs but for the seed)\n" + "\n".join(lines))
 
 st.markdown("#### Hyperparameters against the result")
-pc_runs = [by_id[i] for i in shown_ids]
+# One task at a time: the selection's task, among the runs the table shows.
+pc_task = selected[0]["config"].get("task")
+pc_runs = [by_id[i] for i in shown_ids if by_id[i]["config"].get("task") == pc_task]
 dims = hyperparameters(pc_runs)
 results = result_keys(pc_runs)
 if len(pc_runs) < 2 or not dims or not results:
@@ -588,7 +601,7 @@ else:
         width="stretch",
     )
     st.caption(
-        f"One line per run shown in the table ({len(pc_runs)}), through the settings that "
-        "vary to the result; the best results are drawn darkest. Drag along an axis to "
-        "highlight a range."
+        f"One line per {pc_task} run shown in the table ({len(pc_runs)}), through the "
+        "settings that vary to the result; the best results are drawn darkest. Drag along "
+        "an axis to highlight a range."
     )

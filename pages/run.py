@@ -200,9 +200,14 @@ def curves_panel() -> None:
         st.progress(p["fraction"], text=p["text"])
     epochs, updates = resources.run_series(r)
     curves = [curves_for(r, epochs, updates, color)]
+    log_y = st.toggle(
+        "log y",
+        key="detail_log",
+        help="A loss that falls by orders of magnitude reads better on a log axis.",
+    )
     c1, c2 = st.columns(2)
     c1.plotly_chart(
-        metric_figure(curves, "loss", title="Loss (train solid, validation dashed)"),
+        metric_figure(curves, "loss", title="Loss (train solid, validation dashed)", log_y=log_y),
         key="detail_chart_loss",
         width="stretch",
     )
@@ -211,7 +216,7 @@ def curves_panel() -> None:
         with c2:
             m = st.selectbox("Metric", keys, key="detail_metric", label_visibility="collapsed")
             st.plotly_chart(
-                metric_figure(curves, m, title=m, height=320),
+                metric_figure(curves, m, title=m, height=320, log_y=log_y),
                 key="detail_chart_metric",
                 width="stretch",
             )

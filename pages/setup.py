@@ -393,7 +393,7 @@ ok = bool(configs) and not all_problems and (not base_problems or mode == MODES[
 if mode == MODES[1]:
     ok = ok and len({p.label for p in planned}) >= 2
 
-colors = run_colors(p.name for p in planned)
+colors = run_colors(p.name.split(" · seed ")[0] for p in planned)
 if configs:
     # One column per top-level setting that differs; objects are summarised by name
     # (the Run column already says "sgd · momentum 0.9").
@@ -424,7 +424,7 @@ if configs:
 
 if configs:
     with st.container(border=True):
-        pc1, pc2, pc3, pc4 = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+        pc1, pc2, pc3, pc4 = st.columns([3, 2, 1, 1.4], vertical_alignment="bottom")
         with pc1:
             st.markdown("**Learning rate, update by update**")
         with pc2:
@@ -440,14 +440,14 @@ if configs:
             log_y = st.toggle("log y", key="setup_preview_log")
         with pc4:
             show = st.toggle(
-                "Exact preview",
+                "Preview",
                 value=True,
                 key="setup_preview",
                 help="Builds the schedule object training will use (needs TensorFlow in this "
                 "server, loaded once).",
             )
         if show:
-            unique: dict[str, tuple[str, dict]] = {}
+            unique: dict[str, tuple[list[str], dict]] = {}
             for p, cfg in zip(planned, configs, strict=False):
                 sig = json.dumps(
                     {
@@ -464,7 +464,10 @@ if configs:
                     | {"n": cfg["data"]["n_train"]},
                     sort_keys=True,
                 )
-                unique.setdefault(sig, (p.name.split(" · seed ")[0], cfg))
+                names, _ = unique.setdefault(sig, ([], cfg))
+                base = p.name.split(" · seed ")[0]
+                if base not in names:
+                    names.append(base)
             previews = []
             first_load = resources.tf_import_seconds() is None
             with st.spinner(
@@ -472,10 +475,16 @@ if configs:
                 if first_load
                 else "Computing the schedule…"
             ):
-                for label, cfg in list(unique.values())[:12]:
-                    previews.append(
-                        (label, colors.get(label, "#4e79a7"), resources.schedule_preview(cfg))
+                for names, cfg in list(unique.values())[:12]:
+                    # runs that will apply the very same rates share one line
+                    label = (
+                        names[0]
+                        if len(names) == 1
+                        else f"{', '.join(names[:4])}"
+                        + (f" (+{len(names) - 4})" if len(names) > 4 else "")
                     )
+                    color = colors.get(names[0], "#4e79a7") if len(unique) > 1 else "#4338ca"
+                    previews.append((label, color, resources.schedule_preview(cfg)))
             st.plotly_chart(
                 schedule_figure(previews, per=per, log_y=log_y),
                 key="setup_schedule_chart",
@@ -485,6 +494,8 @@ if configs:
                 "From the same schedule object the workers train with; one point per optimizer "
                 "update (with gradient accumulation, an update spans several batches)."
             )
+            if len(unique) == 1 and len(configs) > 1:
+                notes_txt += f" All {len(configs)} runs apply exactly these rates."
             if any("reduce_lr_on_plateau" in c["callbacks"] for c in configs):
                 notes_txt += (
                     " Reduce-LR-on-plateau cuts depend on the curves, so they appear in the "

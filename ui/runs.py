@@ -216,6 +216,13 @@ def runs_table(runs: Sequence[Mapping[str, Any]], now: float | None = None) -> p
         "id",
         "Run",
         "Status",
+        "Epochs",
+        "Best loss",
+        "Best epoch",
+        "Metric",
+        "Best metric",
+        "Last loss",
+        "Last val loss",
         "Task",
         "Optimizer",
         "LR",
@@ -225,17 +232,10 @@ def runs_table(runs: Sequence[Mapping[str, Any]], now: float | None = None) -> p
         "Clipping",
         "Precision",
         "Seed",
-        "Epochs",
-        "Best loss",
-        "Best loss is",
-        "Best epoch",
-        "Last loss",
-        "Last val loss",
-        "Metric",
-        "Best metric",
         "Tags",
         "Created",
         "Duration (s)",
+        "Best loss is",
     ]
     return pd.DataFrame(rows, columns=columns)
 
@@ -359,9 +359,23 @@ def group_label(name: str) -> str:
 
 
 def hyperparameters(runs: Sequence[Mapping[str, Any]], *, limit: int = 8) -> list[str]:
-    """Config keys worth an axis in parallel coordinates: those that vary (not the seed)."""
-    keys = differing_keys([r.get("config") or {} for r in runs], ignore=("seed",))
-    return keys[:limit]
+    """Config keys worth an axis in parallel coordinates: those that vary (not the seed).
+
+    A key only some runs have (Adam's ``beta_1`` next to SGD runs) would be an axis of
+    blanks, so only keys every run sets are kept; the object's ``name`` stands for it.
+    """
+    configs = [r.get("config") or {} for r in runs]
+    flats = [flatten(c) for c in configs]
+    keys = differing_keys(configs, ignore=("seed",))
+    out = [k for k in keys if all(k in f for f in flats)]
+    for k in keys:
+        top = k.split(".")[0]
+        name = f"{top}.name"
+        if any(o.split(".")[0] == top for o in out):
+            continue
+        # the object itself as one text axis: "adam" / "sgd", "clipnorm 1" / "none"
+        out.append(name if all(name in f for f in flats) else top)
+    return list(dict.fromkeys(out))[:limit]
 
 
 def parallel_rows(
@@ -369,8 +383,13 @@ def parallel_rows(
 ) -> list[dict[str, Any]]:
     rows = []
     for r in runs:
-        flat = flatten(r.get("config") or {})
-        row = {d: _axis_value(flat.get(d)) for d in dims}
+        cfg = r.get("config") or {}
+        flat = flatten(cfg)
+        row = {}
+        for d in dims:
+            v = flat[d] if d in flat else cfg.get(d)
+            whole = isinstance(v, dict) or (v is None and "." not in d)  # "clipping": none
+            row[d] = summary(v) if whole else _axis_value(v)
         row[result_key] = (r.get(which) or {}).get(result_key)
         rows.append(row)
     return rows

@@ -29,6 +29,11 @@ PLOTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => (
 }))"""
 
 
+LOG_Y_JS = """(title) => [...document.querySelectorAll('.js-plotly-plot')].some(d =>
+  ((d.layout && d.layout.title && d.layout.title.text) || '').replace(/<[^>]*>/g, '')
+    .startsWith(title) && d.layout.yaxis && d.layout.yaxis.type === 'log')"""
+
+
 def loss_points(page, run_ids) -> dict[str, int]:
     """Points of each run's training-loss curve on the Loss chart, read from Plotly."""
     out = dict.fromkeys(run_ids, 0)
@@ -193,11 +198,20 @@ def test_launch_watch_cancel_export(server, page):
         lambda: loss_points(page, ids)[ids[0]] == EPOCHS, timeout=30, what="the full adam curve"
     )
     no_exception(page)
+    # Log y on the live panel: the fragment redraws with a log axis, nothing else reruns.
+    page.locator(".st-key-compare_log label").click()
+    page.wait_for_function(LOG_Y_JS, arg="Loss", timeout=30_000)
     screenshot(page, "compare")
+    page.get_by_role("tab", name="Gradients").click()
+    page.wait_for_function(LOG_Y_JS, arg="Global gradient norm", timeout=30_000)
+    no_exception(page)
+    screenshot(page, "compare-gradients")
 
     # --- the run's own page: results, predictions, exports
     page.goto(f"{server.url}/run?run={ids[0]}")
     expect(page.get_by_role("heading", name="Run detail")).to_be_visible(timeout=30_000)
     expect(page.locator(".st-key-detail_chart_loss .main-svg").first).to_be_visible(timeout=30_000)
+    page.locator(".st-key-detail_log label").click()
+    page.wait_for_function(LOG_Y_JS, arg="Loss", timeout=30_000)
     no_exception(page)
     screenshot(page, "run")

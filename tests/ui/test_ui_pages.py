@@ -498,3 +498,26 @@ def test_pages_draw_really_trained_runs(store_path):
     at = open_app("pages/run.py", detail_run=ids[0])
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Test loss"] != "—"
+
+
+def test_schedule_preview_draws_each_distinct_schedule(store_path):
+    """The preview builds the real schedule objects: a cosine decays to 0, a constant
+    stays put, and runs that share a schedule share one line."""
+    at = open_app(preview=True)
+    at.button_group(key="setup_mode").set_value("Compare one knob").run()
+    at.selectbox(key="setup_knob").set_value("schedule").run()
+    at.multiselect(key="setup_values_schedule").set_value(
+        ["constant (no schedule)", "cosine_decay"]
+    ).run()
+    at.number_input(key="setup_repeats").set_value(2).run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    lines = {t["name"]: t["y"] for t in spec["data"]}
+    assert set(lines) == {"constant (no schedule)", "cosine_decay"}  # 4 runs, 2 schedules
+    assert lines["constant (no schedule)"][0] == lines["constant (no schedule)"][-1]
+    cos = lines["cosine_decay"]
+    assert cos[0] == pytest.approx(1e-3, rel=1e-3) and cos[-1] < 1e-5
+    assert len(cos) == 10 * 25  # 10 epochs × 25 updates, one point per update
+    at.button_group(key="setup_preview_x").set_value("epoch").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["x"][-1] == pytest.approx(10.0)
