@@ -20,7 +20,7 @@ from ui import form, plan, resources
 from ui.charts import schedule_figure
 from ui.palette import run_colors
 from ui.presets import PRESETS
-from ui.runs import differing_keys, ident, summary
+from ui.runs import differing_keys, ident, loss_label, summary
 from ui.shell import require_shell
 from ui.widgets import FieldNotes, problem_list
 
@@ -145,7 +145,7 @@ with st.container(border=True):
     with c2:
         d = task.defaults
         opt = ident(d["optimizer"])
-        loss = d["loss"] if isinstance(d["loss"], str) else json.dumps(d["loss"])
+        loss = loss_label(d["loss"])
         st.markdown(
             f"**Document defaults** · {opt} at lr {d['learning_rate']:g} · batch "
             f"{d['batch_size']} · {d['epochs']} epochs  \n"
@@ -312,8 +312,12 @@ TABS = {
 
 
 def _tab_label(name: str, prefixes) -> str:
-    n = notes.count(prefixes)
-    return f"{name} · {n} ⚠" if n else name
+    """A tab that hides a problem or a warning says so in its label."""
+    errors = notes.count(prefixes)
+    warnings = notes.count_advice(prefixes)
+    if errors:
+        return f"{name} · {errors} ✖"
+    return f"{name} · {warnings} ⚠" if warnings else name
 
 
 def _lr_note() -> None:
@@ -368,22 +372,26 @@ if mode == MODES[2]:
 else:
     all_problems = notes.rest() + plan_problems + (run_problems if not base_problems else [])
 if base_problems and mode != MODES[2]:
+    # Repeat every problem here: its field may sit on a tab that is not open.
     st.error(
-        f"{len(base_problems)} setting(s) need fixing before launch — each is marked under its "
-        "field above.",
+        f"{len(base_problems)} setting(s) need fixing before launch (each is also marked under "
+        "its field):",
         icon=":material/error:",
     )
+    problem_list([p for p in base_problems if p not in all_problems])
 problem_list(all_problems)
 
-review_advice = notes.rest_advice() if mode != MODES[2] else []
-seen = {a.message for a in advice} if mode != MODES[2] else set()
+# Every warning once more before the button, for the same reason; knob values and
+# presets can add their own (a learning rate of 1.0 in a learning-rate comparison).
+review_advice = list(advice) if mode != MODES[2] else []
+seen = {a.message for a in review_advice}
 if mode != MODES[0]:
     for p, cfg in zip(planned, configs, strict=False):
         for a in plan.advice(cfg, gpu=gpu):
             if a.message not in seen:
                 seen.add(a.message)
                 review_advice.append(plan.Advice(f"{p.name} → {a.field}", a.level, a.message))
-for a in review_advice:
+for a in sorted(review_advice, key=lambda a: a.level != "warning"):
     (st.warning if a.level == "warning" else st.info)(
         f"**{a.field}** — {a.message}",
         icon=":material/warning:" if a.level == "warning" else ":material/lightbulb:",

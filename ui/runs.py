@@ -60,9 +60,12 @@ def clip_label(clipping: Mapping[str, float] | None) -> str:
 
 
 def loss_label(loss: Any) -> str:
+    """``sparse_categorical_crossentropy (from_logits)``; per head for multi-output."""
     if isinstance(loss, Mapping) and "name" not in loss:  # multi-output: per head
-        return ", ".join(f"{h}: {ident(v)}" for h, v in loss.items())
-    return ident(loss) or "?"
+        return ", ".join(f"{h}: {loss_label(v)}" for h, v in loss.items())
+    name = ident(loss) or "?"
+    flags = [k for k, v in loss.items() if v is True] if isinstance(loss, Mapping) else []
+    return f"{name} ({', '.join(flags)})" if flags else name
 
 
 def primary_metric(config: Mapping[str, Any]) -> str | None:

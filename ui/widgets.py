@@ -66,6 +66,10 @@ class FieldNotes:
         pre = tuple(prefixes)
         return sum(1 for key, _, _ in self.problems if key.startswith(pre))
 
+    def count_advice(self, prefixes: Iterable[str], level: str = "warning") -> int:
+        pre = tuple(prefixes)
+        return sum(1 for key, a in self.advice if key.startswith(pre) and a.level == level)
+
     def rest(self) -> list[tuple[str, str]]:
         return [
             (full, msg) for i, (_, full, msg) in enumerate(self.problems) if i not in self.shown
