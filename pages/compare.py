@@ -140,6 +140,7 @@ with st.container(border=True):
         key=table_key,
         on_select=functools.partial(_on_table_select, table_key, shown_ids),
         selection_mode="multi-row",
+        placeholder="—",
         selection_default={"selection": {"rows": [shown_ids.index(i) for i in visible_selected]}},
         hide_index=True,
         width="stretch",
@@ -312,9 +313,21 @@ if pending:
 
 # Launch order (the store's order) decides colours, so a comparison always draws its
 # first run blue, its second orange, … on every chart and in the progress list.
-colors = run_colors(r["id"] for r in all_runs if r["id"] in set(sel_ids))
 groups = seed_groups(selected)
 group_of = {rid: g for g, ids in groups.items() for rid in ids}
+colors: dict[str, str] = {}
+
+
+def _assign_colors(grouped: bool) -> None:
+    """One colour per run, or per seed group when groups are drawn as bands (the group's
+    runs then share the band's colour in the progress list too)."""
+    order = [r["id"] for r in all_runs if r["id"] in set(sel_ids)]
+    by_key = run_colors(group_of.get(i, i) if grouped else i for i in order)
+    colors.clear()
+    colors.update({i: by_key[group_of.get(i, i) if grouped else i] for i in order})
+
+
+_assign_colors(bool(groups) and state.get("compare_group", True))
 active_at_load = any(r["status"] in ACTIVE for r in selected)
 
 
@@ -525,6 +538,7 @@ def _chart(fig, key: str, caption: str | None = None) -> None:
 
 @st.fragment(run_every=POLL_SECONDS if active_at_load else None)
 def live_panel() -> None:
+    _assign_colors(bool(groups) and state.get("compare_group", True))
     fresh = {r["id"]: r for r in store.list_runs() if r["id"] in set(sel_ids)}
     runs = [fresh[i] for i in sel_ids if i in fresh]
     if not runs:
