@@ -13,7 +13,7 @@ import re
 import time
 
 import pytest
-from conftest import SCREENSHOTS, wait_until
+from browser_helpers import SCREENSHOTS, wait_until
 from playwright.sync_api import expect
 
 from engine.store import RunStore

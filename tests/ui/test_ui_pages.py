@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import PAGES, ROOT, all_text, chart_titles, open_app
+from ui_helpers import PAGES, ROOT, all_text, chart_titles, open_app
 
 from engine.config import validate
 from engine.spec.precision import CPU_WARNING
@@ -95,7 +95,7 @@ def test_pages_render_without_importing_tensorflow(tmp_path):
         sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / "tests" / "ui")!r}]
         os.environ["HPLAB_STORE"] = {str(tmp_path / "s.db")!r}
         os.environ["HPLAB_WORKERS"] = "0"
-        from conftest import open_app, PAGES
+        from ui_helpers import open_app, PAGES
         from ui_fake_runs import fill
         out = {{}}
         for page in PAGES:

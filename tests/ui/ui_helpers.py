@@ -1,0 +1,46 @@
+"""Helpers for the AppTest suites: open the whole app on a page, read what it shows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+PAGES = ("pages/setup.py", "pages/compare.py", "pages/run.py")
+
+
+def open_app(page: str | None = None, *, preview: bool = False, **state) -> AppTest:
+    """The whole app (entry point, navigation, sidebar) showing ``page``.
+
+    The schedule preview is off unless asked for: it is the one feature that loads
+    TensorFlow into the server process, and most tests are about something else.
+    """
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["setup_preview"] = preview
+    for k, v in state.items():
+        at.session_state[k] = v
+    if page and page != "pages/setup.py":
+        at.switch_page(page)
+    return at.run()
+
+
+def chart_titles(at: AppTest) -> list[str | None]:
+    """Titles of the Plotly charts on the page, in order (None for untitled ones)."""
+    return [
+        (json.loads(c.proto.spec)["layout"].get("title") or {}).get("text")
+        for c in at.get("plotly_chart")
+    ]
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def all_text(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "markdown", "caption", "error", "warning", "info", "success"):
+        parts += texts(at, kind)
+    return "\n".join(parts)
