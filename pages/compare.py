@@ -379,6 +379,13 @@ def _progress_panel(runs: list[dict]) -> None:
             )
         elif r.get("error") and r["status"] in ("failed", "interrupted"):
             c[2].page_link("pages/run.py", label="Why?", query_params={"run": r["id"]})
+        else:
+            c[2].page_link(
+                "pages/run.py",
+                label="Details",
+                icon=":material/insights:",
+                query_params={"run": r["id"]},
+            )
 
 
 def _controls(has_groups: bool) -> dict:
@@ -551,8 +558,10 @@ def live_panel() -> None:
                 _progress_panel(runs)
     ctl = _controls(bool(groups))
     _charts(runs, ctl)
-    if active_at_load and not any(r["status"] in ACTIVE for r in runs):
-        st.rerun()  # everything finished: refresh the table once and stop polling
+    # A run changed state (started, finished, was cancelled): redraw the whole page once
+    # so the table, the actions and the polling decision follow; epochs alone do not.
+    if active_at_load and any(r["status"] != by_id[r["id"]]["status"] for r in runs):
+        st.rerun()
 
 
 live_panel()

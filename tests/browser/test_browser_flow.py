@@ -13,7 +13,7 @@ import re
 import time
 
 import pytest
-from browser_helpers import SCREENSHOTS, wait_until
+from browser_helpers import SCREENSHOTS, wait_idle, wait_until
 from playwright.sync_api import expect
 
 from engine.store import RunStore
@@ -197,6 +197,7 @@ def test_launch_watch_cancel_export(server, page):
     wait_until(
         lambda: loss_points(page, ids)[ids[0]] == EPOCHS, timeout=30, what="the full adam curve"
     )
+    wait_idle(page)  # the final redraw after the last run finished, then no more polling
     no_exception(page)
     # Log y on the live panel: the fragment redraws with a log axis, nothing else reruns.
     page.locator(".st-key-compare_log label").click()
