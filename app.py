@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import sidebar
+from engine.errors import StoreError
+from ui import resources, sidebar
 
 PAGES = [
     ("pages/setup.py", "Set up runs", ":material/tune:", "setup"),
@@ -31,6 +32,15 @@ def main() -> None:
         for i, (path, title, icon, url) in enumerate(PAGES)
     ]
     page = st.navigation(pages, position="top")
+    try:
+        resources.store()  # opens (or creates) the store and starts the worker pool
+    except StoreError as e:  # a foreign, newer or damaged file: say so, do not crash
+        st.error(f"**The run store cannot be used.** {e}", icon=":material/error:")
+        st.caption(
+            "Point HP Lab at another file with the HPLAB_STORE environment variable, e.g. "
+            "`HPLAB_STORE=~/hplab.db streamlit run app.py`."
+        )
+        st.stop()
     sidebar.render()
     page.run()
 

@@ -12,7 +12,7 @@ from ui_helpers import PAGES, ROOT, all_text, chart_titles, open_app
 
 from engine.config import validate
 from engine.spec.precision import CPU_WARNING
-from engine.spec.tasks import JIT_NOTE
+from engine.spec.tasks import JIT_NOTE, TASKS
 from engine.store import RunStore
 
 TITLES = {
@@ -521,3 +521,24 @@ def test_schedule_preview_draws_each_distinct_schedule(store_path):
     at.button_group(key="setup_preview_x").set_value("epoch").run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][0]["x"][-1] == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("task_id", list(TASKS))
+def test_every_task_renders_its_form_and_can_launch(store_path, task_id):
+    at = open_app()
+    at.selectbox(key="cfg-task").set_value(task_id).run()
+    assert not at.exception
+    assert not at.button(key="setup_launch").disabled
+    assert (
+        at.selectbox(key="cfg-optimizer").value == validate({"task": task_id})["optimizer"]["name"]
+    )
+
+
+def test_a_foreign_store_file_is_reported_not_crashed(tmp_path, monkeypatch):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a database, just text that is long enough to have a header" * 4)
+    monkeypatch.setenv("HPLAB_STORE", str(bad))
+    monkeypatch.setenv("HPLAB_WORKERS", "0")
+    at = open_app()
+    assert not at.exception
+    assert any("run store cannot be used" in e.value for e in at.error)
