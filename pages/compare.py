@@ -15,7 +15,7 @@ import time
 
 import streamlit as st
 
-from engine.store import TERMINAL
+from engine.store import TERMINAL, higher_is_better
 from ui import resources
 from ui.charts import X_AXES, metric_figure, parallel_figure, updates_figure
 from ui.palette import run_colors
@@ -611,8 +611,6 @@ else:
     which = pc[1].segmented_control(
         "Value", ["best", "last"], key="compare_pc_which", default="best", required=True
     )
-    from engine.store import higher_is_better
-
     st.plotly_chart(
         parallel_figure(
             parallel_rows(pc_runs, dims, target, which or "best"),

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.config import shape_of
+from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.tasks import TASKS
 from ui import form, plan, resources
 from ui.charts import schedule_figure
@@ -322,8 +323,6 @@ def _tab_label(name: str, prefixes) -> str:
 
 def _lr_note() -> None:
     name = state.get(form.key("optimizer"))
-    from engine.spec.optimizers import OPTIMIZERS
-
     if name in OPTIMIZERS:
         lo, hi = OPTIMIZERS.entry(name).fixed.get("lr_range", (None, None))
         if lo is not None:

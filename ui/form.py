@@ -53,7 +53,7 @@ def _entry_name(value: Any) -> str | None:
     return value
 
 
-def _params_of(registry_entry, value: Any) -> dict[str, Any]:
+def _params_of(value: Any) -> dict[str, Any]:
     if isinstance(value, Mapping):
         return {k: v for k, v in value.items() if k != "name"}
     return {}
@@ -67,7 +67,7 @@ def _set_entry(state: MutableMapping, base: str, registry, value: Any) -> None:
     """Select ``value``'s entry under ``base`` and set its params (others back to defaults)."""
     name = _entry_name(value)
     state[base] = name
-    given = _params_of(None, value)
+    given = _params_of(value)
     for e in registry:
         for p_name, p in e.params.items():
             k = f"{base}-{e.name}-{p_name}"
@@ -82,7 +82,7 @@ def _set_metrics(state: MutableMapping, base: str, metrics: list) -> None:
         name = _entry_name(m)
         entry = METRICS.entry(name)
         names.append(entry.name)
-        given[entry.name] = _params_of(None, m)
+        given[entry.name] = _params_of(m)
     state[base] = names
     for e in METRICS:
         for p_name, p in e.params.items():
@@ -138,7 +138,7 @@ def load_raw(state: MutableMapping, raw: Mapping[str, Any]) -> dict[str, Any]:
     name = _entry_name(sched)
     if name and name in SCHEDULES:
         entry = SCHEDULES.entry(name)
-        given = _params_of(None, sched)
+        given = _params_of(sched)
         for p_name, p in entry.params.items():
             if p.nullable and given.get(p_name) is None:
                 state[f"{key('schedule')}-{entry.name}-{p_name}"] = None

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 import streamlit as st
 
@@ -87,8 +86,3 @@ def problem_list(problems: Iterable[tuple[str, str]]) -> None:
         "\n".join(f"- **{f}**: {m}" if f else f"- {m}" for f, m in items),
         icon=":material/error:",
     )
-
-
-def kv_table(pairs: Mapping[str, Any]) -> None:
-    """Compact two-column facts (task defaults, run info)."""
-    st.markdown("\n".join(f"- **{k}**: {v}" for k, v in pairs.items()))
