@@ -22,6 +22,16 @@ def _active_count() -> int:
     return len(resources.store().list_runs(status=["queued", "running"]))
 
 
+def _last_device() -> str | None:
+    """What TensorFlow in a worker actually used: the truth when drivers are half there."""
+    done = resources.store().list_runs(status=["completed", "cancelled", "diverged"])
+    for run in reversed(done):
+        device = (run.get("info") or {}).get("device")
+        if device:
+            return device
+    return None
+
+
 def _pool_panel() -> None:
     status = resources.pool_status()
     workers = status["workers"]
@@ -59,6 +69,9 @@ def render() -> None:
             st.caption("TensorFlow in each worker trains on the GPU automatically.")
         else:
             st.caption(CPU_ONLY)
+        seen = _last_device()
+        if seen:
+            st.caption(f"The last finished run trained on: **{seen}** (reported by its worker).")
         st.markdown("**Run store**")
         st.code(resources.store_path(), language=None, wrap_lines=True)
         st.caption(

@@ -69,6 +69,7 @@ def test_sidebar_names_the_store_device_and_pool(filled, store_path):
     assert str(store_path.resolve()) in codes
     assert "CPU only" in side and "GPU automatically" in side
     assert "no pool in this server" in side
+    assert "last finished run trained on: **CPU**" in side
     metrics = {m.label: m.value for m in at.sidebar.metric}
     assert metrics == {"running": "1", "queued": "1"}
 
@@ -542,3 +543,24 @@ def test_a_foreign_store_file_is_reported_not_crashed(tmp_path, monkeypatch):
     at = open_app()
     assert not at.exception
     assert any("run store cannot be used" in e.value for e in at.error)
+
+
+def test_uploading_a_config_file_fills_the_form(store_path):
+    at = open_app()
+    cfg = {"task": "sequence", "clipping": None, "epochs": 3}
+    at.file_uploader(key="setup_import_file").upload(
+        "lstm.json", json.dumps(cfg).encode(), "application/json"
+    ).run()
+    assert not at.exception
+    assert at.selectbox(key="cfg-task").value == "sequence"
+    assert at.selectbox(key="cfg-clip").value == "none"
+    assert at.number_input(key="cfg-epochs").value == 3
+
+
+def test_uploading_a_bad_config_file_names_the_field(store_path):
+    at = open_app()
+    at.file_uploader(key="setup_import_file").upload(
+        "bad.json", b'{"task": "binary-20", "batch_size": 0}', "application/json"
+    ).run()
+    assert any("batch_size" in e.value and "must be in" in e.value for e in at.error)
+    assert at.selectbox(key="cfg-task").value == "regression"  # nothing half-loaded
