@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks; ``python -m benchmarks`` (``make bench``) runs them all."""

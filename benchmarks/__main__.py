@@ -1,0 +1,15 @@
+"""Run every benchmark, one after another; each prints its ratios and writes
+``benchmarks/results/<name>.json``."""
+
+import runpy
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BENCHMARKS = ("engine_vs_fit.py", "sweep_vs_serial.py")
+
+if __name__ == "__main__":
+    for name in BENCHMARKS:
+        print(f"== {name}", flush=True)
+        sys.argv = [str(HERE / name)]
+        runpy.run_path(str(HERE / name), run_name="__main__")
