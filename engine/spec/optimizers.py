@@ -18,6 +18,14 @@ _EPS = Param(
     help="Added to denominators for numerical stability.",
 )
 
+# Shared by Adam, AdamW and Nadam: one definition, so their help and ranges agree.
+_ADAM_MOMENTS = {
+    "beta_1": Param("float", 0.9, **_UNIT, help="Decay of the gradient average."),
+    "beta_2": Param("float", 0.999, **_UNIT, help="Decay of the squared-gradient average."),
+    "epsilon": _EPS,
+}
+_AMSGRAD = Param("bool", False, help="Keep the max of past squared gradients.")
+
 OPTIMIZERS = Registry(
     "optimizer",
     [
@@ -48,12 +56,8 @@ OPTIMIZERS = Registry(
             "Adam",
             "keras.optimizers.Adam",
             {
-                "beta_1": Param("float", 0.9, **_UNIT, help="Decay of the gradient average."),
-                "beta_2": Param(
-                    "float", 0.999, **_UNIT, help="Decay of the squared-gradient average."
-                ),
-                "epsilon": _EPS,
-                "amsgrad": Param("bool", False, help="Keep the max of past squared gradients."),
+                **_ADAM_MOMENTS,
+                "amsgrad": _AMSGRAD,
             },
             help="Per-parameter adaptive steps; the usual default at 1e-3.",
             fixed={"lr_range": (1e-5, 1e-2)},
@@ -71,12 +75,8 @@ OPTIMIZERS = Registry(
                     help="Decoupled weight decay, applied outside the "
                     "adaptive step. Typical 1e-4 to 1e-2.",
                 ),
-                "beta_1": Param("float", 0.9, **_UNIT, help="Decay of the gradient average."),
-                "beta_2": Param(
-                    "float", 0.999, **_UNIT, help="Decay of the squared-gradient average."
-                ),
-                "epsilon": _EPS,
-                "amsgrad": Param("bool", False, help="Keep the max of past squared gradients."),
+                **_ADAM_MOMENTS,
+                "amsgrad": _AMSGRAD,
             },
             help="Adam with decoupled weight decay: often generalises better.",
             fixed={"lr_range": (1e-5, 1e-2)},
@@ -116,11 +116,7 @@ OPTIMIZERS = Registry(
             "Nadam",
             "keras.optimizers.Nadam",
             {
-                "beta_1": Param("float", 0.9, **_UNIT, help="Decay of the gradient average."),
-                "beta_2": Param(
-                    "float", 0.999, **_UNIT, help="Decay of the squared-gradient average."
-                ),
-                "epsilon": _EPS,
+                **_ADAM_MOMENTS,
             },
             help="Adam with Nesterov momentum.",
             fixed={"lr_range": (1e-5, 1e-2)},
