@@ -76,12 +76,17 @@ class RunActor:
         import shutil
 
         from engine.training.train import train
+        from engine.training.warm import CACHE
 
         run_dir = os.path.join(workdir, run_id) if workdir else None
         sink = _BufferSink(self._push, run_id)
         try:
             return train(
-                config, sink=sink, should_stop=lambda: run_id in self._cancelled, workdir=run_dir
+                config,
+                sink=sink,
+                should_stop=lambda: run_id in self._cancelled,
+                workdir=run_dir,
+                warm=CACHE,
             )["status"]
         except Exception as e:  # ConfigError from a foreign config: still a result
             self._push(("finish", {"status": "failed", "error": f"{type(e).__name__}: {e}"}))

@@ -184,10 +184,11 @@ def run_one(
     from engine.errors import ConfigError
     from engine.store import IllegalTransition
     from engine.training.train import train
+    from engine.training.warm import CACHE
 
     run_dir = os.path.join(workdir, run_id) if workdir else None
     try:
-        result = train(config, sink=sink, should_stop=should_stop, workdir=run_dir)
+        result = train(config, sink=sink, should_stop=should_stop, workdir=run_dir, warm=CACHE)
         return result["status"]
     except IllegalTransition as e:
         # The run was recovered as interrupted or deleted underneath us: nothing to write.

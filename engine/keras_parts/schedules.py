@@ -15,11 +15,21 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="hplab")
 class Constant(keras.optimizers.schedules.LearningRateSchedule):
+    """A fixed rate held in a variable, so a traced train step can be reused for
+    another rate (a warm worker re-running a compiled model) without retracing."""
+
     def __init__(self, learning_rate):
         self.learning_rate = float(learning_rate)
+        self.value = keras.Variable(
+            self.learning_rate, trainable=False, dtype="float32", name="constant_lr"
+        )
+
+    def set(self, learning_rate):
+        self.learning_rate = float(learning_rate)
+        self.value.assign(self.learning_rate)
 
     def __call__(self, step):
-        return ops.cast(self.learning_rate, "float32") + 0.0 * ops.cast(step, "float32")
+        return ops.cast(self.value, "float32") + 0.0 * ops.cast(step, "float32")
 
     def get_config(self):
         return {"learning_rate": self.learning_rate}

@@ -22,6 +22,7 @@ from engine.data import make_data
 from engine.records import MemorySink, MultiSink, RunSink
 from engine.spec.tasks import TASKS
 from engine.training import runtime
+from engine.training.warm import Compiled, WarmCache, copy_state, graph_key
 
 
 def load_data(cfg: dict):
@@ -68,9 +69,13 @@ def train(
     sink: RunSink | None = None,
     should_stop: Callable[[], bool] | None = None,
     workdir: str | None = None,
+    warm: WarmCache | None = None,
 ) -> dict[str, Any]:
     """Train one run. Raises ConfigError on bad input (before any work); any other
-    failure is reported as status ``failed`` in the returned result."""
+    failure is reported as status ``failed`` in the returned result.
+
+    ``warm``: reuse compiled models across runs of this process (workers pass
+    ``engine.training.warm.CACHE``); the curves are identical either way."""
     cfg = validate(config)
     memory = MemorySink()
     sink = MultiSink(memory, sink)
@@ -79,9 +84,11 @@ def train(
     workdir = workdir or tempfile.mkdtemp(prefix="hplab-run-")
     started = False
     try:
-        result = _train(cfg, sink, should_stop, workdir)
+        result = _train(cfg, sink, should_stop, workdir, warm)
         started = True
     except Exception as exc:  # a run that raises is failed with its message
+        if warm is not None:  # its model may be half-updated: never reuse it
+            warm.evict(graph_key(cfg))
         msg = f"{type(exc).__name__}: {exc}"
         result = {
             "status": "failed",
@@ -108,26 +115,13 @@ def train(
     }
 
 
-def _train(cfg, sink, should_stop, workdir):
-    import keras
-    import numpy as np
-
+def _build(cfg: dict, task, *, recorder_steps: int | None = None) -> Compiled:
+    """Model, schedule and built optimizer exactly as a fresh run starts with them;
+    compiled (with its update recorder) when ``recorder_steps`` is given."""
     from engine.keras_parts import build
     from engine.keras_parts.models import build_model, hidden_layers
     from engine.keras_parts.schedules import UpdateSchedule
-    from engine.training.callbacks import ReduceLROnPlateau, RunRecorder
-    from engine.training.evaluation import predictions
     from engine.training.instrumented import InstrumentedModel, UpdateRecorder
-    from engine.training.pipeline import eval_dataset, train_dataset
-
-    device = runtime.configure()
-    runtime.isolate(cfg["seed"])
-    task = TASKS[cfg["task"]]
-    shape = shape_of(cfg)
-    (x, y), val, test = load_data(cfg)
-    bs = cfg["batch_size"]
-    train_ds, steps = train_dataset(x, y, bs, cfg["seed"], cfg["epochs"])
-    val_ds = eval_dataset(*val, bs) if val is not None else None
 
     m = cfg["model"]
     layers = hidden_layers(task.layers, m["width"], m["depth"], m["dropout"])
@@ -142,18 +136,59 @@ def _train(cfg, sink, should_stop, workdir):
     k = cfg["grad_accum_steps"]
     schedule = UpdateSchedule(build.build_base_schedule(cfg), accum_steps=k)
     optimizer = build.build_optimizer(cfg, schedule)
-    model.compile(
-        optimizer=optimizer,
-        **build.build_compile_args(cfg),
-        steps_per_execution=steps,
-        jit_compile=cfg["jit_compile"],
-        run_eagerly=cfg["run_eagerly"],
-    )
+    recorder = None
+    if recorder_steps is not None:
+        model.compile(
+            optimizer=optimizer,
+            **build.build_compile_args(cfg),
+            steps_per_execution=recorder_steps,
+            jit_compile=cfg["jit_compile"],
+            run_eagerly=cfg["run_eagerly"],
+        )
     # Built now (not lazily inside the first step) so the recorder can read the
-    # gradient accumulators while tracing.
+    # gradient accumulators while tracing, and a warm model can copy the slots.
     optimizer.build(model.trainable_variables)
-    recorder = UpdateRecorder(steps + 1, k, cfg["clipping"])
-    model.attach_recorder(recorder)
+    if recorder_steps is not None:
+        recorder = UpdateRecorder(recorder_steps + 1, k, cfg["clipping"])
+        model.attach_recorder(recorder)
+    return Compiled(model, optimizer, schedule, recorder)
+
+
+def _train(cfg, sink, should_stop, workdir, warm=None):
+    import keras
+    import numpy as np
+
+    from engine.training.callbacks import ReduceLROnPlateau, RunRecorder
+    from engine.training.evaluation import predictions
+    from engine.training.pipeline import eval_dataset, train_dataset
+
+    device = runtime.configure()
+    key = graph_key(cfg) if warm is not None else None
+    compiled = warm.get(key) if key is not None else None
+    if compiled is None:
+        runtime.isolate(cfg["seed"])
+    else:
+        runtime.reseed(cfg["seed"])
+    task = TASKS[cfg["task"]]
+    shape = shape_of(cfg)
+    (x, y), val, test = load_data(cfg)
+    bs = cfg["batch_size"]
+    train_ds, steps = train_dataset(x, y, bs, cfg["seed"], cfg["epochs"])
+    val_ds = eval_dataset(*val, bs) if val is not None else None
+
+    if compiled is None:
+        compiled = _build(cfg, task, recorder_steps=steps)
+        if key is not None:
+            warm.put(key, compiled)
+    else:
+        copy_state(compiled, _build(cfg, task))
+    compiled.runs += 1
+    model, optimizer, schedule, recorder = (
+        compiled.model,
+        compiled.optimizer,
+        compiled.schedule,
+        compiled.recorder,
+    )
     inner = getattr(optimizer, "inner_optimizer", optimizer)
 
     def lr_now():
