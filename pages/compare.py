@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import time
 
 import streamlit as st
@@ -18,6 +19,7 @@ import streamlit as st
 from engine.store import TERMINAL, higher_is_better
 from ui import resources
 from ui.charts import X_AXES, metric_figure, parallel_figure, updates_figure
+from ui.diagnosis_view import badges, diagnosis_of, label_counts, render_explanation
 from ui.palette import run_colors
 from ui.runs import (
     ACTIVE,
@@ -149,6 +151,12 @@ with st.container(border=True):
         column_config={
             "Run": st.column_config.TextColumn("Run", width="medium"),
             "Status": st.column_config.TextColumn("Status", width=95),
+            "Diagnosis": st.column_config.TextColumn(
+                "Diagnosis",
+                width=130,
+                help="What the curves say, main finding first (refreshed every epoch while a "
+                "run trains). Select the run and open Explain for the evidence and advice.",
+            ),
             "Epochs": st.column_config.TextColumn("Epochs", width=75),
             "Metric": st.column_config.TextColumn("Metric", width=110),
             "LR": st.column_config.NumberColumn("LR", format="%g"),
@@ -363,14 +371,26 @@ def _progress_panel(runs: list[dict]) -> None:
     now = time.time()
     for r in runs:
         p = progress(r, now)
-        c = st.columns([3, 5, 1], vertical_alignment="center")
+        diag = diagnosis_of(r)
+        c = st.columns([3, 2.4, 4.6, 1.1, 1], vertical_alignment="center")
         c[0].markdown(
-            f"{color_dot(colors[r['id']])}**{r['name']}** {status_text(r['status'])}",
+            f"{color_dot(colors[r['id']])}**{html.escape(r['name'])}** {status_text(r['status'])}",
             unsafe_allow_html=True,
         )
-        c[1].progress(p["fraction"], text=p["text"])
+        c[1].markdown(badges(diag), help=diag.get("summary") if diag else None)
+        c[2].progress(p["fraction"], text=p["text"])
+        if diag:
+            with c[3].popover(
+                "Explain",
+                icon=":material/lightbulb:",
+                key=f"compare_explain_{r['id']}",
+                width="stretch",
+                help="Why this label: the evidence in numbers and what to try.",
+            ):
+                st.markdown(f"{badges(diag)} · **{html.escape(r['name'])}**")
+                render_explanation(diag)
         if r["status"] in ACTIVE:
-            c[2].button(
+            c[4].button(
                 "Cancel",
                 key=f"compare_cancel_{r['id']}",
                 on_click=_cancel_runs,
@@ -378,9 +398,9 @@ def _progress_panel(runs: list[dict]) -> None:
                 width="stretch",
             )
         elif r.get("error") and r["status"] in ("failed", "interrupted"):
-            c[2].page_link("pages/run.py", label="Why?", query_params={"run": r["id"]})
+            c[4].page_link("pages/run.py", label="Why?", query_params={"run": r["id"]})
         else:
-            c[2].page_link(
+            c[4].page_link(
                 "pages/run.py",
                 label="Details",
                 icon=":material/insights:",
@@ -446,9 +466,11 @@ def _charts(runs: list[dict], ctl: dict) -> None:
                 ),
                 "compare_chart_loss",
                 "Solid = training loss (averaged over the epoch), dashed = validation loss (end "
-                "of epoch). A star marks each run's best epoch. A widening gap means "
-                "overfitting; both high and flat means underfitting; spikes or a ✕ (NaN) mean "
-                "the learning rate is too high.",
+                "of epoch). ★ marks each run's best epoch, ▲ where it starts to overfit, and the "
+                "shaded band its widening train/validation gap; a dotted line marks the update "
+                "where the loss became NaN. Both high and flat means underfitting; spikes or a ✕ "
+                "(NaN) mean the learning rate is too high. Explain (above) gives each run's "
+                "evidence and what to try.",
             )
     if tabs[1].open:
         with tabs[1]:
@@ -502,7 +524,8 @@ def _charts(runs: list[dict], ctl: dict) -> None:
                 ),
                 "compare_chart_update_loss",
                 "Every update's mini-batch loss: noisier than the epoch average; smoothing "
-                "helps here.",
+                "helps here. ▼ marks the spikes the diagnosis counted (a loss far above the "
+                "recent median): many of them mean the learning rate is too high.",
             )
     if tabs[4].open:
         with tabs[4]:
@@ -554,7 +577,8 @@ def live_panel() -> None:
         if any(r["status"] in ACTIVE for r in runs) or len(runs) <= 6:
             _progress_panel(runs)
         else:
-            with st.expander(f"Progress · {len(runs)} runs, all finished"):
+            found = label_counts(diagnosis_of(r) for r in runs)
+            with st.expander(f"Progress & diagnosis · {len(runs)} runs, all finished: {found}"):
                 _progress_panel(runs)
     ctl = _controls(bool(groups))
     _charts(runs, ctl)

@@ -21,6 +21,7 @@ from ui.charts import (
     regression_figure,
     updates_figure,
 )
+from ui.diagnosis_view import badges, diagnosis_of, render_explanation
 from ui.palette import RUN_COLORS
 from ui.runs import (
     ACTIVE,
@@ -82,7 +83,10 @@ color = RUN_COLORS[0]
 h1, h2 = st.columns([3, 2], vertical_alignment="center")
 with h1:
     st.subheader(run["name"])
-    status_badge(run["status"])
+    with st.container(horizontal=True, gap="small"):
+        status_badge(run["status"])
+        diag = diagnosis_of(run)
+        st.markdown(badges(diag), help=diag.get("summary") if diag else None)
     started, finished = run.get("started"), run.get("finished")
     took = (finished or time.time()) - started if started else None
     st.caption(
@@ -198,6 +202,14 @@ def curves_panel() -> None:
     if r["status"] in ACTIVE:
         p = progress(r)
         st.progress(p["fraction"], text=p["text"])
+    diag = diagnosis_of(r)
+    if diag:
+        with st.expander(
+            f"What the curves say: {diag.get('summary') or diag['label']}",
+            icon=":material/lightbulb:",
+            expanded=diag["label"] not in ("healthy", "too_early"),
+        ):
+            render_explanation(diag)
     epochs, updates = resources.run_series(r)
     curves = [curves_for(r, epochs, updates, color)]
     log_y = st.toggle(

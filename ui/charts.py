@@ -10,6 +10,7 @@ Every figure sets ``uirevision`` so a zoom survives the live panel's redraws.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -31,14 +32,18 @@ TRAIN_DASH = "solid"
 VAL_DASH = "dash"
 RAW_ALPHA = 0.25
 BAND_ALPHA = 0.18
+GAP_ALPHA = 0.15
+LR_FINDER_COLOR = "#4338ca"
 
 
 @dataclass
 class Marker:
-    """A labelled point on one run's curve: the best epoch today, diagnosis findings later.
+    """A labelled place on one run's charts: its best epoch and the diagnosis' findings.
 
-    ``key`` is the series it sits on (``"val_loss"``; ``"*"`` = every metric chart of
-    the run); place it by ``epoch`` on epoch charts or by ``update`` on update charts.
+    ``key`` is the series it belongs to (``"val_loss"``, an update column such as
+    ``"loss"``; ``"*"`` = every chart of the run). A ``"point"`` sits on the curve:
+    one given by ``epoch`` on per-epoch charts, one given by ``update`` on per-update
+    charts. A ``"line"`` is a vertical line across the chart (the divergence), on both.
     """
 
     key: str
@@ -46,6 +51,7 @@ class Marker:
     epoch: int | None = None
     update: int | None = None
     symbol: str = "star"
+    kind: str = "point"
 
 
 @dataclass
@@ -65,6 +71,7 @@ class RunCurves:
     markers: list[Marker] = field(default_factory=list)
     group: str | None = None  # runs identical but for the seed share a group key
     group_label: str | None = None
+    gap_from: int | None = None  # overfitting from this epoch: shade the loss gap
 
 
 # ----------------------------------------------------------------------------- maths
@@ -312,15 +319,14 @@ def _divergence_marker(fig, run, x, values, drawn, label, color) -> None:
 
 def _marker_points(fig, run: RunCurves, key: str, x_of: dict, y_of: dict) -> None:
     for m in run.markers:
-        if m.key not in (key, "*") or m.epoch is None or m.epoch not in x_of:
+        if m.kind != "point" or m.key not in (key, "*") or m.epoch is None:
             continue
-        y = y_of.get(m.epoch)
-        if y is None:
+        if m.epoch not in x_of or y_of.get(m.epoch) is None:
             continue
         fig.add_trace(
             go.Scatter(
                 x=[x_of[m.epoch]],
-                y=[y],
+                y=[y_of[m.epoch]],
                 mode="markers",
                 marker=dict(
                     symbol=m.symbol, size=13, color=run.color, line=dict(width=1, color="white")
@@ -332,6 +338,128 @@ def _marker_points(fig, run: RunCurves, key: str, x_of: dict, y_of: dict) -> Non
                 meta={"run_id": run.run_id, "series": "marker", "label": m.label},
             )
         )
+
+
+def _update_marker_points(fig, run: RunCurves, column: str, x_axis: str) -> None:
+    """Update-placed markers (loss spikes) of one run as one trace on its raw values.
+
+    The store may thin a long run's per-update series, so a marked update that was
+    thinned away sits on the nearest earlier point that was kept.
+    """
+    u = run.updates or {}
+    ups, values = u.get("update") or [], u.get(column) or []
+    marks = [
+        m
+        for m in run.markers
+        if m.kind == "point" and m.update is not None and m.key in (column, "*")
+    ]
+    pts = []
+    for m in marks:
+        i = bisect.bisect_right(ups, m.update) - 1
+        if 0 <= i < len(values) and finite(values[i]):
+            pts.append((m, values[i]))
+    if not pts:
+        return
+    by_symbol: dict[str, list] = {}
+    for m, y in pts:
+        by_symbol.setdefault(m.symbol, []).append((m, y))
+    for symbol, group in by_symbol.items():
+        fig.add_trace(
+            go.Scatter(
+                x=update_x(run, [m.update for m, _ in group], x_axis),
+                y=[float(y) for _, y in group],
+                mode="markers",
+                marker=dict(symbol=symbol, size=10, color=run.color, line=dict(width=1.5)),
+                name=f"{run.name} · {group[0][0].label}",
+                legendgroup=run.run_id,
+                showlegend=False,
+                customdata=[m.label for m, _ in group],
+                hovertemplate=f"{_esc(run.name)} · %{{customdata}}<extra></extra>",
+                meta={
+                    "run_id": run.run_id,
+                    "series": "update_marker",
+                    "updates": [m.update for m, _ in group],
+                },
+            )
+        )
+
+
+def marker_x(run: RunCurves, m: Marker, x_axis: str, *, per_epoch: bool) -> float | None:
+    """Where a marker falls on the chosen x axis.
+
+    An update on a per-epoch chart drawn by epoch sits at the epoch containing it
+    (that epoch's point is the one it spoiled); everywhere else it sits at the update
+    itself, converted like the per-update curves are.
+    """
+    if m.update is not None:
+        if per_epoch and x_axis == "epoch":
+            return math.ceil(m.update / (run.updates_per_epoch or 1.0))
+        return update_x(run, [m.update], x_axis)[0]
+    if m.epoch is not None:
+        return epoch_x(run, [m.epoch], x_axis)[0]
+    return None
+
+
+def _marker_lines(fig, run: RunCurves, key: str, x_axis: str, *, per_epoch: bool) -> None:
+    for m in run.markers:
+        if m.kind != "line" or m.key not in (key, "*"):
+            continue
+        x = marker_x(run, m, x_axis, per_epoch=per_epoch)
+        if x is None:
+            continue
+        fig.add_shape(
+            type="line",
+            x0=x,
+            x1=x,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line=dict(color=run.color, width=1.5, dash="dot"),
+            name=f"{run.name} · {m.label}",
+            legendgroup=run.run_id,
+            label=dict(
+                text=f"✕ {m.label}",
+                textposition="end",
+                font=dict(size=11, color=run.color),
+            ),
+        )
+
+
+def _gap_fill(fig, run: RunCurves, train: dict, val: dict) -> None:
+    """The train/validation gap of an overfitting run, shaded from the epoch validation
+    turned (its best, the one before ``gap_from``) to the end, so the widening is seen.
+
+    ``train``/``val`` map epoch → (x, drawn y); the fill goes beneath the curves.
+    """
+    start = (run.gap_from or 0) - 1
+    epochs = [
+        e
+        for e in sorted(set(train) & set(val))
+        if e >= start
+        and train[e][0] is not None
+        and train[e][1] is not None
+        and val[e][1] is not None
+    ]
+    if len(epochs) < 2:
+        return
+    xs = [train[e][0] for e in epochs]
+    fig.add_trace(
+        go.Scatter(
+            x=xs + xs[::-1],
+            y=[val[e][1] for e in epochs] + [train[e][1] for e in reversed(epochs)],
+            fill="toself",
+            fillcolor=faded(run.color, GAP_ALPHA),
+            line=dict(width=0),
+            mode="lines",
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=run.run_id,
+            name=f"{run.name} · train/validation gap",
+            meta={"run_id": run.run_id, "series": "gap", "from_epoch": epochs[0]},
+        )
+    )
+    fig.data = (fig.data[-1], *fig.data[:-1])
 
 
 # ----------------------------------------------------------------------------- figures
@@ -373,6 +501,7 @@ def metric_figure(
             del groups[g]
     for run in singles:
         legend_done = False
+        drawn_by: dict[str, dict] = {}
         for k, label, dash in keys:
             s = run.epochs.get(k)
             if not s or not s.get("epoch"):
@@ -390,6 +519,7 @@ def metric_figure(
                 series=k,
             )
             legend_done = True
+            drawn_by[k] = dict(zip(s["epoch"], zip(x, drawn, strict=False), strict=False))
             _marker_points(
                 fig,
                 run,
@@ -397,6 +527,10 @@ def metric_figure(
                 dict(zip(s["epoch"], x, strict=False)),
                 dict(zip(s["epoch"], drawn, strict=False)),
             )
+        if run.gap_from and key == "loss" and show_val and len(drawn_by) == 2:
+            _gap_fill(fig, run, drawn_by["loss"], drawn_by["val_loss"])
+        if drawn_by:
+            _marker_lines(fig, run, key, x_axis, per_epoch=True)
     for members in groups.values():
         _band_traces(fig, members, keys, x_axis, smoothing)
     if x_axis == "epoch":
@@ -515,6 +649,8 @@ def updates_figure(
         )
         if column == "grad_norm" and show_clip:
             _clip_traces(fig, run, x, values, u.get("clipped") or [])
+        _update_marker_points(fig, run, column, x_axis)
+        _marker_lines(fig, run, column, x_axis, per_epoch=False)
     _layout(
         fig,
         title=title,
@@ -631,6 +767,94 @@ def schedule_figure(
     if not log_y:
         _from_zero(fig)
     return fig
+
+
+def lr_finder_figure(
+    result: dict[str, Any],
+    *,
+    color: str = LR_FINDER_COLOR,
+    title: str | None = None,
+    height: int = 340,
+) -> go.Figure:
+    """Loss against learning rate from an LR range test (``engine.lr_finder.lr_find``).
+
+    The per-update loss is drawn faint beneath its smoothed curve; the suggested rate
+    (a star and a dotted line) and the rate of the lowest loss (a circle) sit on the
+    smoothed curve. The y axis spans the smoothed curve: the raw loss can shoot up by
+    orders of magnitude in the last updates and would flatten everything else.
+    """
+    lrs = list(result.get("lr") or [])
+    raw = list(result.get("loss") or [])
+    smooth = list(result.get("smoothed") or [])
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=lrs[: len(raw)],
+            y=_plot_y(raw),
+            mode="lines",
+            line=dict(color=faded(color, RAW_ALPHA), width=1),
+            name="loss per update",
+            hovertemplate="lr %{x:.3g}: loss %{y:.4g}<extra></extra>",
+            meta={"series": "raw"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=lrs[: len(smooth)],
+            y=_plot_y(smooth),
+            mode="lines",
+            line=dict(color=color, width=2.5),
+            name="smoothed",
+            hovertemplate="lr %{x:.3g}: smoothed loss %{y:.4g}<extra></extra>",
+            meta={"series": "smoothed"},
+        )
+    )
+    spots = (
+        ("min_loss", result.get("min_loss_lr"), "lowest loss", "circle"),
+        ("suggestion", result.get("suggestion"), "suggested", "star"),
+    )
+    for series, lr, what, symbol in spots:
+        y = _nearest_on_log_x(lrs[: len(smooth)], smooth, lr) if finite(lr) else None
+        if y is None:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[lr],
+                y=[y],
+                mode="markers+text",
+                marker=dict(symbol=symbol, size=15, color=color, line=dict(width=1, color="white")),
+                text=[f"{what} {lr:.2g}"],
+                textposition="top center",
+                name=f"{what} learning rate",
+                hovertemplate=f"{what}: lr %{{x:.3g}}<extra></extra>",
+                meta={"series": series, "lr": lr},
+            )
+        )
+    if finite(result.get("suggestion")):
+        fig.add_vline(x=result["suggestion"], line=dict(color=color, width=1.5, dash="dot"))
+    _layout(
+        fig,
+        title=title,
+        x_title="learning rate (log scale)",
+        y_title="training loss",
+        height=height,
+        revision="lr_finder",
+    )
+    fig.update_xaxes(type="log", exponentformat="power")
+    ys = [v for v in smooth if finite(v)] + [v for v in raw if finite(v)]
+    top = [v for v in smooth if finite(v)]
+    if ys and top:
+        lo, hi = min(ys), max(top)
+        pad = 0.05 * (hi - lo or abs(hi) or 1.0)
+        fig.update_yaxes(range=[lo - pad, hi + 4 * pad])
+    return fig
+
+
+def _nearest_on_log_x(xs: Sequence[float], ys: Sequence[float], x: float) -> float | None:
+    """The y of the point whose x is nearest ``x`` on a log axis."""
+    pts = [(abs(math.log(xi / x)), yi) for xi, yi in zip(xs, ys, strict=False) if xi > 0]
+    pts = [(d, yi) for d, yi in pts if finite(yi)]
+    return min(pts)[1] if pts and x > 0 else None
 
 
 def parallel_figure(

@@ -20,6 +20,7 @@ from engine.config import shape_of
 from engine.spec.metrics import metric_name
 from engine.spec.tasks import TASKS
 from ui.charts import Marker, RunCurves
+from ui.diagnosis_view import diagnosis_of, table_label
 
 ACTIVE = ("queued", "running")
 
@@ -193,6 +194,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]], now: float | None = None) -> p
                 "id": r["id"],
                 "Run": r["name"],
                 "Status": r["status"],
+                "Diagnosis": table_label(diagnosis_of(r)),
                 "Task": cfg.get("task") or r.get("task"),
                 "Optimizer": ident(cfg.get("optimizer")),
                 "LR": cfg.get("learning_rate"),
@@ -219,6 +221,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]], now: float | None = None) -> p
         "id",
         "Run",
         "Status",
+        "Diagnosis",
         "Epochs",
         "Best loss",
         "Best epoch",
@@ -425,7 +428,8 @@ def curves_for(
     *,
     group: str | None = None,
 ) -> RunCurves:
-    """A run's store data shaped for ``ui.charts``, with its best epoch marked."""
+    """A run's store data shaped for ``ui.charts``, with its best epoch and the
+    diagnosis' findings (overfitting onset and gap, divergence, loss spikes) marked."""
     cfg = run.get("config") or {}
     info = run.get("info") or {}
     upe = info.get("updates_per_epoch")
@@ -437,16 +441,25 @@ def curves_for(
             n_train = n_train or shape.n_train
         except Exception:  # incomplete config: the epoch axis still works
             upe, n_train = upe or 1.0, n_train or 0
-    markers = []
-    best_epoch = run.get("best_epoch") or {}
-    for key in ("val_loss", "loss"):
-        if best_epoch.get(key):
-            markers.append(
-                Marker(
-                    key=key, label=f"best {key} (epoch {best_epoch[key]})", epoch=best_epoch[key]
-                )
+    markers = _best_marker(run)
+    found = (diagnosis_of(run) or {}).get("markers") or {}
+    overfit = found.get("overfit_from")
+    if overfit:
+        markers.append(
+            Marker(
+                key="val_loss",
+                label=f"overfitting from epoch {overfit}",
+                epoch=int(overfit),
+                symbol="triangle-up",
             )
-            break
+        )
+    if found.get("diverged_at_update"):
+        at = int(found["diverged_at_update"])
+        markers.append(Marker(key="*", label=f"diverged at update {at}", update=at, kind="line"))
+    markers += [
+        Marker(key="loss", label=f"loss spike at update {u}", update=int(u), symbol="triangle-down")
+        for u in found.get("spike_updates") or []
+    ]
     return RunCurves(
         run_id=run["id"],
         name=run["name"],
@@ -461,7 +474,18 @@ def curves_for(
         markers=markers,
         group=group,
         group_label=group_label(run["name"]) if group else None,
+        gap_from=int(overfit) if overfit else None,
     )
+
+
+def _best_marker(run: Mapping[str, Any]) -> list[Marker]:
+    """A star on the run's best epoch: validation loss when it has one, else training."""
+    best_epoch = run.get("best_epoch") or {}
+    for key in ("val_loss", "loss"):
+        if best_epoch.get(key):
+            e = best_epoch[key]
+            return [Marker(key=key, label=f"best {key} (epoch {e})", epoch=e)]
+    return []
 
 
 def metric_keys(runs: Sequence[Mapping[str, Any]]) -> list[str]:
