@@ -1,0 +1,277 @@
+"""The schedule explorer's pure side: configs, formulas and Keras code per schedule.
+
+Each curve on the page is a full run config (a fixed task, the explorer's data size,
+batch, accumulation and epochs, one schedule), validated by ``engine.config`` like
+any run. So a bad parameter gets the same field-named error as on the setup page,
+automatic lengths are worked out the same way, and the curve comes from the very
+schedule object training builds (``engine.schedule_preview``), not a re-derivation.
+
+The code shown is ``engine.export_script``'s (the schedule expression and HP Lab's
+schedule classes, copied verbatim), so it cannot drift from the exported scripts.
+No TensorFlow here: the page imports this at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.config import SCALARS, shape_of, validate
+from engine.errors import ConfigError
+from engine.export_script import _custom, _definitions, _lit, schedule_expression
+from engine.spec.params import Param
+from engine.spec.schedules import SCHEDULES
+from engine.spec.tasks import DATA_PARAMS
+
+# Any single-output task will do: only its data size and validation split matter to a
+# schedule. Regression has no validation set of its own, so the split is the person's.
+TASK = "regression"
+MAX_UPDATES = 200_000  # a preview is a point per update; past this it stops being instant
+MAX_SCHEDULES = 8
+
+_N = DATA_PARAMS["n_train"]
+# The documents' complete example: 5000 examples, batch 64, 30 epochs (~2,370 updates).
+SHARED: dict[str, Param] = {
+    "n_train": Param(_N.kind, 5000, lo=_N.lo, hi=_N.hi, help=_N.help),
+    "validation_split": Param(
+        "float", 0.0, lo=0, hi=0.9, help=SCALARS["validation_split"].help.split(" null")[0]
+    ),
+    "batch_size": replace(SCALARS["batch_size"], default=64),
+    "grad_accum_steps": SCALARS["grad_accum_steps"],
+    "epochs": replace(SCALARS["epochs"], default=30),
+}
+FIELDS = {"n_train": "data.n_train"}  # the config path of a shared knob, when it differs
+
+# What a fresh page shows: the documents' warmup + cosine against their exponential decay.
+START = ("warmup_cosine", "exponential_decay")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the shared knobs make of the data, in the words the page uses."""
+
+    n_fit: int
+    batches: int
+    per_epoch: float
+    total: int
+
+    def text(self, accum: int, epochs: int) -> str:
+        per = (
+            f"{self.per_epoch:g}"
+            if self.per_epoch == int(self.per_epoch)
+            else f"{self.per_epoch:.2f}"
+        )
+        acc = f" ÷ {accum} accumulated" if accum > 1 else ""
+        return (
+            f"{self.n_fit:,} training examples → {self.batches:,} batches per epoch{acc} → "
+            f"**{per} updates per epoch** → **{self.total:,} updates** in {epochs} epochs"
+        )
+
+
+def raw_config(shared: dict[str, Any], learning_rate: Any, schedule: dict | None) -> dict:
+    """The run config one curve stands for (raw: ``validate`` decides if it is good)."""
+    return {
+        "task": TASK,
+        "data": {"n_train": shared["n_train"]},
+        "validation_split": shared["validation_split"],
+        "batch_size": shared["batch_size"],
+        "grad_accum_steps": shared["grad_accum_steps"],
+        "epochs": shared["epochs"],
+        "learning_rate": learning_rate,
+        "schedule": schedule,
+    }
+
+
+def check(raw: dict) -> tuple[dict | None, list[tuple[str, str]]]:
+    """``(canonical config, [])`` or ``(None, field-named problems)``; never raises."""
+    try:
+        cfg = validate(raw)
+    except ConfigError as e:
+        return None, list(e.problems)
+    total = shape_of(cfg).total_updates
+    if total > MAX_UPDATES:
+        return None, [
+            (
+                "epochs",
+                f"{total:,} updates: the explorer draws at most {MAX_UPDATES:,} "
+                "(fewer epochs or examples, or a larger batch)",
+            )
+        ]
+    return cfg, []
+
+
+def check_shared(shared: dict[str, Any]) -> tuple[Shape | None, list[tuple[str, str]]]:
+    """The data/batch knobs alone, checked with a constant rate (no schedule yet)."""
+    cfg, problems = check(raw_config(shared, SCALARS["learning_rate"].default, None))
+    if cfg is None:
+        return None, problems
+    s = shape_of(cfg)
+    return Shape(s.n_train, s.steps_per_epoch, s.updates_per_epoch, s.total_updates), []
+
+
+def is_shared(field: str) -> bool:
+    return not field.startswith(("schedule", "learning_rate"))
+
+
+def next_schedule(shown: list[str]) -> str:
+    """The first schedule not on the page yet (the registry's order), else the first."""
+    return next((n for n in SCHEDULES.names() if n not in shown), SCHEDULES.names()[0])
+
+
+# ---- formulas ---------------------------------------------------------------------------
+
+
+def tex_num(v: float | int) -> str:
+    """A number as LaTeX: ``1e-05`` → ``10^{-5}``, ``2.5e-05`` → ``2.5 \\times 10^{-5}``."""
+    if isinstance(v, bool):
+        return r"\text{" + str(v).lower() + "}"
+    if isinstance(v, int):
+        return f"{v:,}".replace(",", "{,}")
+    s = f"{v:g}"
+    if "e" not in s:
+        return s
+    mant, exp = s.split("e")
+    power = f"10^{{{int(exp)}}}"
+    return power if mant == "1" else rf"{mant} \times {power}"
+
+
+_COS = r"\tfrac{1}{2}\bigl(1 + \cos(\pi\,{s})\bigr)"
+
+
+def _cos_decay(progress: str) -> str:
+    return rf"\eta_0\bigl(\alpha + (1 - \alpha)\,{_COS.replace('{s}', progress)}\bigr)"
+
+
+def _warm(after: str) -> str:
+    return r"\eta_t = \begin{cases} \eta_0\, t / W & t < W \\ " + after + r" & t \ge W \end{cases}"
+
+
+def formula(spec: dict, learning_rate: float) -> tuple[str, list[tuple[str, Any, str]]]:
+    """``(LaTeX, [(symbol, value, parameter), ...])`` for a *validated* schedule.
+
+    The LaTeX is the schedule's rule in symbols, t being the optimizer updates already
+    applied; the list ties each symbol to its value and to the Keras argument it is.
+    """
+    name, p = spec["name"], spec
+    where: list[tuple[str, Any, str]] = [(r"\eta_0", learning_rate, "learning_rate")]
+    floor = r"\lfloor t / T \rfloor" if p.get("staircase") else "t / T"
+    if name == "constant":
+        tex = r"\eta_t = \eta_0"
+    elif name == "exponential_decay":
+        tex = rf"\eta_t = \eta_0\, r^{{{floor}}}"
+        where += [("T", p["decay_steps"], "decay_steps"), ("r", p["decay_rate"], "decay_rate")]
+    elif name == "inverse_time_decay":
+        tex = rf"\eta_t = \frac{{\eta_0}}{{1 + r\,{floor}}}"
+        where += [("T", p["decay_steps"], "decay_steps"), ("r", p["decay_rate"], "decay_rate")]
+    elif name == "cosine_decay":
+        where += [("T", p["decay_steps"], "decay_steps"), (r"\alpha", p["alpha"], "alpha")]
+        if p["warmup_steps"]:
+            tex = _warm(_cos_decay(r"\min(t - W,\, T) / T"))
+            where.append(("W", p["warmup_steps"], "warmup_steps"))
+        else:
+            tex = r"\eta_t = " + _cos_decay(r"\min(t,\, T) / T")
+    elif name == "warmup_cosine":
+        tex = _warm(_cos_decay(r"\min\bigl(\tfrac{t - W}{T - W},\, 1\bigr)"))
+        where += [
+            ("W", p["warmup_steps"], "warmup_steps"),
+            ("T", p["total_steps"], "total_steps"),
+            (r"\alpha", p["alpha"], "alpha"),
+        ]
+    elif name == "piecewise_constant":
+        b, f = p["boundaries"], p["factors"]
+        rows = [rf"{tex_num(f[0])}\,\eta_0 & t \le {tex_num(b[0])}"]
+        rows += [
+            rf"{tex_num(f[i + 1])}\,\eta_0 & {tex_num(b[i])} < t \le {tex_num(b[i + 1])}"
+            for i in range(len(b) - 1)
+        ]
+        rows.append(rf"{tex_num(f[-1])}\,\eta_0 & t > {tex_num(b[-1])}")
+        tex = r"\eta_t = \begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+    elif name == "polynomial_decay":
+        if p["cycle"]:
+            tex = (
+                r"\eta_t = (\eta_0 - \eta_{end})\bigl(1 - t / T_t\bigr)^{p} + \eta_{end},"
+                r"\quad T_t = T \max(1, \lceil t / T \rceil)"
+            )
+        else:
+            tex = r"\eta_t = (\eta_0 - \eta_{end})\bigl(1 - \min(t, T) / T\bigr)^{p} + \eta_{end}"
+        where += [
+            ("T", p["decay_steps"], "decay_steps"),
+            (r"\eta_{end}", p["end_learning_rate"], "end_learning_rate"),
+            ("p", p["power"], "power"),
+        ]
+    elif name == "cosine_decay_restarts":
+        tex = (
+            r"\eta_t = \eta_0\bigl(\alpha + (1 - \alpha)\, m^{i}\, "
+            + _COS.replace("{s}", "f_t")
+            + r"\bigr),\quad \text{cycle } i \text{ lasts } T_0\, t_{mul}^{\,i} \text{ updates}"
+        )
+        where += [
+            ("T_0", p["first_decay_steps"], "first_decay_steps"),
+            (r"t_{mul}", p["t_mul"], "t_mul"),
+            ("m", p["m_mul"], "m_mul"),
+            (r"\alpha", p["alpha"], "alpha"),
+        ]
+    else:  # pragma: no cover - a new registry entry needs its formula here
+        raise ValueError(f"no formula for schedule {name!r}")
+    return tex, where
+
+
+def where_text(where: list[tuple[str, Any, str]], name: str) -> str:
+    """The symbols' values as markdown, each named by its Keras argument."""
+    parts = [f"${s} = {tex_num(v)}$ (`{arg}`)" for s, v, arg in where]
+    text = "where " + ", ".join(parts) + "; $t$ = optimizer updates already applied."
+    if name == "cosine_decay_restarts":
+        text += " $f_t$ is the share of the current cycle done."
+    return text
+
+
+# ---- Keras code -------------------------------------------------------------------------
+
+
+def keras_code(cfg: dict) -> str:
+    """Standalone Keras code building this config's schedule, as the engine builds it.
+
+    With gradient accumulation Keras evaluates a schedule at its micro-batch counter,
+    so the code wraps the schedule in HP Lab's ``UpdateSchedule`` (as training does)
+    to keep "step" meaning "optimizer update".
+    """
+    k = cfg["grad_accum_steps"]
+    name = (cfg["schedule"] or {"name": "constant"})["name"]
+    custom = _custom(SCHEDULES.entry(name).target)
+    classes = ([custom[1]] if custom else []) + (["UpdateSchedule"] if k > 1 else [])
+    parts = ["import keras"]
+    if classes:
+        defs = _definitions(
+            "keras_parts/schedules.py",
+            classes,
+            "HP Lab's own schedule classes: plain Keras, copied from the engine.",
+        )
+        parts = [
+            ("import math\n\n" if "math." in defs else "") + "import keras\nfrom keras import ops",
+            defs,
+        ]
+    lines = [f"LEARNING_RATE = {_lit(cfg['learning_rate'])}"]
+    expr = schedule_expression(cfg)
+    opt = "keras.optimizers.Adam(learning_rate=schedule)  # any Keras optimizer takes it"
+    if k > 1:
+        lines += [
+            f"base_schedule = {expr}",
+            f"# One update per {k} batches: Keras counts batches, the schedule counts updates.",
+            f"schedule = UpdateSchedule(base_schedule, accum_steps={_lit(k)})",
+        ]
+        opt = (
+            f"keras.optimizers.Adam(learning_rate=schedule, gradient_accumulation_steps={_lit(k)})"
+        )
+    else:
+        lines.append(f"schedule = {expr}")
+    lines.append(f"optimizer = {opt}")
+    return "\n\n\n".join([*parts, "\n".join(lines)]) + "\n"
+
+
+def lr_range(lrs: list[float]) -> str:
+    """First, peak and last rate of a preview, for the card's one-line summary."""
+    finite = [v for v in lrs if math.isfinite(v)]
+    if not finite:
+        return "no finite rate"
+    return f"starts {lrs[0]:.3g} · peaks {max(finite):.3g} · ends {lrs[-1]:.3g}"
