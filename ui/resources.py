@@ -7,7 +7,9 @@ across threads (the store opens one SQLite connection per thread; the executor
 guards its process table with a lock) and no session mutates them.
 
 Nothing here imports TensorFlow except ``schedule_preview``, which must build the
-very schedule object training uses; its one-time import cost is measured and shown.
+very schedule object training uses, and ``lr_range_test``, which trains a few hundred
+updates of the form's config; both run behind one process-wide lock, and the one-time
+import cost is measured and shown.
 """
 
 from __future__ import annotations
@@ -130,18 +132,24 @@ def has_gpu() -> bool:
     return bool(gpu_devices())
 
 
+def _load_tf() -> None:
+    """Import TensorFlow and Keras (call with ``_tf_lock`` held), timing the first time."""
+    global _tf_import_seconds
+    if _tf_import_seconds is None:
+        t0 = time.perf_counter()
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+
+        _tf_import_seconds = time.perf_counter() - t0
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def _preview(config_json: str) -> dict:
-    global _tf_import_seconds
     with _tf_lock:
-        first = _tf_import_seconds is None
-        t0 = time.perf_counter()
+        _load_tf()
         from engine.schedule_preview import preview
 
-        result = preview(json.loads(config_json))
-        if first:
-            _tf_import_seconds = time.perf_counter() - t0
-    return result
+        return preview(json.loads(config_json))
 
 
 def schedule_preview(cfg: dict) -> dict:
@@ -150,8 +158,42 @@ def schedule_preview(cfg: dict) -> dict:
 
 
 def tf_import_seconds() -> float | None:
-    """How long the first preview took, TensorFlow import included (None: not yet)."""
+    """How long importing TensorFlow into this server took (None: not yet)."""
     return _tf_import_seconds
+
+
+# What the range test ignores (engine/lr_finder.py): it sweeps its own rates with no
+# schedule, callbacks or accumulation for its own number of updates.
+LR_FIND_IGNORES = ("learning_rate", "schedule", "callbacks", "epochs", "grad_accum_steps")
+
+
+def lr_find_key(cfg: dict, *, min_lr: float, max_lr: float, updates: int) -> str:
+    """The range test's inputs as JSON. Settings the test ignores are left out, so
+    choosing its suggestion (a new ``learning_rate``) keeps its result on screen."""
+    rest = {k: v for k, v in cfg.items() if k not in LR_FIND_IGNORES}
+    return json.dumps(
+        {"config": rest, "min_lr": min_lr, "max_lr": max_lr, "updates": updates},
+        sort_keys=True,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _lr_find(key: str, _cfg: dict) -> dict:
+    params = json.loads(key)
+    with _tf_lock:  # one TensorFlow job at a time in this server, previews included
+        _load_tf()
+        from engine.lr_finder import lr_find
+
+        return lr_find(
+            _cfg, min_lr=params["min_lr"], max_lr=params["max_lr"], updates=params["updates"]
+        )
+
+
+def lr_range_test(cfg: dict, *, min_lr: float, max_lr: float, updates: int) -> dict:
+    """``engine.lr_finder.lr_find`` on a validated config, in this server process,
+    cached per ``lr_find_key`` so a config is swept once per server."""
+    key = lr_find_key(cfg, min_lr=min_lr, max_lr=max_lr, updates=updates)
+    return _lr_find(key, cfg)
 
 
 def export_script_for(cfg: dict) -> str | None:
