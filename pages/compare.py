@@ -372,7 +372,7 @@ def _progress_panel(runs: list[dict]) -> None:
     for r in runs:
         p = progress(r, now)
         diag = diagnosis_of(r)
-        c = st.columns([3, 2.4, 4.6, 1.1, 1], vertical_alignment="center")
+        c = st.columns([2.6, 1.9, 3.9, 1.3, 1.3], vertical_alignment="center")
         c[0].markdown(
             f"{color_dot(colors[r['id']])}**{html.escape(r['name'])}** {status_text(r['status'])}",
             unsafe_allow_html=True,
@@ -382,7 +382,6 @@ def _progress_panel(runs: list[dict]) -> None:
         if diag:
             with c[3].popover(
                 "Explain",
-                icon=":material/lightbulb:",
                 key=f"compare_explain_{r['id']}",
                 width="stretch",
                 help="Why this label: the evidence in numbers and what to try.",

@@ -207,7 +207,6 @@ def curves_panel() -> None:
         with st.expander(
             f"What the curves say: {diag.get('summary') or diag['label']}",
             icon=":material/lightbulb:",
-            expanded=diag["label"] not in ("healthy", "too_early"),
         ):
             render_explanation(diag)
     epochs, updates = resources.run_series(r)

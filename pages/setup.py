@@ -424,8 +424,9 @@ def _lr_finder_result(res: dict) -> None:
     how = LRF_METHODS.get(res.get("method"), res.get("method") or "")
     low = res.get("min_loss_lr")
     st.caption(
-        f"Suggested **{suggestion:g}**: {how}. "
-        + (f"The loss was lowest at {low:.2g}. " if low else "")
+        "Faint: each update's loss; solid: smoothed. "
+        f"Suggested **{suggestion:g}** (★): {how}. "
+        + (f"The loss was lowest at {low:.2g} (●). " if low else "")
         + f"{res.get('updates', len(res['lr']))} updates"
         + (", stopped when the loss blew up." if res.get("stopped_early") else ".")
     )

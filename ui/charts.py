@@ -809,11 +809,13 @@ def lr_finder_figure(
             meta={"series": "smoothed"},
         )
     )
+    # Labels go where the curve is not: the suggestion sits on the falling slope (free
+    # space above right), the lowest loss at the bottom of the valley (free below left).
     spots = (
-        ("min_loss", result.get("min_loss_lr"), "lowest loss", "circle"),
-        ("suggestion", result.get("suggestion"), "suggested", "star"),
+        ("min_loss", result.get("min_loss_lr"), "lowest loss", "circle", "bottom left"),
+        ("suggestion", result.get("suggestion"), "suggested", "star", "top right"),
     )
-    for series, lr, what, symbol in spots:
+    for series, lr, what, symbol, where in spots:
         y = _nearest_on_log_x(lrs[: len(smooth)], smooth, lr) if finite(lr) else None
         if y is None:
             continue
@@ -824,7 +826,8 @@ def lr_finder_figure(
                 mode="markers+text",
                 marker=dict(symbol=symbol, size=15, color=color, line=dict(width=1, color="white")),
                 text=[f"{what} {lr:.2g}"],
-                textposition="top center",
+                textposition=where,
+                cliponaxis=False,
                 name=f"{what} learning rate",
                 hovertemplate=f"{what}: lr %{{x:.3g}}<extra></extra>",
                 meta={"series": series, "lr": lr},
@@ -841,6 +844,7 @@ def lr_finder_figure(
         revision="lr_finder",
     )
     fig.update_xaxes(type="log", exponentformat="power")
+    fig.update_layout(showlegend=False)  # the markers are labelled; the caption says the rest
     ys = [v for v in smooth if finite(v)] + [v for v in raw if finite(v)]
     top = [v for v in smooth if finite(v)]
     if ys and top:

@@ -179,10 +179,7 @@ def explanation_markdown(diag: Mapping[str, Any] | None) -> str:
         parts.append("All findings, main first: " + badges(diag))
     lines = evidence_lines(diag.get("evidence") or {})
     if lines:
-        parts.append(
-            "**Evidence**\n\n| | |\n|---|---|\n"
-            + "\n".join(f"| {what} | {value} |" for what, value in lines)
-        )
+        parts.append("**Evidence**\n\n" + "\n".join(f"- {what}: **{v}**" for what, v in lines))
     advice = diag.get("advice") or []
     if advice:
         parts.append(

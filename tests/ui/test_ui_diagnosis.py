@@ -251,8 +251,8 @@ def test_badges_are_coloured_by_label_main_first():
 def test_explanation_has_summary_evidence_and_advice():
     text = explanation_markdown(DIAG)
     assert DIAG["summary"] in text
-    assert "| best validation epoch | 3 |" in text
-    assert "| validation loss now vs its best | +57% |" in text
+    assert "- best validation epoch: **3**" in text
+    assert "- validation loss now vs its best: **+57%**" in text
     assert "1. Stop earlier." in text and "2. Lower the learning rate 3–10×." in text
     assert "▲ where overfitting starts (epoch 4)" in text
     assert "Not judged yet" in explanation_markdown(None)
