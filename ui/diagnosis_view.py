@@ -126,20 +126,21 @@ def evidence_lines(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+_FORMATS = {
+    "int": lambda v: f"{v:g}",
+    "pct": lambda v: f"{v:.1%}",
+    "rise": lambda v: f"{v:+.0%}",
+    "ratio": lambda v: f"{v:.2g}×",
+    "num": lambda v: f"{v:.4g}",
+}
+
+
 def _fmt(v: Any, kind: str) -> str:
     if isinstance(v, bool) or kind == "bool":
         return "yes" if v else "no"
     if not isinstance(v, int | float):
         return str(v)
-    if kind == "int":
-        return f"{v:g}" if isinstance(v, float) else str(v)
-    if kind == "pct":
-        return f"{v:.1%}"
-    if kind == "rise":
-        return f"{v:+.0%}"
-    if kind == "ratio":
-        return f"{v:.2g}×"
-    return f"{v:.4g}"
+    return _FORMATS.get(kind, _FORMATS["num"])(v)
 
 
 def chart_hints(diag: Mapping[str, Any] | None) -> list[str]:
