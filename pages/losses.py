@@ -31,8 +31,8 @@ SHORT = {
 }
 
 
-def _title(name: str) -> str:
-    return LOSSES.entry(name).title
+def _help(names) -> str:
+    return " ".join(f"{SHORT[n]} — {LOSSES.entry(n).title}: {LOSSES.entry(n).help}" for n in names)
 
 
 def _pair(loss_fig, grad_fig, key: str) -> None:
@@ -60,8 +60,9 @@ with reg_tab:
             "Losses",
             lc.REGRESSION,
             default=["mse", "mae", "huber"],
-            format_func=_title,
+            format_func=SHORT.get,
             key="lx_reg",
+            help=_help(lc.REGRESSION),
             persist_state=PERSIST,
         )
     with c2:
@@ -161,8 +162,9 @@ with cls_tab:
             "Losses",
             lc.CLASSIFICATION,
             default=list(lc.CLASSIFICATION),
-            format_func=_title,
+            format_func=SHORT.get,
             key="lx_cls",
+            help=_help(lc.CLASSIFICATION),
             persist_state=PERSIST,
         )
     focal = LOSSES.entry("focal").params

@@ -87,8 +87,12 @@ with st.container(border=True):
     for col, (k, p) in zip(cols, sx.SHARED.items(), strict=True):
         with col:
             form.param_widget(p, f"sx_{k}", k, notes, sx.FIELDS.get(k, k))
-    if shape is not None:
-        st.markdown(shape.text(shared["grad_accum_steps"], shared["epochs"]))
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    with c1:
+        if shape is not None:
+            st.markdown(shape.text(shared["grad_accum_steps"], shared["epochs"]))
+    with c2:
+        log_y = st.toggle("log y", key="sx_log", persist_state=form.PERSIST)
     problem_list(notes.rest())
 
 # ----------------------------------------------------------------------------- charts
@@ -115,9 +119,6 @@ else:
         for n, i, cfg, _ in cards
         if i in previews
     ]
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    with c2:
-        log_y = st.toggle("log y", key="sx_log", persist_state=form.PERSIST)
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(
@@ -175,9 +176,9 @@ for n, i, cfg, own in cards:
         spec = cfg["schedule"] or {"name": "constant"}
         if i in previews:
             st.caption(sx.lr_range(previews[i]["lr"]))
-        tex, where = sx.formula(spec, cfg["learning_rate"])
-        st.latex(tex)
-        st.markdown(sx.where_text(where, spec["name"]))
+        f = sx.formula(spec, cfg["learning_rate"])
+        st.latex(f.tex)
+        st.markdown(f.where_text())
         with st.expander("Keras code", icon=":material/code:"):
             st.code(sx.keras_code(cfg), language="python")
 

@@ -56,7 +56,7 @@ def curve_figure(
             x=xv,
             line=dict(color="#9ca3af", dash="dot", width=1),
             annotation_text=text,
-            annotation_position="top",
+            annotation_position="top right",
         )
     _layout(fig, title=title, x_title=x_title, y_title=y_title, height=height, revision=title)
     fig.update_layout(hovermode="x")

@@ -43,8 +43,19 @@ SHARED: dict[str, Param] = {
 }
 FIELDS = {"n_train": "data.n_train"}  # the config path of a shared knob, when it differs
 
-# What a fresh page shows: the documents' warmup + cosine against their exponential decay.
-START = ("warmup_cosine", "exponential_decay")
+# The order "Add a schedule" offers them in: the documents' warmup + cosine against their
+# exponential decay first (a fresh page shows those two), then the most distinct shapes.
+ORDER = (
+    "warmup_cosine",
+    "exponential_decay",
+    "cosine_decay_restarts",
+    "piecewise_constant",
+    "cosine_decay",
+    "polynomial_decay",
+    "inverse_time_decay",
+    "constant",
+)
+START = ORDER[:2]
 
 
 @dataclass(frozen=True)
@@ -115,8 +126,9 @@ def is_shared(field: str) -> bool:
 
 
 def next_schedule(shown: list[str]) -> str:
-    """The first schedule not on the page yet (the registry's order), else the first."""
-    return next((n for n in SCHEDULES.names() if n not in shown), SCHEDULES.names()[0])
+    """The first schedule of ``ORDER`` (then the registry) not on the page yet."""
+    names = list(dict.fromkeys([*ORDER, *SCHEDULES.names()]))
+    return next((n for n in names if n not in shown), names[0])
 
 
 # ---- formulas ---------------------------------------------------------------------------
@@ -136,26 +148,32 @@ def tex_num(v: float | int) -> str:
     return power if mant == "1" else rf"{mant} \times {power}"
 
 
-_COS = r"\tfrac{1}{2}\bigl(1 + \cos(\pi\,{s})\bigr)"
+_COS = r"\eta_0\bigl(\alpha + (1 - \alpha)\,\tfrac{1}{2}(1 + \cos \pi s_t)\bigr)"
+_WARM = r"\eta_t = \begin{cases} \eta_0\, t / W & t < W \\ " + _COS + r" & t \ge W \end{cases}"
 
 
-def _cos_decay(progress: str) -> str:
-    return rf"\eta_0\bigl(\alpha + (1 - \alpha)\,{_COS.replace('{s}', progress)}\bigr)"
+@dataclass(frozen=True)
+class Formula:
+    """A schedule's rule in symbols (t = optimizer updates already applied), each
+    symbol tied to its value and the Keras argument it is, and a note defining any
+    helper symbol (kept out of the display formula so it fits a card)."""
+
+    tex: str
+    where: list[tuple[str, Any, str]]
+    note: str = ""
+
+    def where_text(self) -> str:
+        parts = [f"${s} = {tex_num(v)}$ (`{arg}`)" for s, v, arg in self.where]
+        text = "where " + ", ".join(parts) + "; $t$ = optimizer updates already applied."
+        return text + (f" {self.note}." if self.note else "")
 
 
-def _warm(after: str) -> str:
-    return r"\eta_t = \begin{cases} \eta_0\, t / W & t < W \\ " + after + r" & t \ge W \end{cases}"
-
-
-def formula(spec: dict, learning_rate: float) -> tuple[str, list[tuple[str, Any, str]]]:
-    """``(LaTeX, [(symbol, value, parameter), ...])`` for a *validated* schedule.
-
-    The LaTeX is the schedule's rule in symbols, t being the optimizer updates already
-    applied; the list ties each symbol to its value and to the Keras argument it is.
-    """
+def formula(spec: dict, learning_rate: float) -> Formula:
+    """The formula of a *validated* schedule, as Keras computes it."""
     name, p = spec["name"], spec
     where: list[tuple[str, Any, str]] = [(r"\eta_0", learning_rate, "learning_rate")]
     floor = r"\lfloor t / T \rfloor" if p.get("staircase") else "t / T"
+    note = ""
     if name == "constant":
         tex = r"\eta_t = \eta_0"
     elif name == "exponential_decay":
@@ -167,12 +185,12 @@ def formula(spec: dict, learning_rate: float) -> tuple[str, list[tuple[str, Any,
     elif name == "cosine_decay":
         where += [("T", p["decay_steps"], "decay_steps"), (r"\alpha", p["alpha"], "alpha")]
         if p["warmup_steps"]:
-            tex = _warm(_cos_decay(r"\min(t - W,\, T) / T"))
+            tex, note = _WARM, r"$s_t = \min(t - W, T) / T$"
             where.append(("W", p["warmup_steps"], "warmup_steps"))
         else:
-            tex = r"\eta_t = " + _cos_decay(r"\min(t,\, T) / T")
+            tex, note = r"\eta_t = " + _COS, r"$s_t = \min(t, T) / T$"
     elif name == "warmup_cosine":
-        tex = _warm(_cos_decay(r"\min\bigl(\tfrac{t - W}{T - W},\, 1\bigr)"))
+        tex, note = _WARM, r"$s_t = \min\bigl(\frac{t - W}{T - W}, 1\bigr)$"
         where += [
             ("W", p["warmup_steps"], "warmup_steps"),
             ("T", p["total_steps"], "total_steps"),
@@ -189,10 +207,8 @@ def formula(spec: dict, learning_rate: float) -> tuple[str, list[tuple[str, Any,
         tex = r"\eta_t = \begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
     elif name == "polynomial_decay":
         if p["cycle"]:
-            tex = (
-                r"\eta_t = (\eta_0 - \eta_{end})\bigl(1 - t / T_t\bigr)^{p} + \eta_{end},"
-                r"\quad T_t = T \max(1, \lceil t / T \rceil)"
-            )
+            tex = r"\eta_t = (\eta_0 - \eta_{end})\bigl(1 - t / T_t\bigr)^{p} + \eta_{end}"
+            note = r"$T_t = T \max(1, \lceil t / T \rceil)$: each cycle restarts the decay"
         else:
             tex = r"\eta_t = (\eta_0 - \eta_{end})\bigl(1 - \min(t, T) / T\bigr)^{p} + \eta_{end}"
         where += [
@@ -201,11 +217,8 @@ def formula(spec: dict, learning_rate: float) -> tuple[str, list[tuple[str, Any,
             ("p", p["power"], "power"),
         ]
     elif name == "cosine_decay_restarts":
-        tex = (
-            r"\eta_t = \eta_0\bigl(\alpha + (1 - \alpha)\, m^{i}\, "
-            + _COS.replace("{s}", "f_t")
-            + r"\bigr),\quad \text{cycle } i \text{ lasts } T_0\, t_{mul}^{\,i} \text{ updates}"
-        )
+        tex = r"\eta_t = " + _COS.replace(r"(1 - \alpha)\,", r"(1 - \alpha)\, m^{i}\,")
+        note = r"Cycle $i$ lasts $T_0\, t_{mul}^{\,i}$ updates and $s_t$ is the share of it done"
         where += [
             ("T_0", p["first_decay_steps"], "first_decay_steps"),
             (r"t_{mul}", p["t_mul"], "t_mul"),
@@ -214,16 +227,7 @@ def formula(spec: dict, learning_rate: float) -> tuple[str, list[tuple[str, Any,
         ]
     else:  # pragma: no cover - a new registry entry needs its formula here
         raise ValueError(f"no formula for schedule {name!r}")
-    return tex, where
-
-
-def where_text(where: list[tuple[str, Any, str]], name: str) -> str:
-    """The symbols' values as markdown, each named by its Keras argument."""
-    parts = [f"${s} = {tex_num(v)}$ (`{arg}`)" for s, v, arg in where]
-    text = "where " + ", ".join(parts) + "; $t$ = optimizer updates already applied."
-    if name == "cosine_decay_restarts":
-        text += " $f_t$ is the share of the current cycle done."
-    return text
+    return Formula(tex, where, note)
 
 
 # ---- Keras code -------------------------------------------------------------------------

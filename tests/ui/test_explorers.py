@@ -166,19 +166,20 @@ def test_formulas_name_every_symbol_and_argument():
     for name in SCHEDULES.names():
         cfg = _cfg(name)
         spec = cfg["schedule"] or {"name": "constant"}
-        tex, where = sx.formula(spec, cfg["learning_rate"])
-        assert tex.startswith(r"\eta_t ="), name
-        for symbol, value, arg in where:
-            assert symbol in tex, (name, symbol)
+        f = sx.formula(spec, cfg["learning_rate"])
+        assert f.tex.startswith(r"\eta_t ="), name
+        for symbol, value, arg in f.where:
+            assert symbol in f.tex + f.note, (name, symbol)
             assert arg == "learning_rate" or spec[arg] == value, (name, arg)
-        text = sx.where_text(where, name)
-        assert all(f"(`{arg}`)" in text for _, _, arg in where)
+        assert all(f"(`{arg}`)" in f.where_text() for _, _, arg in f.where)
+        if "s_t" in f.tex:
+            assert "s_t" in f.note, name
     assert sx.tex_num(1e-05) == "10^{-5}"
     assert sx.tex_num(2.5e-05) == r"2.5 \times 10^{-5}"
     assert sx.tex_num(2370) == "2{,}370"
     staircase = sx.formula(
         {"name": "exponential_decay", "decay_steps": 10, "decay_rate": 0.5, "staircase": True}, 1.0
-    )[0]
+    ).tex
     assert r"\lfloor t / T \rfloor" in staircase
 
 
@@ -197,6 +198,14 @@ def test_bad_input_is_named_not_raised():
     assert shape is None and problems[0][0] == "epochs" and "at most" in problems[0][1]
     shape, _ = sx.check_shared(SHARED | {"batch_size": 32, "grad_accum_steps": 4})
     assert (shape.batches, shape.per_epoch, shape.total) == (157, 39.25, 1177)
+
+
+def test_add_offers_every_schedule_once_then_repeats():
+    shown: list[str] = []
+    for _ in SCHEDULES.names():
+        shown.append(sx.next_schedule(shown))
+    assert sorted(shown) == sorted(SCHEDULES.names()) and shown[:2] == list(sx.START)
+    assert sx.next_schedule(shown) == sx.START[0]
 
 
 # ----------------------------------------------------------------------------- pages (AppTest)
@@ -324,7 +333,8 @@ def test_schedule_page_overlays_edits_and_explains(store_path):
     # Adding a schedule adds a curve; changing its kind changes its formula and code.
     at.button(key="sx_add").click().run()
     _ok(at)
-    assert len(_chart(at, "Per optimizer update")["data"]) == 3
+    assert _chart(at, "Per optimizer update")["data"][2]["name"] == "3 · cosine_decay_restarts"
+    assert len(_chart(at, "Per epoch")["data"]) == 3
     at.selectbox(key="sx2").set_value("piecewise_constant").run()
     _ok(at)
     assert _chart(at, "Per optimizer update")["data"][2]["name"] == "3 · piecewise_constant"

@@ -1,0 +1,71 @@
+"""Both explorers in Chromium against a real server: one control each, the chart follows.
+
+Schedule explorer: "Add a schedule" adds a third curve to both charts. Loss explorer:
+the Huber δ slider, moved with the keyboard, moves where Huber's gradient saturates.
+Screenshots of both pages go to docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser_helpers import wait_idle
+from playwright.sync_api import expect
+from test_browser_flow import no_exception, screenshot
+
+pytestmark = pytest.mark.browser
+
+# Traces of the Plotly chart inside a keyed Streamlit element, read from the live figure.
+TRACES_JS = """(key) => {
+  const d = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  return d && d.data ? d.data.map(t => ({name: t.name, y: t.y, meta: t.meta || {}})) : null;
+}"""
+
+TRACE_COUNT_JS = """([key, n]) => {
+  const d = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  return !!(d && d.data && d.data.length === n);
+}"""
+
+HUBER_MAX_JS = """([key, want]) => {
+  const d = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  const t = d && d.data && d.data.find(t => t.meta && t.meta.loss === "huber");
+  return !!t && Math.abs(Math.max(...t.y) - want) < 1e-6;
+}"""
+
+
+def test_schedule_explorer_adds_a_curve(server, page):
+    page.goto(f"{server.url}/schedules")
+    expect(page.get_by_role("heading", name="Schedule explorer")).to_be_visible(timeout=60_000)
+    # The first preview loads TensorFlow into the server: allow for it.
+    for key in ("sx_chart_update", "sx_chart_epoch"):
+        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 2], timeout=90_000)
+    expect(page.get_by_text("2,370 updates", exact=False).first).to_be_visible()
+    no_exception(page)
+
+    page.locator(".st-key-sx_add button").click()
+    for key in ("sx_chart_update", "sx_chart_epoch"):
+        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 3], timeout=30_000)
+    names = [t["name"] for t in page.evaluate(TRACES_JS, "sx_chart_update")]
+    assert names == ["1 · warmup_cosine", "2 · exponential_decay", "3 · cosine_decay_restarts"]
+    card = page.locator(".st-key-sx2_card")
+    expect(card).to_contain_text("Schedule 3", timeout=30_000)
+    expect(card.locator(".katex").first).to_be_visible()  # its formula is typeset
+    wait_idle(page)
+    no_exception(page)
+    screenshot(page, "schedules")
+
+
+def test_loss_explorer_huber_delta_moves_the_saturation(server, page):
+    page.goto(f"{server.url}/losses")
+    expect(page.get_by_role("heading", name="Loss explorer")).to_be_visible(timeout=60_000)
+    page.wait_for_function(HUBER_MAX_JS, arg=["lx_reg_grad", 1.0], timeout=30_000)
+    no_exception(page)
+
+    thumb = page.locator(".st-key-lx_delta input[type=range]")
+    thumb.focus()
+    for _ in range(5):  # step 0.1: δ 1.0 → 0.5
+        thumb.press("ArrowLeft")
+    page.wait_for_function(HUBER_MAX_JS, arg=["lx_reg_grad", 0.5], timeout=30_000)
+    expect(page.locator(".st-key-lx_delta")).to_contain_text("0.50")
+    wait_idle(page)
+    no_exception(page)
+    screenshot(page, "losses")
