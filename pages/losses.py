@@ -31,8 +31,37 @@ SHORT = {
 }
 
 
-def _help(names) -> str:
-    return " ".join(f"{SHORT[n]} — {LOSSES.entry(n).title}: {LOSSES.entry(n).help}" for n in names)
+def _pick(names: tuple[str, ...], default: list[str], key: str) -> list[str]:
+    """Which losses to draw; the help names each one in full with the registry's advice."""
+    return st.multiselect(
+        "Losses",
+        names,
+        default=default,
+        format_func=SHORT.get,
+        key=key,
+        help=" ".join(
+            f"{SHORT[n]} — {LOSSES.entry(n).title}: {LOSSES.entry(n).help}" for n in names
+        ),
+        persist_state=PERSIST,
+    )
+
+
+def _param_slider(label: str, loss: str, param: str, span: tuple, **kw) -> float:
+    """A slider for a loss parameter: its default and help come from the registry (what a
+    run would use), its range is the part worth exploring (``(lo, hi, step)``)."""
+    p = LOSSES.entry(loss).params[param]
+    lo, hi, step = span
+    return st.slider(
+        label,
+        lo,
+        hi,
+        float(p.default),
+        step,
+        key=f"lx_{param}",
+        help=p.help,
+        persist_state=PERSIST,
+        **kw,
+    )
 
 
 def _pair(loss_fig, grad_fig, key: str) -> None:
@@ -56,37 +85,16 @@ reg_tab, cls_tab = st.tabs(["Regression: loss vs error", "Classification: loss v
 with reg_tab:
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     with c1:
-        chosen = st.multiselect(
-            "Losses",
-            lc.REGRESSION,
-            default=["mse", "mae", "huber"],
-            format_func=SHORT.get,
-            key="lx_reg",
-            help=_help(lc.REGRESSION),
-            persist_state=PERSIST,
-        )
+        chosen = _pick(lc.REGRESSION, ["mse", "mae", "huber"], "lx_reg")
     with c2:
-        delta = st.slider(
-            "Huber δ",
-            0.1,
-            5.0,
-            1.0,
-            0.1,
-            key="lx_delta",
-            help=LOSSES.entry("huber").params["delta"].help,
-            persist_state=PERSIST,
-        )
+        delta = _param_slider("Huber δ", "huber", "delta", (0.1, 5.0, 0.1))
     with c3:
-        under = st.slider(
+        under = _param_slider(
             "Weighted MSE: under-prediction weight",
-            1.0,
-            5.0,
-            2.0,
-            0.5,
-            key="lx_under",
-            help=LOSSES.entry("weighted_mse").params["under_weight"].help,
+            "weighted_mse",
+            "under_weight",
+            (1.0, 5.0, 0.5),
             disabled="weighted_mse" not in chosen,
-            persist_state=PERSIST,
         )
     with c4:
         span = st.slider(
@@ -158,38 +166,11 @@ with reg_tab:
 with cls_tab:
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
     with c1:
-        chosen_c = st.multiselect(
-            "Losses",
-            lc.CLASSIFICATION,
-            default=list(lc.CLASSIFICATION),
-            format_func=SHORT.get,
-            key="lx_cls",
-            help=_help(lc.CLASSIFICATION),
-            persist_state=PERSIST,
-        )
-    focal = LOSSES.entry("focal").params
+        chosen_c = _pick(lc.CLASSIFICATION, list(lc.CLASSIFICATION), "lx_cls")
     with c2:
-        gamma = st.slider(
-            "Focal γ",
-            0.0,
-            5.0,
-            2.0,
-            0.25,
-            key="lx_gamma",
-            help=focal["gamma"].help,
-            persist_state=PERSIST,
-        )
+        gamma = _param_slider("Focal γ", "focal", "gamma", (0.0, 5.0, 0.25))
     with c3:
-        alpha = st.slider(
-            "Focal α",
-            0.0,
-            1.0,
-            0.25,
-            0.05,
-            key="lx_alpha",
-            help=focal["alpha"].help,
-            persist_state=PERSIST,
-        )
+        alpha = _param_slider("Focal α", "focal", "alpha", (0.0, 1.0, 0.05))
     with c4:
         targets = st.segmented_control(
             "Target",
