@@ -229,13 +229,15 @@ with cls_tab:
     st.markdown(
         "**Binary cross-entropy** is −log of the probability given to the true class: near "
         "zero for a confident right answer, unbounded for a confident wrong one. **Focal "
-        "loss** (for imbalanced classification) multiplies it by α_t (1 − p_t)^γ, which "
+        "loss** (for imbalanced classification) multiplies it by "
+        "$\\alpha_t (1 - p_t)^{\\gamma}$, which "
         "down-weights easy examples — the many that are already right — so the gradient is "
-        "spent on the hard, misclassified ones. γ = 0 gives cross-entropy scaled by α_t."
+        "spent on the hard, misclassified ones. γ = 0 gives cross-entropy scaled by $\\alpha_t$."
     )
     st.markdown(
         f"At γ = {gamma:g}, α = {alpha:g}: an easy positive (p = 0.9) keeps "
-        f"**{easy:.3%}** of its cross-entropy, a hard one (p = 0.1) keeps **{hard:.3%}** — "
+        f"**{easy * 100:.3g}%** of its cross-entropy, a hard one (p = 0.1) keeps "
+        f"**{hard * 100:.3g}%** — "
         f"the hard example counts {hard / easy:.3g}× as much."
         if easy > 0
         else f"At γ = {gamma:g}, α = {alpha:g} positives carry no weight at all."

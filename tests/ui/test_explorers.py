@@ -258,6 +258,8 @@ def test_loss_page_focal_sliders_targets_and_logit_gradient(store_path):
     _ok(at)
     loss = _chart(at, "Loss vs predicted probability")
     assert len(loss["data"]) == 4  # BCE and focal, for target 1 and target 0
+    text = all_text(at)  # the teaching numbers follow the sliders: 0.25·0.1² vs 0.25·0.9²
+    assert "keeps **0.25%**" in text and "keeps **20.2%**" in text and "81×" in text
     p = np.array(loss["data"][0]["x"])
     i = int(np.argmin(np.abs(p - 0.9)))
     before = _trace(loss, loss="focal", target=1)["y"][i]
