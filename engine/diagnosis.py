@@ -31,6 +31,7 @@ GAP_WIDENING = 0.15  # or: validation up a little and the gap widened by 15% of 
 PLATEAU = 0.01  # < 1% improvement per epoch over the last third is a plateau
 CRAWL_TOTAL = 0.75  # still above 75% of the first epoch's loss after all epochs ...
 HIGH_LEVEL = 0.6  # a plateau above 60% of the trivial predictor's loss is underfitting
+BLOWUP_FACTOR = 10.0  # a first-epoch update 10× above where the run started overshot
 
 ADVICE = {
     "diverged": [
@@ -70,7 +71,7 @@ SUMMARY = {
     "lr_too_high": "Learning rate too high: the loss spikes or climbs instead of settling.",
     "overfitting": "Overfitting: training keeps improving while validation gets worse.",
     "lr_too_low": "Learning rate too low: the loss crawls down.",
-    "underfitting": "Underfitting: the loss plateaus high, with no gap to validation.",
+    "underfitting": "Underfitting: the training loss stays high, and validation is no worse.",
     "healthy": "Healthy: loss falls and validation follows.",
     "too_early": "Too early to judge.",
 }
@@ -99,6 +100,27 @@ def _spikes(losses: list[float], start: int) -> list[int]:
                 out.append(i)
         window.append(v)
     return out
+
+
+def _early_blowup(losses: list[float], end: int, baseline: float | None) -> int | None:
+    """The first update before ``end`` whose loss jumped far above where the run began.
+
+    ``_spikes`` needs a few updates of history, so it cannot judge the first epoch,
+    where a too-large step does its worst: Adam at 300× its usual rate threw a
+    regression from loss 4.5 to 6,000 in three updates, then spent the run
+    recovering. The yardstick is the first update's loss, or the trivial
+    predictor's when that is higher (random initial weights can start above it).
+    """
+    first = next((v for v in losses if v is not None and math.isfinite(v)), None)
+    if first is None:
+        return None
+    ref = max(first, baseline or 0.0)
+    if ref <= 0:
+        return None
+    for i, v in enumerate(losses[:end]):
+        if v is not None and math.isfinite(v) and v > BLOWUP_FACTOR * ref:
+            return i
+    return None
 
 
 def diagnose(
@@ -136,12 +158,19 @@ def diagnose(
     if fl:
         per_epoch = max(1, len(upd_loss) // max(n, 1))
         spikes = _spikes(upd_loss, start=per_epoch) if upd_loss else []
+        blowup = _early_blowup(upd_loss, per_epoch, baseline) if upd_loss else None
+        if blowup is not None:
+            ev["early_blowup_update"] = blowup + 1
+            markers["spike_updates"] = [blowup + 1]
         rises = sum(1 for a, b in itertools.pairwise(fl) if b > a * 1.05)
         ev["loss_spikes"] = len(spikes)
         ev["epoch_loss_rises"] = rises
         if spikes:
             ev["first_spike_update"] = spikes[0] + 1
-            markers["spike_updates"] = [s + 1 for s in spikes[:50]]
+            markers["spike_updates"] = [
+                *markers.get("spike_updates", []),
+                *(s + 1 for s in spikes[:50]),
+            ]
         climbed = len(fl) >= 2 and fl[-1] > 1.5 * min(fl) and fl[-1] > fl[0] * 0.9
         frequent = upd_loss and len(spikes) >= max(3, 0.03 * len(upd_loss))
         bouncing = len(spikes) >= 3 and rises >= 2
@@ -151,7 +180,12 @@ def diagnose(
             # validation jumps far above its best while training no longer improves
             erratic = fv[-1] > 1.5 * fv[b] and fl[-1] >= 0.98 * fl[b] and (rises >= 2 or spikes)
         if "diverged" not in found and (
-            frequent or climbed or bouncing or erratic or rises >= max(2, n // 3)
+            frequent
+            or climbed
+            or bouncing
+            or erratic
+            or blowup is not None
+            or rises >= max(2, n // 3)
         ):
             found.append("lr_too_high")
 
@@ -188,13 +222,18 @@ def diagnose(
         level = fl[-1] / baseline if baseline else None
         if level is not None:
             ev["loss_vs_trivial"] = level
-        gap_small = not fv or abs(fv[-1] - fl[-1]) <= 0.25 * abs(fl[-1]) + 1e-12
+        # Validation far *below* training is regularisation at work (dropout, L2 in the
+        # training loss), not a gap that argues against underfitting; far above is.
+        val_not_above = not fv or fv[-1] - fl[-1] <= 0.25 * abs(fl[-1]) + 1e-12
         steady = all(b < a for a, b in itertools.pairwise(fl[-k - 1 :]))
         high = level is None or level > HIGH_LEVEL
         ev["steadily_falling"] = steady
+        # Still near the trivial loss and no longer falling every epoch: stuck, whether
+        # the last third is flat or just noisy (heavy dropout bounces the training loss).
+        stuck_high = level is not None and high and not steady
         if steady and 1 - total_gain > CRAWL_TOTAL and high:
             found.append("lr_too_low")  # still falling every epoch, but barely moved
-        elif per_epoch_gain < PLATEAU and gap_small and high:
+        elif (per_epoch_gain < PLATEAU or stuck_high) and val_not_above and high:
             found.append("underfitting")
 
     if not found:

@@ -1,11 +1,9 @@
-"""Diagnosis: constructed curves for each label and its boundaries, and a suite of
-real short runs labelled as a practitioner reading the curves would."""
+"""Diagnosis: constructed curves for each label and its boundaries. The suite of real
+short runs labelled as a practitioner reads them is ``test_diagnosis_suite.py``."""
 
 import math
 
-import pytest
-
-from engine.diagnosis import LABELS, diagnose, diagnose_result
+from engine.diagnosis import diagnose
 from engine.training.train import train
 
 
@@ -81,48 +79,65 @@ def test_plateau_low_is_healthy_not_underfitting():
     assert d["label"] == "healthy"
 
 
-# A varied suite of real runs and what an experienced reader says of their curves.
-SUITE = [
-    ("healthy", {"task": "regression", "epochs": 15}),
-    ("healthy", {"task": "regression-5"}),
-    ("healthy", {"task": "binary-20"}),
-    ("lr_too_high", {"task": "regression-5", "learning_rate": 0.2}),
-    ("lr_too_high", {"task": "binary-20", "learning_rate": 0.3}),
-    ("diverged", {"task": "regression-5", "learning_rate": 5.0}),
-    ("lr_too_low", {"task": "regression-5", "learning_rate": 1e-4}),
-    ("lr_too_low", {"task": "binary-20", "learning_rate": 1e-5}),
-    (
-        "overfitting",
-        {
-            "task": "regression",
-            "epochs": 40,
-            "model": {"width": 4},
-            "data": {"learnable": False, "n_train": 300},
-        },
-    ),
-    ("overfitting", {"task": "sequence", "epochs": 10}),
-    (
-        "overfitting",
-        {"task": "multiclass-10", "epochs": 15, "callbacks": {}, "precision": "float32"},
-    ),
-]
+def test_first_epoch_blowup_is_a_too_high_learning_rate():
+    # Adam at 300× its usual rate: 4.5 → 6,000 within three updates, then a slow recovery
+    # that alone would read as healthy.
+    loss = [50.0, 4.0, 2.0, 1.2, 0.9, 0.7]
+    steps = steps_from(loss)
+    steps["loss"][:4] = [4.5, 208.0, 6020.0, 134.0]
+    d = diagnose({"loss": loss, "val_loss": loss}, steps, baseline=6.6)
+    assert d["label"] == "lr_too_high", d
+    assert d["evidence"]["early_blowup_update"] == 2
+    assert d["markers"]["spike_updates"][0] == 2
 
 
-@pytest.mark.slow
-def test_real_run_suite_agreement():
-    wrong = []
-    for want, cfg in SUITE:
-        r = train(cfg)
-        d = diagnose_result(r)
-        assert d["label"] in LABELS
-        if r["status"] == "diverged":
-            assert d["label"] != "healthy"
-        ok = d["label"] == want or (want == "lr_too_high" and d["label"] == "diverged")
-        if not ok:
-            wrong.append((want, d["labels"], cfg))
-    agreement = 1 - len(wrong) / len(SUITE)
-    print(f"diagnosis agreement {agreement:.0%} on {len(SUITE)} runs")
-    assert agreement >= 0.95, wrong
+def test_first_epoch_blowup_boundary():
+    loss = [5.0, 4.0, 2.0, 1.2, 0.9, 0.7]
+    steps = steps_from(loss)
+    # 9× the first update's loss: a rough start, not a blow-up
+    steps["loss"][:3] = [4.5, 40.0, 30.0]
+    assert diagnose({"loss": loss, "val_loss": loss}, steps, baseline=1.0)["label"] == "healthy"
+    # the yardstick is the trivial loss when the run starts below it: 10× of 6.6, not of 0.5
+    steps["loss"][:3] = [0.5, 40.0, 30.0]
+    assert diagnose({"loss": loss, "val_loss": loss}, steps, baseline=6.6)["label"] == "healthy"
+    steps["loss"][:3] = [0.5, 70.0, 30.0]
+    assert diagnose({"loss": loss, "val_loss": loss}, steps, baseline=6.6)["label"] == "lr_too_high"
+    # after the first epoch the median-based spike rule judges instead
+    steps = steps_from(loss)
+    steps["loss"][10] = 60.0
+    d = diagnose({"loss": loss, "val_loss": loss}, steps, baseline=1.0)
+    assert "early_blowup_update" not in d["evidence"]
+
+
+def test_underfitting_with_heavy_dropout_training_loss_above_validation():
+    # Dropout keeps the training loss near the trivial one and noisy, while validation
+    # (no dropout) sits well below it: over-regularised, not healthy.
+    loss = [0.85, 0.76, 0.68, 0.67, 0.66, 0.64, 0.63, 0.62, 0.60, 0.61, 0.60, 0.60]
+    val = [0.70, 0.67, 0.66, 0.63, 0.60, 0.55, 0.52, 0.48, 0.45, 0.43, 0.42, 0.41]
+    d = diagnose({"loss": loss, "val_loss": val}, steps_from(loss), baseline=0.695)
+    assert d["label"] == "underfitting", d
+    assert not d["evidence"]["steadily_falling"]
+
+
+def test_underfitting_boundaries():
+    loss = [1.0, 0.9, 0.8, 0.75, 0.7, 0.72, 0.69, 0.7, 0.68]
+    # stuck near the trivial loss (0.68 of it) and no longer falling every epoch
+    assert diagnose({"loss": loss}, steps_from(loss), baseline=1.0)["label"] == "underfitting"
+    # the same curve at 0.55 of the trivial loss is low enough to be fine
+    d = diagnose({"loss": loss}, steps_from(loss), baseline=1.0 / 0.55 * 0.68)
+    assert d["label"] == "healthy", d
+    # validation far above training is a gap, not underfitting
+    val = [v * 1.4 for v in loss]
+    d = diagnose({"loss": loss, "val_loss": val}, steps_from(loss), baseline=1.0)
+    assert d["label"] != "underfitting", d
+    # without a baseline only a flat curve is underfitting: this one still gains ~2%/epoch
+    assert diagnose({"loss": loss}, steps_from(loss))["label"] == "healthy"
+
+
+def test_still_falling_every_epoch_at_a_high_level_is_not_stuck():
+    loss = [1.0, 0.95, 0.9, 0.86, 0.82, 0.78, 0.75, 0.72]
+    d = diagnose({"loss": loss, "val_loss": loss}, steps_from(loss), baseline=1.0)
+    assert d["label"] == "healthy" and d["evidence"]["steadily_falling"]
 
 
 def test_diagnosis_is_stored_with_the_run_and_served_by_the_cli(tmp_path):

@@ -1,0 +1,228 @@
+"""Guided demos: the documents' lessons, one click each, with the diagnosis they predict.
+
+For a teacher in front of a class: pick a lesson, read what to look for, launch.
+The runs are queued like any others (tagged ``demo:<id>``, one sweep per launch)
+and this page follows the latest launch of the chosen demo from the store —
+progress while it trains, then each run's diagnosis next to the one the lesson
+predicts — so a reload, a second tab or a later visit shows the same thing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pandas as pd
+import streamlit as st
+
+from engine.store import TERMINAL
+from ui import demos, form, resources
+from ui.diagnosis_view import badge
+from ui.runs import ACTIVE, differing_keys, progress, summary
+from ui.shell import require_shell
+from ui.widgets import problem_list, status_text
+
+POLL_SECONDS = 1.5
+require_shell()
+state = st.session_state
+
+# Buttons leave a destination here; switching pages from the next run's top keeps the
+# state their callbacks set (the form's fields, the comparison's chart tab).
+goto = state.pop("demos_goto", None)
+if goto:
+    st.switch_page(goto["page"], query_params=goto.get("query") or None)
+
+st.title("Guided demos")
+st.caption(
+    "Each demo replays a lesson from the source documents with settings small enough to "
+    "train in seconds to a minute on a CPU. Launch it, watch the runs train, and see how "
+    "HP Lab diagnoses each one next to what the lesson predicts; then open them in "
+    "**Watch & compare** to read the curves."
+)
+
+store = resources.store()
+all_runs = store.list_runs()
+launched = {d: demos.demo_runs(all_runs, d) for d in demos.DEMOS}
+
+
+def _marker(demo_id: str) -> str:
+    runs = launched[demo_id]
+    if not runs:
+        return ""
+    if any(r["status"] in ACTIVE for r in runs):
+        return "  ·  running"
+    return "  ·  done"
+
+
+# --- which demo: a ?demo= link wins once, then the person's choice
+ids = list(demos.DEMOS)
+wanted = st.query_params.get("demo")
+if wanted in demos.DEMOS and state.get("demos_query_applied") != wanted:
+    state["demos_pick"] = wanted
+    state["demos_query_applied"] = wanted
+state.setdefault("demos_pick", ids[0])
+
+left, right = st.columns([1, 2.4], gap="large")
+with left:
+    demo_id = st.radio(
+        "Lesson",
+        ids,
+        key="demos_pick",
+        format_func=lambda d: demos.DEMOS[d].title + _marker(d),
+    )
+demo = demos.DEMOS[demo_id]
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+def _launch(demo_id: str) -> None:
+    d = demos.DEMOS[demo_id]
+    configs, problems = demos.validated(d)
+    if problems:
+        state[f"demos_error_{demo_id}"] = problems
+        return
+    sweep_id = "sw-" + uuid.uuid4().hex[:10]
+    try:
+        resources.submit(configs, names=[r.name for r in d.runs], sweep_id=sweep_id, tags=[d.tag])
+    except Exception as e:  # ConfigError from the pool's own validation, store errors
+        state[f"demos_error_{demo_id}"] = getattr(e, "problems", None) or [("launch", str(e))]
+        return
+    state[f"demos_error_{demo_id}"] = None
+    st.toast(f"Queued {len(configs)} run(s): {d.title}.", icon=":material/rocket_launch:")
+
+
+def _open_compare(demo_id: str, sweep_id: str) -> None:
+    state["compare_tabs"] = demos.DEMOS[demo_id].tab  # open the chart the lesson is about
+    state["demos_goto"] = {"page": "pages/compare.py", "query": {"sweep": sweep_id}}
+
+
+def _edit_in_setup(demo_id: str) -> None:
+    d = demos.DEMOS[demo_id]
+    name = state.get(f"demos_edit_run_{demo_id}") or d.runs[0].name
+    run = next(r for r in d.runs if r.name == name)
+    form.load_raw(state, run.config)
+    state["setup_mode"] = "One run"
+    state["demos_goto"] = {"page": "pages/setup.py"}
+
+
+# ----------------------------------------------------------------------------- the lesson
+
+with right:
+    st.subheader(demo.title)
+    st.caption(f"Source: {demo.source}")
+    st.info(f"**What to look for.** {demo.look_for}", icon=":material/visibility:")
+    if demo.caveat:
+        st.warning(f"**On a CPU:** {demo.caveat}", icon=":material/warning:")
+
+    configs, problems = demos.validated(demo)
+    if configs:
+        rows = []
+        differ = list(dict.fromkeys(k.split(".")[0] for k in differing_keys(configs)))
+        for run, cfg in zip(demo.runs, configs, strict=True):
+            row = {"Run": run.name, "Expected diagnosis": demos.expect_text(run.expect)}
+            for k in differ[:4]:
+                row[k] = summary(cfg[k])
+            row["Epochs"] = cfg["epochs"]
+            rows.append(row)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="demos_plan")
+        st.caption(
+            f"{len(configs)} run(s) on task `{configs[0]['task']}`, one seed "
+            f"({configs[0]['seed']}) for all, so the curves differ only by "
+            + (", ".join(differ) if differ else "nothing")
+            + "."
+        )
+    problem_list(problems)
+
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button(
+            f"Launch {len(demo.runs)} run{'s' if len(demo.runs) != 1 else ''}",
+            type="primary",
+            icon=":material/rocket_launch:",
+            key=f"demos_launch_{demo.id}",
+            on_click=_launch,
+            args=(demo.id,),
+            disabled=bool(problems),
+        )
+        with st.popover("Edit in Set up runs", icon=":material/edit:"):
+            st.selectbox(
+                "Run to load into the form",
+                [r.name for r in demo.runs],
+                key=f"demos_edit_run_{demo.id}",
+            )
+            st.button(
+                "Load it into the form",
+                key=f"demos_edit_{demo.id}",
+                on_click=_edit_in_setup,
+                args=(demo.id,),
+                help="Opens Set up runs with this run's settings in every field, to change "
+                "one thing and launch your own variant.",
+            )
+    if state.get(f"demos_error_{demo.id}"):
+        st.error("The launch was refused; nothing was queued.", icon=":material/error:")
+        problem_list(state[f"demos_error_{demo.id}"])
+
+# ----------------------------------------------------------------------------- the launch
+
+active_at_load = any(r["status"] in ACTIVE for r in launched[demo.id])
+
+
+def _verdict_line(v: demos.Verdict) -> str:
+    got = badge(v.label) if v.label else ":gray-badge[not judged yet]"
+    mark = {True: ":material/check:", False: ":material/close:", None: ""}[v.as_expected]
+    return f"{got} {mark} expected {demos.expect_text(v.expect)}"
+
+
+@st.fragment(run_every=POLL_SECONDS if active_at_load else None)
+def latest_launch() -> None:
+    runs = demos.demo_runs(store.list_runs(tag=demo.tag), demo.id)
+    if not runs:
+        st.caption("Not launched yet: its runs and their diagnoses will appear here.")
+        return
+    sweep_id = runs[0].get("sweep_id")
+    done = sum(r["status"] in TERMINAL for r in runs)
+    head = st.columns([3, 2], vertical_alignment="center")
+    head[0].markdown(f"**Latest launch** · {done}/{len(runs)} finished")
+    if sweep_id:
+        head[1].button(
+            "Open in Watch & compare",
+            icon=":material/monitoring:",
+            key=f"demos_compare_{demo.id}",
+            on_click=_open_compare,
+            args=(demo.id, sweep_id),
+            width="stretch",
+            help=f"Overlays these runs' curves with the {demo.tab} tab open.",
+        )
+    now = time.time()
+    verdicts = demos.verdicts(demo, runs)
+    for r, v in zip(runs, verdicts, strict=True):
+        p = progress(r, now)
+        c = st.columns([3, 3, 4], vertical_alignment="center")
+        c[0].markdown(f"**{v.name}** {status_text(r['status'])}")
+        c[1].progress(p["fraction"], text=p["text"])
+        c[2].markdown(_verdict_line(v))
+        if v.summary and r["status"] not in ACTIVE:
+            c[2].caption(v.summary)
+    judged = [v for v in verdicts if v.as_expected is not None]
+    if done == len(runs) and judged:
+        agree = sum(bool(v.as_expected) for v in judged)
+        if agree == len(judged):
+            st.success(
+                f"All {len(judged)} diagnosed runs came out as the lesson predicts.",
+                icon=":material/task_alt:",
+            )
+        else:
+            st.warning(
+                f"{agree} of {len(judged)} runs came out as the lesson predicts. Seeds and "
+                "machines differ a little: open the others in Watch & compare and read "
+                "their evidence in Run detail.",
+                icon=":material/help:",
+            )
+    # A run changed state: redraw the whole page once so the lesson list and the polling
+    # decision follow; epochs alone only redraw this panel.
+    if active_at_load and not any(r["status"] in ACTIVE for r in runs):
+        st.rerun()
+
+
+with right, st.container(border=True):
+    latest_launch()
