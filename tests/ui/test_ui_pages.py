@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import pytest
-from ui_helpers import PAGES, ROOT, all_text, chart_titles, open_app
+from ui_helpers import PAGES, ROOT, TEACHING_PAGES, all_text, chart_titles, open_app
 
 from engine.config import validate
 from engine.spec.precision import CPU_WARNING
@@ -77,13 +77,13 @@ def test_sidebar_names_the_store_device_and_pool(filled, store_path):
 def test_navigation_lists_each_page_once():
     src = (ROOT / "app.py").read_text()
     assert src.count("st.navigation(") == 1
-    for page in PAGES:
+    for page in (*PAGES, *TEACHING_PAGES):
         assert src.count(f'"{page}"') == 1, page
     at = open_app()
     # AppTest does not expose the menu; the page list the app registered is the check.
     from app import PAGES as registered
 
-    assert [p for p, *_ in registered] == list(PAGES)
+    assert [p for p, *_ in registered] == [*PAGES, *TEACHING_PAGES]
     assert not at.exception
 
 

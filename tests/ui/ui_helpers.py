@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGES = ("pages/setup.py", "pages/compare.py", "pages/run.py")
+# Pages that read no runs (teaching pages); each has its own AppTest module.
+TEACHING_PAGES = ("pages/demos.py", "pages/schedules.py", "pages/losses.py")
 
 
 def open_app(page: str | None = None, *, preview: bool = False, **state) -> AppTest:
