@@ -78,8 +78,11 @@ def _executor(path: str, workers: int):
     if workers <= 0:
         return None
     from engine.executor import LocalExecutor
+    from ui.form import DEFAULT_TASK
 
-    return LocalExecutor(path, workers=workers).start()
+    # The setup page opens on this task's defaults: trace that graph in every worker
+    # before anyone clicks launch, so the first run starts drawing at once.
+    return LocalExecutor(path, workers=workers, prewarm=[{"task": DEFAULT_TASK}]).start()
 
 
 def executor():

@@ -198,8 +198,12 @@ class LocalExecutor(BaseExecutor):
         *,
         workdir: str | os.PathLike | None = None,
         poll_interval: float = POLL_INTERVAL,
+        prewarm: Sequence[Mapping[str, Any]] = (),
     ) -> None:
+        """``prewarm``: configs each worker traces once (one epoch, nothing stored)
+        before it takes runs, so the first launch of such a graph starts at once."""
         super().__init__(store_path)
+        self.prewarm = validate_all(prewarm) if prewarm else []
         n = (os.cpu_count() or 1) if workers is None else workers
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError("workers", f"must be a whole number ≥ 1, got {workers!r}")
@@ -264,6 +268,7 @@ class LocalExecutor(BaseExecutor):
                 "inter_threads": self.inter_threads,
                 "poll_interval": self.poll_interval,
                 "workdir": self.workdir,
+                "prewarm": self.prewarm,
             },
             name=f"hplab-worker-{slot}",
             daemon=True,

@@ -212,6 +212,22 @@ def _fail(store, run_id: str, reason: str) -> None:
         store.fail_run(run_id, reason)
 
 
+def _prewarm(configs: list[dict], stop_event) -> None:
+    """Trace each config's graph into the warm cache (one epoch, results dropped).
+
+    A run queued meanwhile waits for it: the configs are the likely first launches,
+    so the wait is the trace that run would have paid anyway."""
+    from engine.training.train import train
+    from engine.training.warm import CACHE
+
+    for cfg in configs:
+        if stop_event.is_set():
+            return
+        result = train({**cfg, "epochs": 1}, warm=CACHE)
+        if result["status"] == "failed":
+            log.warning("prewarm failed: %s", result.get("error"))
+
+
 def main(
     store_path: str,
     stop_event,
@@ -222,6 +238,7 @@ def main(
     inter_threads: int | None = None,
     poll_interval: float = 0.2,
     workdir: str | None = None,
+    prewarm: list[dict] | None = None,
 ) -> None:
     """Serve runs until ``stop_event`` is set or the owner dies."""
     # Ctrl-C in a terminal reaches the whole process group: the owner decides what
@@ -233,6 +250,7 @@ def main(
     watch = _ParentWatch(parent_pid)
     watch.start()
     _warm_up(intra_threads, inter_threads)
+    _prewarm(prewarm or [], stop_event)
 
     from engine.errors import StoreError
     from engine.store import RunStore

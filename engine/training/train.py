@@ -225,6 +225,8 @@ def _train(cfg, sink, should_stop, workdir, warm=None):
             "baseline_loss": baseline_loss(task, cfg, y, val[1] if val is not None else y),
             "layer_dtypes": {layer.name: layer.dtype_policy.name for layer in model.layers},
             "global_dtype_policy": keras.config.dtype_policy().name,
+            # True when this process had traced the graph already (no tracing epoch).
+            "warm_graph": compiled.runs > 1,
         }
     )
     model.fit(
