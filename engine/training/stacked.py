@@ -261,6 +261,8 @@ def _build(members: list[_Member]):
         "baseline_loss": baseline_loss(task, cfg, y, val[1] if val is not None else y),
         "layer_dtypes": {layer.name: layer.dtype_policy.name for layer in template.layers},
         "global_dtype_policy": keras.config.dtype_policy().name,
+        "warm_graph": False,  # a stack's graph is always traced for it
+        "stack_size": len(members),  # runs trained together in this one graph
     }
 
     groups: dict[str, list[_Member]] = {}
@@ -379,7 +381,7 @@ def _after_epoch(mem: _Member, out: dict, epoch: int, t_epoch: float, t_start: f
     if mem.should_stop():
         mem.cancelled = True
     # Keras logs each side's names sorted, train side first.
-    names = [k for k in out if k not in ("updates", "train_seconds")]
+    names = [k for k in out if k not in ("updates", "train_seconds", "lr_next")]
     train_side = sorted(k for k in names if not k.startswith("val_"))
     values = {k: float(out[k][p]) for k in train_side + sorted(set(names) - set(train_side))}
     if mem.plateau is not None:
@@ -393,7 +395,8 @@ def _after_epoch(mem: _Member, out: dict, epoch: int, t_epoch: float, t_start: f
         {
             "epoch": epoch + 1,
             "values": values,
-            "lr": mem.lr_now(),
+            # A plateau cut made just now shows in the member's schedule, not in lr_next.
+            "lr": mem.lr_now() if mem.plateau is not None else float(out["lr_next"][p]),
             "epoch_time": now - t_epoch,
             "examples_per_sec": n_train / train_time if train_time > 0 else 0.0,
             "wall_time": now - t_start,

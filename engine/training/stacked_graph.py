@@ -24,6 +24,8 @@ from keras import ops
 from engine.keras_parts.build import build_loss, build_metric
 from engine.keras_parts.schedules import Constant, UpdateSchedule
 
+EVAL_ACTIVATIONS = 1 << 22
+
 
 class StackedSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Each member's own ``UpdateSchedule`` at the shared iteration, shaped [M, 1, 1].
@@ -215,8 +217,11 @@ class StackedMLP:
         self.steps = -(-len(data["x"]) // self.bs)
         self._train_metrics = objective.stateful_set()
         self._eval_metrics = objective.stateful_set()
+        # Evaluation batches only change float summation order, so they are as large
+        # as memory comfortably allows (a few million activations), never below Keras's.
+        widest = max(w.shape[-1] for w in weights)
+        self.eval_chunk = max(self.bs, EVAL_ACTIVATIONS // (self.n * widest))
         self._epoch_fn = tf.function(self._epoch, reduce_retracing=True)
-        self._eval_fn = tf.function(self._evaluate_with_predictions, reduce_retracing=True)
 
     # ---- the graph ---------------------------------------------------------------
 
@@ -331,6 +336,10 @@ class StackedMLP:
             ]
         out = self._results(acc, self._train_metrics)
         out["train_seconds"] = tf.timestamp() - start
+        # The rate the next update will apply: the epoch record's "lr".
+        out["lr_next"] = tf.concat(
+            [g.schedule.rates(g.optimizer.iterations) for g in self.groups], 0
+        )
         out["updates"] = {
             k: r.stack()
             for k, r in zip(("loss", "lr", "grad_norm", "clipped"), records, strict=True)
@@ -341,20 +350,21 @@ class StackedMLP:
         return out
 
     def _eval_pass(self, x, y, predict: bool):
-        """Batches of ``batch_size`` in order, as Keras's evaluate/predict see them."""
+        """Loss and metrics over (x, y) in order, optionally with the predictions."""
         self._reset(self._eval_metrics)
         acc = self._empty_acc()
         n = tf.shape(x)[0]
-        chunks = (n + self.bs - 1) // self.bs
+        c = self.eval_chunk
+        chunks = (n + c - 1) // c
         preds = tf.TensorArray(tf.float32, size=chunks, infer_shape=False)
-        for c in tf.range(chunks):
-            xb = x[c * self.bs : tf.minimum((c + 1) * self.bs, n)]
-            yb = y[c * self.bs : tf.minimum((c + 1) * self.bs, n)]
+        for i in tf.range(chunks):
+            xb = x[i * c : tf.minimum((i + 1) * c, n)]
+            yb = y[i * c : tf.minimum((i + 1) * c, n)]
             loss, yt, p = self._batch(xb, yb)
             acc = self._accumulate(acc, self._eval_metrics, loss, yt, p, yb, tf.shape(xb)[0])
             if predict:
                 preds = preds.write(
-                    c, tf.transpose(tf.reshape(p, [self.n, tf.shape(xb)[0], -1]), [1, 0, 2])
+                    i, tf.transpose(tf.reshape(p, [self.n, tf.shape(xb)[0], -1]), [1, 0, 2])
                 )
         return acc, (preds.concat() if predict else None)
 
@@ -372,8 +382,11 @@ class StackedMLP:
         return tf.nest.map_structure(lambda t: t.numpy(), out)
 
     def evaluate(self, x, y) -> dict:
-        """Loss, metrics ([M] each) and predictions ([n, M, units]) on a held-out set."""
-        out = self._eval_fn(tf.constant(x), tf.constant(y))
+        """Loss, metrics ([M] each) and predictions ([n, M, units]) on a held-out set.
+
+        Run eagerly: it runs once per stack, over a few large batches, which costs far
+        less than tracing it (tenths of a second)."""
+        out = self._evaluate_with_predictions(tf.constant(x), tf.constant(y))
         return tf.nest.map_structure(lambda t: t.numpy(), out)
 
     def _where(self, pos: int) -> tuple[Group, int]:
@@ -388,13 +401,13 @@ class StackedMLP:
         g, i = self._where(pos)
         out = []
         for k, b in zip(g.kernels, g.biases, strict=True):
-            out += [np.array(k[i]), np.array(b[i, 0])]
+            out += [k.numpy()[i], b.numpy()[i, 0]]
         return out
 
     def set_member_weights(self, pos: int, weights: list[np.ndarray]) -> None:
         g, i = self._where(pos)
         for layer, (k, b) in enumerate(zip(g.kernels, g.biases, strict=True)):
-            kv, bv = np.array(k), np.array(b)
+            kv, bv = k.numpy(), b.numpy()
             kv[i] = weights[2 * layer]
             bv[i, 0] = weights[2 * layer + 1]
             k.assign(kv)
