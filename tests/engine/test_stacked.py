@@ -10,6 +10,7 @@ import pytest
 from engine.records import MemorySink
 from engine.training.stacked import ineligible_reason, stack_key, train_stacked
 from engine.training.train import train
+from engine.training.warm import WarmCache
 
 # Measured here: members agree with their plain runs to ~1e-6 relative, ~1e-5 for a
 # member blowing up towards inf. The last float32 bits differ because a batched
@@ -33,6 +34,10 @@ UPDATE_KEYS = {"update", "epoch", "loss", "lr", "grad_norm", "clipped"}
 EPOCH_KEYS = {"epoch", "values", "lr", "epoch_time", "examples_per_sec", "wall_time", "updates"}
 
 _plain: dict[str, tuple[dict, MemorySink]] = {}
+# The reference runs share traced graphs as a worker's do: a warm run's curves are a
+# fresh run's bit for bit (tests/engine/test_warm.py), and the ~60 references here
+# then cost a dozen traces instead of sixty.
+_warm = WarmCache(capacity=16)
 
 
 def plain(cfg: dict) -> tuple[dict, MemorySink]:
@@ -40,7 +45,7 @@ def plain(cfg: dict) -> tuple[dict, MemorySink]:
     key = json.dumps(cfg, sort_keys=True)
     if key not in _plain:
         sink = MemorySink()
-        _plain[key] = (train(cfg, sink=sink), sink)
+        _plain[key] = (train(cfg, sink=sink, warm=_warm), sink)
     return _plain[key]
 
 
@@ -55,7 +60,10 @@ def assert_same_run(s: dict, p: dict) -> None:
     assert s["status"] == p["status"], s.get("error")
     for key in ("diverged_at", "epochs_run", "best_epoch", "plateau_cuts", "config"):
         assert s[key] == p[key], key
-    assert {k: v for k, v in s["info"].items() if k != "stack_size"} == p["info"]
+    skip = ("stack_size", "warm_graph")
+    assert {k: v for k, v in s["info"].items() if k not in skip} == {
+        k: v for k, v in p["info"].items() if k not in skip
+    }
     for key in ("update", "epoch", "clipped"):
         assert s["steps"][key] == p["steps"][key], key
     for key in ("loss", "lr", "grad_norm"):
@@ -84,7 +92,7 @@ def run_and_compare(configs: list[dict], **kw) -> list[dict]:
         p, psink = plain(cfg)
         assert_same_run(s, p)
         # the sink saw the same records as the plain run's sink
-        assert sink.info == {**psink.info, "stack_size": len(configs)}
+        assert sink.info == {**psink.info, "stack_size": len(configs), "warm_graph": False}
         assert set(sink.updates) == UPDATE_KEYS == set(psink.updates)
         assert [set(e) for e in sink.epochs] == [EPOCH_KEYS] * len(psink.epochs)
         assert [e["updates"] for e in sink.epochs] == [e["updates"] for e in psink.epochs]
