@@ -127,7 +127,8 @@ with right:
             rows.append(row)
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="demos_plan")
         st.caption(
-            f"{len(configs)} run(s) on task `{configs[0]['task']}`, one seed "
+            f"{len(configs)} run{'s' if len(configs) != 1 else ''} on task "
+            f"`{configs[0]['task']}`, one seed "
             f"({configs[0]['seed']}) for all, so the curves differ only by "
             + (", ".join(differ) if differ else "nothing")
             + "."
@@ -169,8 +170,12 @@ active_at_load = any(r["status"] in ACTIVE for r in launched[demo.id])
 
 def _verdict_line(v: demos.Verdict) -> str:
     got = badge(v.label) if v.label else ":gray-badge[not judged yet]"
-    mark = {True: ":material/check:", False: ":material/close:", None: ""}[v.as_expected]
-    return f"{got} {mark} expected {demos.expect_text(v.expect)}"
+    predicted = demos.expect_text(v.expect)
+    if v.as_expected is True:
+        return f"{got} :green[:material/check: as the lesson predicts]"
+    if v.as_expected is False:
+        return f"{got} :red[:material/close: the lesson predicts {predicted}]"
+    return f"{got} · the lesson predicts {predicted}"
 
 
 @st.fragment(run_every=POLL_SECONDS if active_at_load else None)
@@ -197,7 +202,7 @@ def latest_launch() -> None:
     verdicts = demos.verdicts(demo, runs)
     for r, v in zip(runs, verdicts, strict=True):
         p = progress(r, now)
-        c = st.columns([3, 3, 4], vertical_alignment="center")
+        c = st.columns([3, 4, 5], vertical_alignment="center")
         c[0].markdown(f"**{v.name}** {status_text(r['status'])}")
         c[1].progress(p["fraction"], text=p["text"])
         c[2].markdown(_verdict_line(v))
@@ -224,5 +229,6 @@ def latest_launch() -> None:
         st.rerun()
 
 
-with right, st.container(border=True):
+# Full width under the lesson: the runs' rows need the room, and they read after it.
+with st.container(border=True):
     latest_launch()

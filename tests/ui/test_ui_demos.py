@@ -119,7 +119,7 @@ def test_launch_queues_the_demos_runs_with_its_tag(store_path):
     assert len({r["sweep_id"] for r in runs}) == 1
     text = all_text(at)
     assert f"0/{len(d.runs)} finished" in text
-    assert "not judged yet" in text
+    assert "not judged yet] · the lesson predicts LR too high or diverged" in text
     # A second launch is a new sweep; the page follows the newest.
     at.button(key="demos_launch_learning-rate").click().run()
     runs = RunStore(store_path).list_runs(tag="demo:learning-rate")
@@ -152,7 +152,8 @@ def test_finished_demo_shows_each_runs_label_next_to_the_expected_one(store_path
     md = "\n".join(m.value for m in at.markdown)
     for shown in ("LR too low", "healthy", "LR too high", "diverged"):
         assert f"{shown}]" in md  # the diagnosis badge
-    assert md.count(":material/check:") == 4 and ":material/close:" not in md
+    assert md.count(":material/check: as the lesson predicts") == 4
+    assert ":material/close:" not in md
     captions = [c.value for c in at.caption]
     assert SUMMARY["lr_too_high"] in captions and SUMMARY["diverged"] in captions
     assert any(
@@ -165,7 +166,8 @@ def test_a_run_diagnosed_otherwise_is_flagged(store_path):
     _finished_demo(store_path, "early-stopping", ["overfitting", "overfitting"])
     at = open_app(PAGE, demos_pick="early-stopping")
     md = "\n".join(m.value for m in at.markdown)
-    assert md.count(":material/check:") == 1 and md.count(":material/close:") == 1
+    assert md.count(":material/check: as the lesson predicts") == 1
+    assert md.count(":material/close: the lesson predicts healthy") == 1
     assert any("1 of 2 runs came out as the lesson predicts" in w.value for w in at.warning)
 
 
