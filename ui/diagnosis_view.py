@@ -59,6 +59,7 @@ EVIDENCE = {
     "diverged_in_epoch": ("… in epoch", "int"),
     "loss_spikes": ("per-update loss spikes", "int"),
     "first_spike_update": ("first spike at update", "int"),
+    "early_blowup_update": ("loss blew up in the first epoch at update", "int"),
     "epoch_loss_rises": ("epochs whose loss rose", "int"),
     "recent_gain_per_epoch": ("loss improvement per epoch, last third", "pct"),
     "total_gain": ("loss improvement since epoch 1", "pct"),
