@@ -160,8 +160,9 @@ class _Member:
 
 
 def _per_member(value, n: int, what: str) -> list:
-    if value is None:
-        return [None] * n
+    """One per config; None (or one callable, e.g. a worker's shutdown flag) for all."""
+    if value is None or callable(value):
+        return [value] * n
     value = list(value)
     if len(value) != n:
         raise ValueError(f"{what}: {len(value)} given for {n} configs")
@@ -171,7 +172,7 @@ def _per_member(value, n: int, what: str) -> list:
 def train_stacked(
     configs: Sequence[dict[str, Any]],
     sinks: Sequence[RunSink | None] | None = None,
-    should_stop: Sequence[Callable[[], bool] | None] | None = None,
+    should_stop: Sequence[Callable[[], bool] | None] | Callable[[], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Train configs with one ``stack_key`` together; one ``train()``-shaped result per
     config, in order. Raises ConfigError / ValueError before any work on bad or

@@ -230,6 +230,23 @@ def test_schedules_callbacks_l2_and_stateful_metrics_per_member():
     assert {"auc", "precision", "recall", "f1"} <= set(early["test"])
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"task": "binary-20", "loss": {"name": "focal", "gamma": 2.0, "alpha": 0.5}},
+        {
+            "task": "regression-5",
+            "loss": {"name": "huber", "delta": 0.5},
+            "model": {"depth": 3},
+            "validation_split": 0.0,
+        },
+    ],
+    ids=["focal", "huber-deeper-no-validation"],
+)
+def test_other_losses_and_shapes(config):
+    run_and_compare([{**SMALL, **config, "optimizer": "adam", "learning_rate": 1e-2}])
+
+
 # ---- eligibility -----------------------------------------------------------------------
 
 
