@@ -269,6 +269,7 @@ class LocalExecutor(BaseExecutor):
                 "poll_interval": self.poll_interval,
                 "workdir": self.workdir,
                 "prewarm": self.prewarm,
+                "pool_size": self.n_workers,
             },
             name=f"hplab-worker-{slot}",
             daemon=True,

@@ -195,17 +195,18 @@ def run_one(
         log.warning("worker %s: run %s left running state: %s", worker_id, run_id, e)
         return "lost"
     except ConfigError as e:  # a config queued by another version of HP Lab
-        _fail(store, run_id, f"invalid config: {e}")
+        fail_run(store, run_id, f"invalid config: {e}")
         return "failed"
     except Exception as e:  # the store itself failed (disk full, locked too long)
-        _fail(store, run_id, f"{type(e).__name__}: {e}")
+        fail_run(store, run_id, f"{type(e).__name__}: {e}")
         return "failed"
     finally:
         if run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _fail(store, run_id: str, reason: str) -> None:
+def fail_run(store, run_id: str, reason: str) -> None:
+    """Record a failure; a run already terminal (or gone) keeps what it has."""
     from engine.store import IllegalTransition
 
     with contextlib.suppress(IllegalTransition, Exception):
@@ -239,6 +240,7 @@ def main(
     poll_interval: float = 0.2,
     workdir: str | None = None,
     prewarm: list[dict] | None = None,
+    pool_size: int = 1,
 ) -> None:
     """Serve runs until ``stop_event`` is set or the owner dies."""
     # Ctrl-C in a terminal reaches the whole process group: the owner decides what
@@ -253,6 +255,7 @@ def main(
     _prewarm(prewarm or [], stop_event)
 
     from engine.errors import StoreError
+    from engine.executor.stacking import claim_share, run_stack
     from engine.store import RunStore
 
     store = RunStore(store_path)
@@ -278,20 +281,35 @@ def main(
             except StoreError:  # a busy store is no reason to stop; ask next epoch
                 return False
 
-        done = threading.Event()
-        threading.Thread(
-            target=_orphan_guard, args=(store, run_id, watch, done), daemon=True
-        ).start()
         try:
-            run_one(
-                store,
-                run_id,
-                config,
-                worker_id,
-                should_stop=should_stop,
-                sink=_RunSink(store, run_id, watch),
-                workdir=workdir,
-            )
+            claimed = claim_share(store, run_id, config, worker_id, pool_size)
+        except Exception as e:  # the store is busy or the config foreign: train it alone
+            log.warning("worker %s: no stack for %s: %s", worker_id, run_id, e)
+            claimed = [(run_id, config)]
+        done = threading.Event()
+        for rid, _ in claimed:
+            threading.Thread(
+                target=_orphan_guard, args=(store, rid, watch, done), daemon=True
+            ).start()
+        try:
+            if len(claimed) > 1:
+                run_stack(
+                    store,
+                    claimed,
+                    worker_id,
+                    should_stop=should_stop,
+                    sink=lambda rid: _RunSink(store, rid, watch),
+                )
+            else:
+                run_one(
+                    store,
+                    run_id,
+                    config,
+                    worker_id,
+                    should_stop=should_stop,
+                    sink=_RunSink(store, run_id, watch),
+                    workdir=workdir,
+                )
         finally:
             done.set()
     store.close()
