@@ -1,10 +1,11 @@
 """Watch & compare: live progress and overlaid curves of the selected runs.
 
 The run table picks what is compared. The live panel (progress, charts) is a
-fragment that re-reads the store every second *only while a selected run is
-queued or running*; nothing else on the page reruns, so the table, filters and
-zoom stay put. When the last run finishes the page refreshes once and stops
-polling.
+fragment that re-reads the store *only while a selected run is queued or running*:
+every 0.3 s until a just-launched run has drawn its first epoch, then every 1.5 s
+(``ui.runs.poll_seconds``); nothing else on the page reruns, so the table, filters
+and zoom stay put. When a run changes state or the pace should change, the page
+refreshes once; when the last run finishes it stops polling.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ui.runs import (
     ident,
     metric_keys,
     parallel_rows,
+    poll_seconds,
     progress,
     result_keys,
     runs_table,
@@ -39,7 +41,6 @@ from ui.runs import (
 from ui.shell import require_shell
 from ui.widgets import color_dot, status_text
 
-POLL_SECONDS = 1.5
 TABS = ("Loss", "Metrics", "Learning rate", "Gradients", "Speed")
 require_shell()
 state = st.session_state
@@ -337,6 +338,7 @@ def _assign_colors(grouped: bool) -> None:
 
 _assign_colors(bool(groups) and state.get("compare_group", True))
 active_at_load = any(r["status"] in ACTIVE for r in selected)
+interval = poll_seconds(selected, time.time())
 
 
 def _progress_panel(runs: list[dict]) -> None:
@@ -452,10 +454,10 @@ def _charts(runs: list[dict], ctl: dict) -> None:
     # Only the open tab is drawn: a live redraw builds one or two figures, not ten.
     tabs = st.tabs(TABS, key="compare_tabs", on_change="rerun")
     need_updates = tabs[2].open or tabs[3].open
-    curves = []
-    for r in runs:
-        epochs, updates = resources.run_series(r, updates=need_updates)
-        curves.append(curves_for(r, epochs, updates, colors[r["id"]], group=group_of.get(r["id"])))
+    series = resources.series_for(runs, updates=need_updates)
+    curves = [
+        curves_for(r, *series[r["id"]], colors[r["id"]], group=group_of.get(r["id"])) for r in runs
+    ]
     opts = {"x_axis": ctl["x_axis"], "smoothing": ctl["smoothing"], "log_y": ctl["log_y"]}
     if tabs[0].open:
         with tabs[0]:
@@ -565,26 +567,47 @@ def _chart(fig, key: str, caption: str | None = None) -> None:
         st.caption(caption)
 
 
-@st.fragment(run_every=POLL_SECONDS if active_at_load else None)
+# The page's own run draws the panel from the runs it has just read; only the
+# fragment's later reruns (the function object keeps this run's globals) read again.
+_draws = {"n": 0}
+
+
+@st.fragment(run_every=interval)
 def live_panel() -> None:
     _assign_colors(bool(groups) and state.get("compare_group", True))
-    fresh = {r["id"]: r for r in store.list_runs() if r["id"] in set(sel_ids)}
-    runs = [fresh[i] for i in sel_ids if i in fresh]
-    if not runs:
-        st.rerun()
+    rerun = _draws["n"] > 0
+    _draws["n"] += 1
+    if rerun:
+        wanted = set(sel_ids)
+        fresh = {r["id"]: r for r in store.list_runs() if r["id"] in wanted}
+        runs = [fresh[i] for i in sel_ids if i in fresh]
+        if not runs:
+            st.rerun()
+    else:
+        runs = selected
     with st.container(border=True):
         if any(r["status"] in ACTIVE for r in runs) or len(runs) <= 6:
             _progress_panel(runs)
         else:
             found = label_counts(diagnosis_of(r) for r in runs)
-            with st.expander(f"Progress & diagnosis · {len(runs)} runs, all finished: {found}"):
-                _progress_panel(runs)
+            # Drawn only when opened: 200 finished runs are 200 rows and popovers.
+            box = st.expander(
+                f"Progress & diagnosis · {len(runs)} runs, all finished: {found}",
+                key="compare_progress",
+                on_change="rerun",
+            )
+            if box.open:
+                with box:
+                    _progress_panel(runs)
     ctl = _controls(bool(groups))
     _charts(runs, ctl)
-    # A run changed state (started, finished, was cancelled): redraw the whole page once
-    # so the table, the actions and the polling decision follow; epochs alone do not.
-    if active_at_load and any(r["status"] != by_id[r["id"]]["status"] for r in runs):
-        st.rerun()
+    # A run changed state (started, finished, was cancelled) or the polling pace should
+    # change (a first epoch arrived): redraw the whole page once so the table, the
+    # actions and the polling follow; later epochs alone do not.
+    if rerun and active_at_load:
+        changed = any(r["status"] != by_id[r["id"]]["status"] for r in runs)
+        if changed or poll_seconds(runs, time.time()) != interval:
+            st.rerun()
 
 
 live_panel()

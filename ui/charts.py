@@ -204,6 +204,31 @@ def _interp(u: float, pts: list[tuple[float, float]]) -> float:
 # ----------------------------------------------------------------------------- layout
 
 
+class _Draft:
+    """A run chart's traces and shapes as plain dicts, made into one figure at the end.
+
+    Plotly checks every property of every trace against its schema as the trace is
+    built: with 200 runs (some 700 traces) that was most of the compare page's render
+    time. The run charts are assembled from the dicts below and built unchecked, once;
+    ``tests/ui/test_ui_compare_speed.py`` checks every kind of trace they draw against
+    the schema instead, so a misspelt property still fails a test.
+    """
+
+    def __init__(self) -> None:
+        self.traces: list[dict] = []
+        self.shapes: list[dict] = []
+
+    def add_trace(self, **props: Any) -> None:
+        self.traces.append({"type": "scatter", **props})
+
+    def add_shape(self, **props: Any) -> None:
+        self.shapes.append(props)
+
+    def figure(self) -> go.Figure:
+        layout = {"shapes": self.shapes} if self.shapes else None
+        return go.Figure(data=self.traces, layout=layout, _validate=False)
+
+
 def _plot_y(values: Iterable[Any]) -> list[float | None]:
     """Plotly cannot draw inf and shows None as a gap: a diverged stretch is a gap."""
     return [float(v) if finite(v) else None for v in values]
@@ -240,7 +265,7 @@ def _layout(
 
 
 def _curve(
-    fig: go.Figure,
+    fig: _Draft,
     run: RunCurves,
     x: Sequence[Any],
     values: Sequence[Any],
@@ -257,35 +282,31 @@ def _curve(
     meta = {"run_id": run.run_id, "series": series}
     if smoothing > 0:
         fig.add_trace(
-            go.Scatter(
-                x=list(x),
-                y=_plot_y(values),
-                mode="lines",
-                line=dict(color=faded(color, RAW_ALPHA), width=1, dash=dash),
-                name=f"{run.name} · {label} (raw)",
-                legendgroup=run.run_id,
-                showlegend=False,
-                hoverinfo="skip",
-                meta={**meta, "raw": True},
-            )
+            x=list(x),
+            y=_plot_y(values),
+            mode="lines",
+            line=dict(color=faded(color, RAW_ALPHA), width=1, dash=dash),
+            name=f"{run.name} · {label} (raw)",
+            legendgroup=run.run_id,
+            showlegend=False,
+            hoverinfo="skip",
+            meta={**meta, "raw": True},
         )
         drawn = _plot_y(ema(values, smoothing))
     else:
         drawn = _plot_y(values)
     few = len(drawn) <= 40
     fig.add_trace(
-        go.Scatter(
-            x=list(x),
-            y=drawn,
-            mode="lines+markers" if few else "lines",
-            marker=dict(size=5, color=color),
-            line=dict(color=color, width=2, dash=dash),
-            name=run.name,
-            legendgroup=run.run_id,
-            showlegend=showlegend,
-            hovertemplate=f"{_esc(run.name)} · {label}: %{{y:.4g}}<extra></extra>",
-            meta=meta,
-        )
+        x=list(x),
+        y=drawn,
+        mode="lines+markers" if few else "lines",
+        marker=dict(size=5, color=color),
+        line=dict(color=color, width=2, dash=dash),
+        name=run.name,
+        legendgroup=run.run_id,
+        showlegend=showlegend,
+        hovertemplate=f"{_esc(run.name)} · {label}: %{{y:.4g}}<extra></extra>",
+        meta=meta,
     )
     _divergence_marker(fig, run, x, values, drawn, label, color)
     return drawn
@@ -303,17 +324,15 @@ def _divergence_marker(fig, run, x, values, drawn, label, color) -> None:
     last = next((drawn[i] for i in range(bad - 1, -1, -1) if drawn[i] is not None), None)
     what = "NaN" if isinstance(values[bad], float) and math.isnan(values[bad]) else "inf"
     fig.add_trace(
-        go.Scatter(
-            x=[x[bad]],
-            y=[last if last is not None else 0.0],
-            mode="markers",
-            marker=dict(symbol="x-thin", size=14, line=dict(width=3, color=color), color=color),
-            name=f"{run.name} diverged",
-            legendgroup=run.run_id,
-            showlegend=False,
-            hovertemplate=f"{_esc(run.name)} · {label} became {what} here<extra></extra>",
-            meta={"run_id": run.run_id, "series": "diverged"},
-        )
+        x=[x[bad]],
+        y=[last if last is not None else 0.0],
+        mode="markers",
+        marker=dict(symbol="x-thin", size=14, line=dict(width=3, color=color), color=color),
+        name=f"{run.name} diverged",
+        legendgroup=run.run_id,
+        showlegend=False,
+        hovertemplate=f"{_esc(run.name)} · {label} became {what} here<extra></extra>",
+        meta={"run_id": run.run_id, "series": "diverged"},
     )
 
 
@@ -324,19 +343,17 @@ def _marker_points(fig, run: RunCurves, key: str, x_of: dict, y_of: dict) -> Non
         if m.epoch not in x_of or y_of.get(m.epoch) is None:
             continue
         fig.add_trace(
-            go.Scatter(
-                x=[x_of[m.epoch]],
-                y=[y_of[m.epoch]],
-                mode="markers",
-                marker=dict(
-                    symbol=m.symbol, size=13, color=run.color, line=dict(width=1, color="white")
-                ),
-                name=m.label,
-                legendgroup=run.run_id,
-                showlegend=False,
-                hovertemplate=f"{_esc(run.name)} · {_esc(m.label)}<extra></extra>",
-                meta={"run_id": run.run_id, "series": "marker", "label": m.label},
-            )
+            x=[x_of[m.epoch]],
+            y=[y_of[m.epoch]],
+            mode="markers",
+            marker=dict(
+                symbol=m.symbol, size=13, color=run.color, line=dict(width=1, color="white")
+            ),
+            name=m.label,
+            legendgroup=run.run_id,
+            showlegend=False,
+            hovertemplate=f"{_esc(run.name)} · {_esc(m.label)}<extra></extra>",
+            meta={"run_id": run.run_id, "series": "marker", "label": m.label},
         )
 
 
@@ -365,22 +382,20 @@ def _update_marker_points(fig, run: RunCurves, column: str, x_axis: str) -> None
         by_symbol.setdefault(m.symbol, []).append((m, y))
     for symbol, group in by_symbol.items():
         fig.add_trace(
-            go.Scatter(
-                x=update_x(run, [m.update for m, _ in group], x_axis),
-                y=[float(y) for _, y in group],
-                mode="markers",
-                marker=dict(symbol=symbol, size=10, color=run.color, line=dict(width=1.5)),
-                name=f"{run.name} · {group[0][0].label}",
-                legendgroup=run.run_id,
-                showlegend=False,
-                customdata=[m.label for m, _ in group],
-                hovertemplate=f"{_esc(run.name)} · %{{customdata}}<extra></extra>",
-                meta={
-                    "run_id": run.run_id,
-                    "series": "update_marker",
-                    "updates": [m.update for m, _ in group],
-                },
-            )
+            x=update_x(run, [m.update for m, _ in group], x_axis),
+            y=[float(y) for _, y in group],
+            mode="markers",
+            marker=dict(symbol=symbol, size=10, color=run.color, line=dict(width=1.5)),
+            name=f"{run.name} · {group[0][0].label}",
+            legendgroup=run.run_id,
+            showlegend=False,
+            customdata=[m.label for m, _ in group],
+            hovertemplate=f"{_esc(run.name)} · %{{customdata}}<extra></extra>",
+            meta={
+                "run_id": run.run_id,
+                "series": "update_marker",
+                "updates": [m.update for m, _ in group],
+            },
         )
 
 
@@ -445,21 +460,19 @@ def _gap_fill(fig, run: RunCurves, train: dict, val: dict) -> None:
         return
     xs = [train[e][0] for e in epochs]
     fig.add_trace(
-        go.Scatter(
-            x=xs + xs[::-1],
-            y=[val[e][1] for e in epochs] + [train[e][1] for e in reversed(epochs)],
-            fill="toself",
-            fillcolor=faded(run.color, GAP_ALPHA),
-            line=dict(width=0),
-            mode="lines",
-            hoverinfo="skip",
-            showlegend=False,
-            legendgroup=run.run_id,
-            name=f"{run.name} · train/validation gap",
-            meta={"run_id": run.run_id, "series": "gap", "from_epoch": epochs[0]},
-        )
+        x=xs + xs[::-1],
+        y=[val[e][1] for e in epochs] + [train[e][1] for e in reversed(epochs)],
+        fill="toself",
+        fillcolor=faded(run.color, GAP_ALPHA),
+        line=dict(width=0),
+        mode="lines",
+        hoverinfo="skip",
+        showlegend=False,
+        legendgroup=run.run_id,
+        name=f"{run.name} · train/validation gap",
+        meta={"run_id": run.run_id, "series": "gap", "from_epoch": epochs[0]},
     )
-    fig.data = (fig.data[-1], *fig.data[:-1])
+    fig.traces.insert(0, fig.traces.pop())  # beneath the curves
 
 
 # ----------------------------------------------------------------------------- figures
@@ -484,7 +497,7 @@ def metric_figure(
     ±1 std band instead of one line each: seed noise becomes visible as a width,
     and a difference between settings is only real where the bands separate.
     """
-    fig = go.Figure()
+    draft = _Draft()
     keys = [(key, "train", TRAIN_DASH)]
     if show_val:
         keys.append((f"val_{key}", "validation", VAL_DASH))
@@ -508,7 +521,7 @@ def metric_figure(
                 continue
             x = epoch_x(run, s["epoch"], x_axis)
             drawn = _curve(
-                fig,
+                draft,
                 run,
                 x,
                 s["value"],
@@ -521,18 +534,19 @@ def metric_figure(
             legend_done = True
             drawn_by[k] = dict(zip(s["epoch"], zip(x, drawn, strict=False), strict=False))
             _marker_points(
-                fig,
+                draft,
                 run,
                 k,
                 dict(zip(s["epoch"], x, strict=False)),
                 dict(zip(s["epoch"], drawn, strict=False)),
             )
         if run.gap_from and key == "loss" and show_val and len(drawn_by) == 2:
-            _gap_fill(fig, run, drawn_by["loss"], drawn_by["val_loss"])
+            _gap_fill(draft, run, drawn_by["loss"], drawn_by["val_loss"])
         if drawn_by:
-            _marker_lines(fig, run, key, x_axis, per_epoch=True)
+            _marker_lines(draft, run, key, x_axis, per_epoch=True)
     for members in groups.values():
-        _band_traces(fig, members, keys, x_axis, smoothing)
+        _band_traces(draft, members, keys, x_axis, smoothing)
+    fig = draft.figure()
     if x_axis == "epoch":
         _integer_epochs(fig, runs)
     return _layout(
@@ -580,33 +594,28 @@ def _band_traces(fig, members: list[RunCurves], keys, x_axis: str, smoothing: fl
             vals = [m[e] for m in xs_by_member if m.get(e) is not None]
             x.append(sum(vals) / len(vals) if vals else None)
         fig.add_trace(
-            go.Scatter(
-                x=x + x[::-1],
-                y=band["hi"] + band["lo"][::-1],
-                fill="toself",
-                fillcolor=faded(lead.color, BAND_ALPHA),
-                line=dict(width=0),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=lead.group,
-                name=f"{label} ± 1 std",
-                meta={"group": lead.group, "series": k, "band": True},
-            )
+            x=x + x[::-1],
+            y=band["hi"] + band["lo"][::-1],
+            fill="toself",
+            fillcolor=faded(lead.color, BAND_ALPHA),
+            line=dict(width=0),
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=lead.group,
+            name=f"{label} ± 1 std",
+            meta={"group": lead.group, "series": k, "band": True},
         )
         fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=band["mean"],
-                mode="lines",
-                line=dict(color=lead.color, width=2, dash=dash),
-                name=f"{label} (mean of {len(members)} seeds)",
-                legendgroup=lead.group,
-                showlegend=not legend_done,
-                customdata=band["n"],
-                hovertemplate=f"{_esc(label)} · {what}: %{{y:.4g}} (n=%{{customdata}})"
-                "<extra></extra>",
-                meta={"group": lead.group, "series": k, "runs": [r.run_id for r in members]},
-            )
+            x=x,
+            y=band["mean"],
+            mode="lines",
+            line=dict(color=lead.color, width=2, dash=dash),
+            name=f"{label} (mean of {len(members)} seeds)",
+            legendgroup=lead.group,
+            showlegend=not legend_done,
+            customdata=band["n"],
+            hovertemplate=f"{_esc(label)} · {what}: %{{y:.4g}} (n=%{{customdata}})<extra></extra>",
+            meta={"group": lead.group, "series": k, "runs": [r.run_id for r in members]},
         )
         legend_done = True
 
@@ -629,7 +638,7 @@ def updates_figure(
     colour and its clipped updates as open circles: how often, and by how much,
     clipping bites is then visible at a glance.
     """
-    fig = go.Figure()
+    draft = _Draft()
     for run in runs:
         u = run.updates or {}
         if not u.get("update"):
@@ -637,7 +646,7 @@ def updates_figure(
         x = update_x(run, u["update"], x_axis)
         values = u.get(column) or []
         _curve(
-            fig,
+            draft,
             run,
             x,
             values,
@@ -648,9 +657,10 @@ def updates_figure(
             series=column,
         )
         if column == "grad_norm" and show_clip:
-            _clip_traces(fig, run, x, values, u.get("clipped") or [])
-        _update_marker_points(fig, run, column, x_axis)
-        _marker_lines(fig, run, column, x_axis, per_epoch=False)
+            _clip_traces(draft, run, x, values, u.get("clipped") or [])
+        _update_marker_points(draft, run, column, x_axis)
+        _marker_lines(draft, run, column, x_axis, per_epoch=False)
+    fig = draft.figure()
     _layout(
         fig,
         title=title,
@@ -690,33 +700,28 @@ def _clip_traces(fig, run: RunCurves, x, values, clipped) -> None:
         mode, value = thr
         what = "global norm" if mode == "global_clipnorm" else "per-weight norm (clipnorm)"
         fig.add_trace(
-            go.Scatter(
-                x=[min(xs), max(xs)],
-                y=[value, value],
-                mode="lines",
-                line=dict(color=run.color, width=1.5, dash="dot"),
-                name=f"{run.name} clip threshold",
-                legendgroup=run.run_id,
-                showlegend=False,
-                hovertemplate=f"{_esc(run.name)} · clip threshold ({what}) = {value:g}"
-                "<extra></extra>",
-                meta={"run_id": run.run_id, "series": "clip_threshold", "value": value},
-            )
+            x=[min(xs), max(xs)],
+            y=[value, value],
+            mode="lines",
+            line=dict(color=run.color, width=1.5, dash="dot"),
+            name=f"{run.name} clip threshold",
+            legendgroup=run.run_id,
+            showlegend=False,
+            hovertemplate=f"{_esc(run.name)} · clip threshold ({what}) = {value:g}<extra></extra>",
+            meta={"run_id": run.run_id, "series": "clip_threshold", "value": value},
         )
     hits = [i for i, c in enumerate(clipped) if c and i < len(x) and x[i] is not None]
     if hits:
         fig.add_trace(
-            go.Scatter(
-                x=[x[i] for i in hits],
-                y=_plot_y(values[i] for i in hits),
-                mode="markers",
-                marker=dict(symbol="circle-open", size=6, color=run.color),
-                name=f"{run.name} clipped",
-                legendgroup=run.run_id,
-                showlegend=False,
-                hovertemplate=f"{_esc(run.name)} · clipped update<extra></extra>",
-                meta={"run_id": run.run_id, "series": "clipped"},
-            )
+            x=[x[i] for i in hits],
+            y=_plot_y(values[i] for i in hits),
+            mode="markers",
+            marker=dict(symbol="circle-open", size=6, color=run.color),
+            name=f"{run.name} clipped",
+            legendgroup=run.run_id,
+            showlegend=False,
+            hovertemplate=f"{_esc(run.name)} · clipped update<extra></extra>",
+            meta={"run_id": run.run_id, "series": "clipped"},
         )
 
 

@@ -14,6 +14,7 @@ import cost is measured and shown.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -21,6 +22,8 @@ import shutil
 import subprocess
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,14 @@ _tf_import_seconds: float | None = None
 
 def store_path() -> str:
     """``$HPLAB_STORE`` or ``./hplab.db``, absolute so every process agrees on the file."""
-    return str(Path(default_store_path()).expanduser().resolve())
+    return _resolved(str(default_store_path()), os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(path: str, cwd: str) -> str:
+    # Every cached resource is keyed on this path, so a page asks for it hundreds of
+    # times per run; resolving symlinks each time was a tenth of a 200-run page.
+    return str(Path(path).expanduser().resolve())
 
 
 @st.cache_resource(show_spinner=False)
@@ -208,24 +218,105 @@ def export_script_for(cfg: dict) -> str | None:
     return export_script(cfg)
 
 
+class _EpochCache:
+    """Finished runs' epoch series, keyed on (store, run, finish time), least recently
+    used out first. One per server: a finished run never changes, so every session and
+    every poll reads the same lists; they are shared, never copied, and nothing that
+    draws them mutates them. (``st.cache_data`` would unpickle a copy per run per
+    rerun: 200 copies for a 200-run comparison.)"""
+
+    def __init__(self, capacity: int = 2048) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value: dict) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def _epoch_cache() -> _EpochCache:
+    return _EpochCache()
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
-def _final_series(path: str, run_id: str, finished: float) -> tuple[dict, dict]:
-    s = store()
-    return s.epoch_series(run_id)[run_id], s.update_series(run_id)
+def _final_updates(path: str, run_id: str, finished: float) -> dict:
+    return store().update_series(run_id)
 
 
-def run_series(run: dict, *, updates: bool = True) -> tuple[dict, dict | None]:
-    """A run's epoch series and per-update columns, downsampled by the store on read.
-
-    A finished run never changes, so its series are cached (keyed on its finish time);
-    a live run is read fresh on every poll, and its per-update columns only when a chart
-    that shows them is open.
-    """
+def _finished_key(path: str, run: dict) -> tuple | None:
     from engine.store import TERMINAL
 
     if run["status"] in TERMINAL and run.get("finished"):
-        epochs, ups = _final_series(store_path(), run["id"], run["finished"])
-        return epochs, ups if updates else None
+        return (path, run["id"], run["finished"])
+    return None
+
+
+def _epoch_series(ids: list[str]) -> dict[str, dict]:
+    """One store query for all ``ids``; a run deleted meanwhile reads as empty."""
     s = store()
-    epochs = s.epoch_series(run["id"])[run["id"]]
-    return epochs, s.update_series(run["id"]) if updates else None
+    try:
+        return s.epoch_series(ids)
+    except KeyError:
+        out = {}
+        for i in ids:
+            try:
+                out[i] = s.epoch_series(i)[i]
+            except KeyError:
+                out[i] = {}
+        return out
+
+
+def series_for(
+    runs: Sequence[dict], *, updates: bool = True
+) -> dict[str, tuple[dict, dict | None]]:
+    """Each run's epoch series and per-update columns (downsampled by the store on read),
+    keyed by run id.
+
+    Finished runs come from a server-wide cache; every other run's epochs are read in
+    one query, so a 200-run comparison costs one round trip, not 200. Per-update
+    columns (thousands of rows per run) are read only when a chart that shows them is
+    open, and cached for finished runs.
+    """
+    path = store_path()
+    cache = _epoch_cache()
+    epochs: dict[str, dict] = {}
+    missing = []
+    for r in runs:
+        key = _finished_key(path, r)
+        hit = cache.get(key) if key else None
+        if hit is None:
+            missing.append(r)
+        else:
+            epochs[r["id"]] = hit
+    if missing:
+        fetched = _epoch_series([r["id"] for r in missing])
+        for r in missing:
+            epochs[r["id"]] = fetched[r["id"]]
+            key = _finished_key(path, r)
+            if key:
+                cache.put(key, fetched[r["id"]])
+    out: dict[str, tuple[dict, dict | None]] = {}
+    for r in runs:
+        ups = None
+        if updates:
+            key = _finished_key(path, r)
+            ups = _final_updates(*key) if key else store().update_series(r["id"])
+        out[r["id"]] = (epochs[r["id"]], ups)
+    return out
+
+
+def run_series(run: dict, *, updates: bool = True) -> tuple[dict, dict | None]:
+    """``series_for`` of one run."""
+    return series_for([run], updates=updates)[run["id"]]

@@ -173,6 +173,41 @@ def progress(run: Mapping[str, Any], now: float | None = None) -> dict[str, Any]
     return {"fraction": frac, "text": text, "eta": eta, "epoch": ep, "epochs": total_ep}
 
 
+# ----------------------------------------------------------------------------- polling
+
+POLL_SECONDS = 1.5
+FAST_POLL_SECONDS = 0.3
+# A free worker claims a queued run within a fraction of a second: one still queued
+# after this long waits behind other runs, and nothing will happen to it soon.
+JUST_QUEUED_SECONDS = 3.0
+# A new graph traces for a few seconds before its first epoch; a run that has shown
+# nothing for longer than this is a slow one, watched at the normal pace.
+FIRST_EPOCH_SECONDS = 20.0
+
+
+def poll_seconds(runs: Iterable[Mapping[str, Any]], now: float) -> float | None:
+    """How often the live panel re-reads the store for these runs; None: not at all.
+
+    Fast while a run was just launched or just started and has drawn nothing yet (the
+    first point is what a person waits for after clicking launch, and the wait is
+    short), at the normal pace while runs train, never once all are finished.
+    """
+    interval = None
+    for r in runs:
+        if r["status"] not in ACTIVE:
+            continue
+        interval = POLL_SECONDS
+        if r.get("epochs_done"):
+            continue
+        if r["status"] == "queued":
+            since, window = r.get("created"), JUST_QUEUED_SECONDS
+        else:
+            since, window = r.get("started"), FIRST_EPOCH_SECONDS
+        if since is not None and now - since < window:
+            return FAST_POLL_SECONDS
+    return interval
+
+
 # ----------------------------------------------------------------------------- table
 
 

@@ -3,8 +3,15 @@ by name when several test folders each have one)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +31,69 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, url: str, store: Path, proc: subprocess.Popen, log: Path):
+        self.url, self.store, self.proc, self.log = url, store, proc, log
+
+    def log_tail(self, n: int = 60) -> str:
+        lines = self.log.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-n:])
+
+
+@contextlib.contextmanager
+def serve(tmp: Path, *, workers: int = 2) -> Iterator[Server]:
+    """``streamlit run app.py`` on a free port with its own store in ``tmp``, until exit.
+
+    Shared by the browser suite and ``benchmarks/ui_speed.py`` so both measure the
+    server a person starts, not a variant of it.
+    """
+    port = free_port()
+    store = tmp / "hplab.db"
+    log = tmp / "server.log"
+    env = {**os.environ, "HPLAB_STORE": str(store), "HPLAB_WORKERS": str(workers)}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://localhost:{port}"
+    srv = Server(url, store, proc, log)
+
+    def healthy():
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited ({proc.returncode}):\n{srv.log_tail()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(healthy, timeout=60, what="the Streamlit server")
+        yield srv
+    finally:
+        proc.send_signal(signal.SIGTERM)  # the pool's atexit hook stops its workers
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
+            proc.wait(timeout=10)
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):

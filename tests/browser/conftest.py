@@ -7,23 +7,10 @@ nothing is ever downloaded. Waiting is always polling with a deadline.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_until
-
-
-class Server:
-    def __init__(self, url: str, store: Path, proc: subprocess.Popen, log: Path):
-        self.url, self.store, self.proc, self.log = url, store, proc, log
-
-    def log_tail(self, n: int = 60) -> str:
-        lines = self.log.read_text(errors="replace").splitlines()
-        return "\n".join(lines[-n:])
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, serve
 
 
 @pytest.fixture(scope="module")
@@ -33,52 +20,8 @@ def server(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    tmp = tmp_path_factory.mktemp("server")
-    port = free_port()
-    store = tmp / "hplab.db"
-    log = tmp / "server.log"
-    env = {**os.environ, "HPLAB_STORE": str(store), "HPLAB_WORKERS": "2"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://localhost:{port}"
-    srv = Server(url, store, proc, log)
-
-    def healthy():
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited ({proc.returncode}):\n{srv.log_tail()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_until(healthy, timeout=60, what="the Streamlit server")
+    with serve(tmp_path_factory.mktemp("server"), workers=2) as srv:
         yield srv
-    finally:
-        proc.send_signal(signal.SIGTERM)  # the pool's atexit hook stops its workers
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # our own process group only
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
