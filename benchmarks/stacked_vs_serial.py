@@ -11,7 +11,11 @@ Sides, alternated, several repeats, medians and spread, all in this warm process
 - ``serial_warm``: the same with a pre-warmed ``WarmCache`` (trace reuse: the runs of
   one optimizer share one traced model), what a warm worker does without stacking;
 - ``stacked``: ``train_stacked(configs)``: one model, one graph, one trace.
-Every side's final training losses are checked against each other (same curves).
+Every side's final training loss per config is compared with the serial side's. They
+agree to ~1e-5 except where training is chaotic: rmsprop at lr ≥ 1e-2 amplifies
+last-bit float differences over its 500 updates to percent-level final losses, as the
+plain path does against itself with ``TF_ENABLE_ONEDNN_OPTS=0`` (measured here: 2e-4
+relative per-update loss difference after 100 updates, O(1) after 300, for both).
 
 Ratio > 1 means stacking is faster. Run: ``.venv/bin/python benchmarks/stacked_vs_serial.py``.
 """
@@ -72,18 +76,18 @@ def measure(configs: list[dict]) -> dict:
     )
     s = {k: summary([r["s"] for r in v]) for k, v in res.items()}
     losses = {k: v[-1]["losses"] for k, v in res.items()}
-    worst = max(
-        abs(a - b) / max(abs(b), 1e-12)
+    serial = losses["serial"]
+    rel = {
+        side: [abs(a - b) / abs(b) for a, b in zip(losses[side], serial, strict=True)]
         for side in ("serial_warm", "stacked")
-        for a, b in zip(losses[side], losses["serial"], strict=True)
-    )
+    }
     return {
         "configs": len(configs),
         "seconds": s,
         "speedup_stacked_over_serial": s["serial"]["median"] / s["stacked"]["median"],
         "speedup_stacked_over_serial_warm": s["serial_warm"]["median"] / s["stacked"]["median"],
         "final_losses": losses,
-        "max_rel_loss_difference": worst,
+        "rel_final_loss_difference_vs_serial": rel,
     }
 
 
@@ -102,10 +106,11 @@ def main() -> dict:
                 f"{name:8} {side:12} median {v['median']:6.2f} s "
                 f"(min {v['min']:.2f}, max {v['max']:.2f}, spread {v['spread_pct']:.0f}%)"
             )
+        diffs = sorted(r["rel_final_loss_difference_vs_serial"]["stacked"])
         print(
             f"{name:8} stacked is {r['speedup_stacked_over_serial']:.1f}× serial, "
-            f"{r['speedup_stacked_over_serial_warm']:.1f}× serial_warm; "
-            f"final losses within {r['max_rel_loss_difference']:.1e}"
+            f"{r['speedup_stacked_over_serial_warm']:.1f}× serial_warm; final losses vs "
+            f"serial: median {diffs[len(diffs) // 2]:.0e}, max {diffs[-1]:.0e} relative"
         )
     print(f"written to {path}")
     return out

@@ -23,6 +23,8 @@ evaluated), ``optimizer`` (name and hyperparameters: members sharing one optimiz
 config share one Keras optimizer over their slices) and ``callbacks`` (early
 stopping and reduce-LR-on-plateau run per member, as Keras's and the engine's own
 callback objects). Clipping is applied per member, never across the stack.
+
+Each member's run info also carries ``stack_size`` (the runs trained in its graph).
 """
 
 from __future__ import annotations
