@@ -11,6 +11,8 @@ Every figure sets ``uirevision`` so a zoom survives the live panel's redraws.
 from __future__ import annotations
 
 import bisect
+import copy
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -224,9 +226,20 @@ class _Draft:
     def add_shape(self, **props: Any) -> None:
         self.shapes.append(props)
 
-    def figure(self) -> go.Figure:
-        layout = {"shapes": self.shapes} if self.shapes else None
+    def figure(self, layout: dict[str, Any]) -> go.Figure:
+        layout = {**layout, "template": copy.deepcopy(_template())}
+        if self.shapes:
+            layout["shapes"] = self.shapes
         return go.Figure(data=self.traces, layout=layout, _validate=False)
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    """The run charts' Plotly template as JSON, resolved once (by name it costs a
+    schema-checked copy per figure; unresolved, Plotly.js would not know the name)."""
+    import plotly.io as pio
+
+    return pio.templates["plotly_white"].to_plotly_json()
 
 
 def _plot_y(values: Iterable[Any]) -> list[float | None]:
@@ -234,8 +247,7 @@ def _plot_y(values: Iterable[Any]) -> list[float | None]:
     return [float(v) if finite(v) else None for v in values]
 
 
-def _layout(
-    fig: go.Figure,
+def _layout_props(
     *,
     title: str | None,
     x_title: str,
@@ -243,24 +255,29 @@ def _layout(
     log_y: bool = False,
     height: int = 360,
     revision: str = "",
-) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
+) -> dict[str, Any]:
+    """Every chart's look: title at the left, legend on top, light grid, log axis option."""
+    return dict(
+        **({"title": dict(text=title, x=0, xanchor="left", font=dict(size=15))} if title else {}),
         height=height,
         margin=dict(l=10, r=10, t=46 if title else 16, b=10),
         hovermode="x unified",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1, title=None),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
         uirevision=revision or title or y_title,
-        template="plotly_white",
+        xaxis=dict(title=dict(text=x_title), showgrid=True, zeroline=False),
+        yaxis=dict(
+            title=dict(text=y_title),
+            type="log" if log_y else "linear",
+            showgrid=True,
+            zeroline=False,
+            exponentformat="power" if log_y else "B",
+        ),
     )
-    fig.update_xaxes(title_text=x_title, showgrid=True, zeroline=False)
-    fig.update_yaxes(
-        title_text=y_title,
-        type="log" if log_y else "linear",
-        showgrid=True,
-        zeroline=False,
-        exponentformat="power" if log_y else "B",
-    )
+
+
+def _layout(fig: go.Figure, **props: Any) -> go.Figure:
+    """``_layout_props`` applied to a figure built trace by trace (the small charts)."""
+    fig.update_layout(template="plotly_white", **_layout_props(**props))
     return fig
 
 
@@ -546,11 +563,7 @@ def metric_figure(
             _marker_lines(draft, run, key, x_axis, per_epoch=True)
     for members in groups.values():
         _band_traces(draft, members, keys, x_axis, smoothing)
-    fig = draft.figure()
-    if x_axis == "epoch":
-        _integer_epochs(fig, runs)
-    return _layout(
-        fig,
+    layout = _layout_props(
         title=title,
         x_title=X_AXES[x_axis],
         y_title=y_title or key,
@@ -558,15 +571,17 @@ def metric_figure(
         height=height,
         revision=f"{key}:{x_axis}:{log_y}",
     )
+    if x_axis == "epoch":
+        layout["xaxis"].update(_integer_epochs(runs))
+    return draft.figure(layout)
 
 
-def _integer_epochs(fig: go.Figure, runs: Sequence[RunCurves]) -> None:
+def _integer_epochs(runs: Sequence[RunCurves]) -> dict[str, int]:
     """Epochs are whole numbers: no 1.5 ticks on a four-epoch chart."""
     last = max(
         (max(s["epoch"]) for r in runs for s in r.epochs.values() if s.get("epoch")), default=0
     )
-    if last:
-        fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(last / 10)))
+    return {"tick0": 0, "dtick": max(1, math.ceil(last / 10))} if last else {}
 
 
 def _band_traces(fig, members: list[RunCurves], keys, x_axis: str, smoothing: float) -> None:
@@ -660,9 +675,7 @@ def updates_figure(
             _clip_traces(draft, run, x, values, u.get("clipped") or [])
         _update_marker_points(draft, run, column, x_axis)
         _marker_lines(draft, run, column, x_axis, per_epoch=False)
-    fig = draft.figure()
-    _layout(
-        fig,
+    layout = _layout_props(
         title=title,
         x_title=X_AXES[x_axis],
         y_title=y_title or column,
@@ -671,16 +684,15 @@ def updates_figure(
         revision=f"upd:{column}:{x_axis}:{log_y}",
     )
     if column in ("lr", "grad_norm") and not log_y:
-        _from_zero(fig)
-    return fig
+        layout["yaxis"].update(_from_zero(draft.traces))
+    return draft.figure(layout)
 
 
-def _from_zero(fig: go.Figure) -> None:
+def _from_zero(traces: Iterable[Any]) -> dict[str, list[float]]:
     """Rates and norms are positive: start the axis at 0 so a constant 0.001 does not sit
     on an autoscaled ±1 axis that reads as zero."""
-    ys = [y for t in fig.data for y in (t.y or ()) if finite(y)]
-    if ys and max(ys) > 0:
-        fig.update_yaxes(range=[0, max(ys) * 1.12])
+    ys = [y for t in traces for y in (t["y"] or ()) if finite(y)]
+    return {"range": [0, max(ys) * 1.12]} if ys and max(ys) > 0 else {}
 
 
 def clip_threshold(clipping: dict[str, float] | None) -> tuple[str, float] | None:
@@ -770,7 +782,7 @@ def schedule_figure(
         revision=f"sched:{per}:{log_y}",
     )
     if not log_y:
-        _from_zero(fig)
+        fig.update_yaxes(**_from_zero(fig.data))
     return fig
 
 
