@@ -173,12 +173,12 @@ def test_cancel_and_a_failing_sink_stop_one_member_only():
         [cancel, broken, normal], sinks=sinks, should_stop=[cancel_after_one_epoch, None, None]
     )
     alone = MemorySink()
-    p_cancel = train(cancel, sink=alone, should_stop=lambda: len(alone.epochs) >= 1)
+    p_cancel = train(cancel, sink=alone, should_stop=lambda: len(alone.epochs) >= 1, warm=_warm)
     assert s_cancel["status"] == "cancelled", s_cancel.get("traceback")
     assert s_cancel["epochs_run"] == 1
     # test metrics of the weights at the cancel, not of the stack's final ones
     assert_same_run(s_cancel, p_cancel)
-    p_broken = train(broken, sink=BrokenSink())
+    p_broken = train(broken, sink=BrokenSink(), warm=_warm)
     assert s_broken["status"] == p_broken["status"] == "failed"
     assert s_broken["error"] == p_broken["error"] == "OSError: disk full"
     assert s_broken["epochs_run"] == p_broken["epochs_run"]
