@@ -126,6 +126,7 @@ class _Member:
         self.early = None
         self.running = True
         self.cancelled = False
+        self.reported = False  # on_finish sent: the store shows the run as ended
         self.diverged_at: int | None = None
         self.updates_done = 0
         self.epochs_done = 0
@@ -197,23 +198,29 @@ def train_stacked(
             strict=True,
         )
     ]
+
+    def report(m: _Member) -> None:
+        if m.reported:
+            return
+        m.reported = True
+        m.result["duration"] = time.perf_counter() - t0
+        try:
+            m.sink.on_finish(m.result)
+        except Exception as exc:  # one member's broken sink must not lose the others' results
+            m.result.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+
     try:
-        _train(members)
+        _train(members, report)
     except Exception as exc:  # the stack itself failed: every unfinished member did
         for m in members:
             if m.result is None:
                 m.fail(exc)
     out = []
     for m in members:
-        result = m.result
-        result["duration"] = time.perf_counter() - t0
-        try:
-            m.sink.on_finish(result)
-        except Exception as exc:  # one member's broken sink must not lose the others' results
-            result.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        report(m)
         out.append(
             {
-                **result,
+                **m.result,
                 "info": m.memory.info,
                 "history": m.memory.history(),
                 "steps": m.memory.updates,
@@ -327,7 +334,7 @@ def _early_stopping_mode(params: dict, objective) -> str:
     return {"up": "max", "down": "min"}.get(direction, "auto")
 
 
-def _train(members: list[_Member]) -> None:
+def _train(members: list[_Member], report: Callable[[_Member], None]) -> None:
     from engine.training.evaluation import predictions
 
     stack, info, shape, test = _build(members)
@@ -343,11 +350,18 @@ def _train(members: list[_Member]) -> None:
         out = stack.run_epoch(epoch_order(cfg["seed"], shape.n_train, epoch).astype(np.int32))
         for mem in running:
             mem.guarded(_after_epoch, out, epoch, t_epoch, t_start, shape.n_train)
-    for mem in members:
+        stopped = [m for m in running if not m.running or m.result is not None]
+        if stopped:  # cancelled, diverged or stopped early: ended now, not with the stack
+            _close(stack, stopped, test, predictions, report)
+    _close(stack, [m for m in members if not m.reported], test, predictions, report)
+
+
+def _close(stack, done: list[_Member], test, predictions, report) -> None:
+    """Test-set results and ``on_finish`` for members whose training is over."""
+    for mem in done:
         if mem.early is not None:
             mem.guarded(lambda m: m.early.on_train_end())
-
-    live = [m for m in members if m.result is None]
+    live = [m for m in done if m.result is None]
     for mem in live:
         if mem.diverged_at is None and mem.final_weights is not None:
             stack.set_member_weights(mem.pos, mem.final_weights)
@@ -356,6 +370,8 @@ def _train(members: list[_Member]) -> None:
         evaluated = stack.evaluate(*test)
     for mem in live:
         mem.guarded(_finish, evaluated, test, predictions)
+    for mem in done:
+        report(mem)
 
 
 def _after_epoch(mem: _Member, out: dict, epoch: int, t_epoch: float, t_start: float, n_train):
