@@ -38,8 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.baseline import baseline_loss
-from engine.config import logged_names, shape_of, validate
+from engine.config import shape_of, validate
 from engine.data import epoch_order
 from engine.records import MemorySink, MultiSink, RunSink
 from engine.spec.tasks import TASKS
@@ -241,7 +240,7 @@ def _build(members: list[_Member]):
     from engine.keras_parts.schedules import UpdateSchedule
     from engine.training.callbacks import ReduceLROnPlateau
     from engine.training.stacked_graph import Objective, StackedMLP, StackedSchedule
-    from engine.training.train import load_data
+    from engine.training.train import load_data, run_info
 
     cfg = members[0].cfg
     device = runtime.configure()
@@ -258,19 +257,7 @@ def _build(members: list[_Member]):
         task.input_shape, layers, [(head.name, head.units, head.activation)], "float32", m["l2"]
     )
     info = {
-        "steps_per_epoch": shape.steps_per_epoch,
-        "updates_per_epoch": shape.updates_per_epoch,
-        "total_updates": shape.total_updates,
-        "n_train": shape.n_train,
-        "n_val": shape.n_val,
-        "n_test": shape.n_test,
-        "device": device,
-        "precision": cfg["precision"],
-        "logged": logged_names(cfg),
-        "params": int(template.count_params()),
-        "baseline_loss": baseline_loss(task, cfg, y, val[1] if val is not None else y),
-        "layer_dtypes": {layer.name: layer.dtype_policy.name for layer in template.layers},
-        "global_dtype_policy": keras.config.dtype_policy().name,
+        **run_info(cfg, task, shape, template, device, y, val),
         "warm_graph": False,  # a stack's graph is always traced for it
         "stack_size": len(members),  # runs trained together in this one graph
     }

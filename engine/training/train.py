@@ -60,6 +60,27 @@ def load_data(cfg: dict):
     return [None if s is None else (s[0], encode(s[1])) for s in (train, val, test)]
 
 
+def run_info(cfg: dict, task, shape, model, device: str, y, val) -> dict[str, Any]:
+    """The ``on_start`` record every training path sends (see ``engine.records``)."""
+    import keras
+
+    return {
+        "steps_per_epoch": shape.steps_per_epoch,
+        "updates_per_epoch": shape.updates_per_epoch,
+        "total_updates": shape.total_updates,
+        "n_train": shape.n_train,
+        "n_val": shape.n_val,
+        "n_test": shape.n_test,
+        "device": device,
+        "precision": cfg["precision"],
+        "logged": logged_names(cfg),
+        "params": int(model.count_params()),
+        "baseline_loss": baseline_loss(task, cfg, y, val[1] if val is not None else y),
+        "layer_dtypes": {layer.name: layer.dtype_policy.name for layer in model.layers},
+        "global_dtype_policy": keras.config.dtype_policy().name,
+    }
+
+
 def _heads(task):
     return [(h.name, h.units, h.activation) for h in task.heads]
 
@@ -211,23 +232,8 @@ def _train(cfg, sink, should_stop, workdir, warm=None):
         )
     callbacks.append(rec_cb)  # last: its epoch record then shows this epoch's plateau cut
     sink.on_start(
-        {
-            "steps_per_epoch": steps,
-            "updates_per_epoch": shape.updates_per_epoch,
-            "total_updates": shape.total_updates,
-            "n_train": shape.n_train,
-            "n_val": shape.n_val,
-            "n_test": shape.n_test,
-            "device": device,
-            "precision": cfg["precision"],
-            "logged": logged_names(cfg),
-            "params": int(model.count_params()),
-            "baseline_loss": baseline_loss(task, cfg, y, val[1] if val is not None else y),
-            "layer_dtypes": {layer.name: layer.dtype_policy.name for layer in model.layers},
-            "global_dtype_policy": keras.config.dtype_policy().name,
-            # True when this process had traced the graph already (no tracing epoch).
-            "warm_graph": compiled.runs > 1,
-        }
+        # True when this process had traced the graph already (no tracing epoch).
+        {**run_info(cfg, task, shape, model, device, y, val), "warm_graph": compiled.runs > 1}
     )
     model.fit(
         train_ds,
