@@ -6,8 +6,9 @@ Three measurements, each against a reference taken in the same run:
    app.py``, two workers, a temporary store): once both workers are warm, go to the
    setup page, click launch on the default config (one run) and time until the
    compare page's Loss chart holds the run's first point. A second series launches a
-   graph no worker has traced yet (a new batch size each time): the same path plus
-   one trace, reported separately. A poller on the store splits each launch into
+   graph no worker has traced yet (a new batch size each time, launched first so the
+   warm launches meet a table of differing runs): the same path plus one trace,
+   reported separately. A poller on the store splits each launch into
    queued / claimed / first epoch stored / drawn, so the number says what limits it.
 2. **Compare page render**, server side: ``AppTest`` runs of the whole app on the
    compare page over a store of 200 finished runs × 30 epochs (losses, a metric, LR,
@@ -407,14 +408,16 @@ def browser_bench(tmp: Path) -> dict:
         out["warm_wait_s"] = wait_warm(store)
         print(f"  workers warm after {out['warm_wait_s']:.1f} s", flush=True)
 
-        warm = []
-        for i in range(LAUNCHES):
-            warm.append(launch_once(page, srv, store))
-            print(f"  launch {i + 1}: {_milestones(warm[-1])}", flush=True)
+        # New graphs first: the warm launches then meet a table of runs that differ (as a
+        # person's store does), with parallel coordinates on the page.
         cold = []
         for i in range(NEW_GRAPH_LAUNCHES):
             cold.append(launch_once(page, srv, store, batch_size=33 + i))
             print(f"  new graph {i + 1}: {_milestones(cold[-1])}", flush=True)
+        warm = []
+        for i in range(LAUNCHES):
+            warm.append(launch_once(page, srv, store))
+            print(f"  launch {i + 1}: {_milestones(warm[-1])}", flush=True)
         for name, rows in (("launch_warm", warm), ("launch_new_graph", cold)):
             out[name] = {
                 k: summary([r[k] for r in rows if k in r])

@@ -24,6 +24,7 @@ from ui.diagnosis_view import badges, diagnosis_of, label_counts, render_explana
 from ui.palette import run_colors
 from ui.runs import (
     ACTIVE,
+    FAST_POLL_SECONDS,
     config_diff,
     curves_for,
     filter_runs,
@@ -657,18 +658,27 @@ else:
     which = pc[1].segmented_control(
         "Value", ["best", "last"], key="compare_pc_which", default="best", required=True
     )
-    st.plotly_chart(
-        parallel_figure(
-            parallel_rows(pc_runs, dims, target, which or "best"),
-            dims,
-            target,
-            higher_is_better=higher_is_better(target),
-        ),
-        key="compare_parallel",
-        width="stretch",
-    )
-    st.caption(
-        f"One line per {pc_task} run shown in the table ({len(pc_runs)}), through the "
-        "settings that vary to the result; the best results are drawn darkest. Drag along "
-        "an axis to highlight a range."
-    )
+    if interval == FAST_POLL_SECONDS:
+        # Plotly draws parallel coordinates with WebGL: without a GPU that holds the
+        # browser for seconds, and with it the live panel's polling, just when a new run
+        # is about to show its first point. The page redraws once that point is in.
+        st.caption(
+            f"Parallel coordinates of the {len(pc_runs)} {pc_task} runs in the table follow "
+            "once the new run(s) report their first epoch."
+        )
+    else:
+        st.plotly_chart(
+            parallel_figure(
+                parallel_rows(pc_runs, dims, target, which or "best"),
+                dims,
+                target,
+                higher_is_better=higher_is_better(target),
+            ),
+            key="compare_parallel",
+            width="stretch",
+        )
+        st.caption(
+            f"One line per {pc_task} run shown in the table ({len(pc_runs)}), through the "
+            "settings that vary to the result; the best results are drawn darkest. Drag "
+            "along an axis to highlight a range."
+        )

@@ -14,7 +14,7 @@ import json
 import plotly.graph_objects as go
 import pytest
 from ui_fake_runs import _epochs, _finish, _info
-from ui_helpers import open_app
+from ui_helpers import chart_titles, open_app
 
 from engine.config import validate
 from engine.store import RunStore
@@ -229,3 +229,24 @@ def test_a_run_launched_while_watching_is_drawn_from_its_first_epoch(store_path)
     assert not at.exception
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert any(t.get("meta", {}).get("run_id") == rid and t["x"] == [1] for t in spec["data"])
+
+
+def test_parallel_coordinates_wait_for_a_new_runs_first_epoch(filled, store_path):
+    """WebGL without a GPU holds the browser (and the live panel's polling) for seconds,
+    so the chart is drawn once the run that was just started shows its first point."""
+    store = RunStore(store_path)
+    fresh = filled["queued"]
+    store.claim(fresh, "w-test")  # just started: polled fast for its first epoch
+    chosen = [filled["adam"], filled["sgd"], fresh]
+    at = open_app("pages/compare.py", compare_ids=chosen)
+    assert not at.exception
+    assert chart_titles(at) == ["Loss"]  # no parallel coordinates yet
+    assert any("follow once the new run" in c.value for c in at.caption)
+    assert at.selectbox(key="compare_pc_target").value  # the person's choices stay put
+
+    cfg = store.get_run(fresh)["config"]
+    store.record_start(fresh, _info(cfg))
+    _epochs(store, fresh, cfg, 1, metric="mae")
+    at.run()
+    assert not at.exception
+    assert chart_titles(at) == ["Loss", None]
