@@ -106,15 +106,17 @@ def test_cancel_mid_run_keeps_partial_rows(make_executor):
 def test_cancel_a_whole_sweep(make_executor):
     ex = make_executor(workers=2)
     ids = ex.submit([SLOW] * 4, sweep_id="sw-cancel")
+    # Local workers train a sweep's share as one stack (all 4 may run); Ray one each.
     poll(
-        lambda: sum(_running_with_epochs(ex.store, r) for r in ids) == 2,
+        lambda: sum(_running_with_epochs(ex.store, r) for r in ids) >= 2,
         120,
         "two sweep runs training",
     )
+    training = [r for r in ids if _running_with_epochs(ex.store, r)]
     assert ex.cancel(sweep_id="sw-cancel") == 4
     assert set(ex.wait(ids, timeout=60).values()) == {"cancelled"}
-    rows = {r: len(epochs_of(ex.store, r)) for r in ids}
-    assert sorted(n > 0 for n in rows.values()) == [False, False, True, True]
+    # Cancelling keeps what the runs had trained.
+    assert all(epochs_of(ex.store, r) for r in training)
     # The pool is free again: a run outside the sweep still trains.
     [other] = ex.submit([TINY])
     assert ex.wait([other], timeout=120) == {other: "completed"}
