@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("one_run.py", "sweep_vs_serial.py", "stacked_vs_serial.py", "ui_speed.py")
+BENCHMARKS = ("sweep_vs_serial.py", "stacked_vs_serial.py", "ui_speed.py", "one_run.py")
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

@@ -42,7 +42,9 @@ def plain_fit(config: dict) -> dict:
     from engine.config import validate
     from engine.keras_parts import build
     from engine.keras_parts.models import build_model, hidden_layers
+    from engine.keras_parts.schedules import UpdateSchedule
     from engine.spec.tasks import TASKS as CATALOG
+    from engine.training.callbacks import ReduceLROnPlateau
     from engine.training.train import load_data
 
     t0 = time.perf_counter()
@@ -58,15 +60,19 @@ def plain_fit(config: dict) -> dict:
         cfg["precision"],
         m["l2"],
     )
-    assert cfg["schedule"] is None  # a float rate, as the documents' scripts pass it
-    optimizer = build.build_optimizer(cfg, schedule=cfg["learning_rate"])
+    # The run's schedule as the documents pass it (a schedule object in the optimizer);
+    # reduce-LR-on-plateau as the engine's callback, since Keras's own refuses to
+    # change a scheduled rate.
+    schedule = UpdateSchedule(build.build_base_schedule(cfg), accum_steps=cfg["grad_accum_steps"])
+    optimizer = build.build_optimizer(cfg, schedule)
     model.compile(optimizer=optimizer, **build.build_compile_args(cfg))
     cbs = cfg["callbacks"]
     callbacks = []
     if "early_stopping" in cbs:
         callbacks.append(keras.callbacks.EarlyStopping(**cbs["early_stopping"]))
     if "reduce_lr_on_plateau" in cbs:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(**cbs["reduce_lr_on_plateau"]))
+        plateau = cbs["reduce_lr_on_plateau"]
+        callbacks.append(ReduceLROnPlateau(schedule, cfg["learning_rate"], **plateau))
     h = model.fit(
         x,
         y,
