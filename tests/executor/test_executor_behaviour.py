@@ -124,8 +124,10 @@ def test_cancel_a_whole_sweep(make_executor):
 
 def test_readers_see_consistent_live_data_while_workers_write(make_executor):
     ex = make_executor(workers=2)
-    epochs = 8
-    cfg = {"task": "regression", "epochs": epochs, "data": {"n_train": 800, "n_test": 20}}
+    # Long enough (a second or more, even on a warm graph) for Ray's record replay,
+    # every 0.2 s, to show a run mid-training.
+    epochs = 30
+    cfg = {"task": "regression", "epochs": epochs, "data": {"n_train": 2000, "n_test": 20}}
     ids = ex.submit([{**cfg, "seed": s} for s in range(2)])
     errors, reads, partial = [], [0], set()
     done = threading.Event()
