@@ -103,10 +103,8 @@ def train(
     t0 = time.perf_counter()
     own_dir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="hplab-run-")
-    started = False
     try:
         result = _train(cfg, sink, should_stop, workdir, warm)
-        started = True
     except Exception as exc:  # a run that raises is failed with its message
         if warm is not None:  # its model may be half-updated: never reuse it
             warm.evict(graph_key(cfg))
@@ -124,7 +122,6 @@ def train(
     finally:
         if own_dir:
             shutil.rmtree(workdir, ignore_errors=True)
-    _ = started
     result["duration"] = time.perf_counter() - t0
     sink.on_finish(result)
     return {
