@@ -15,10 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from engine.config import shape_of
-from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.tasks import TASKS
-from ui import form, plan, resources
-from ui.charts import lr_finder_figure, schedule_figure
+from ui import form, lr_finder_view, plan, preview_view, resources
 from ui.palette import run_colors
 from ui.presets import PRESETS
 from ui.runs import differing_keys, ident, loss_label, summary
@@ -26,13 +24,6 @@ from ui.shell import require_shell
 from ui.widgets import FieldNotes, problem_list
 
 MODES = ("One run", "Compare one knob", "Replay a documented comparison")
-LRF_RATES = tuple(10.0**e for e in range(-8, 2))  # the range test's sweep bounds to pick from
-LRF_UPDATES = (50, 100, 200, 400)
-LRF_METHODS = {
-    "steepest": "where the smoothed loss falls fastest",
-    "min_over_10": "a tenth of the rate with the lowest loss (the safe classic bound)",
-    "too_few_points": "the loss blew up almost at once: a tenth of the first rate tried",
-}
 require_shell()
 state = st.session_state
 
@@ -328,121 +319,6 @@ def _tab_label(name: str, prefixes) -> str:
     return f"{name} · {warnings} ⚠" if warnings else name
 
 
-def _lr_note() -> None:
-    name = state.get(form.key("optimizer"))
-    if name in OPTIMIZERS:
-        lo, hi = OPTIMIZERS.entry(name).fixed.get("lr_range", (None, None))
-        if lo is not None:
-            st.caption(
-                f"{OPTIMIZERS.entry(name).title} usually trains with {lo:g} – {hi:g}; HP Lab "
-                f"warns beyond {plan.LR_SLACK:g}× outside that range."
-            )
-    _lr_finder()
-
-
-def _use_lr(value: float) -> None:
-    # A callback runs before the widgets are drawn: the only time a widget's value
-    # may be set from code.
-    state[form.key("learning_rate")] = value
-    st.toast(f"learning_rate set to {value:g}.", icon=":material/check:")
-
-
-def _lr_finder() -> None:
-    """The LR range test on the form's current config, next to the field it fills."""
-    with st.expander("Find a learning rate", icon=":material/manage_search:"):
-        st.caption(
-            "An LR range test: train a fresh copy of this config while the learning rate "
-            "rises exponentially, update by update, until the loss blows up; the weights are "
-            "thrown away after. A good rate sits where the loss falls fastest, well before "
-            "its minimum. It runs here in the server (a few seconds) and ignores the "
-            "schedule and callbacks; with a schedule, the rate you pick is its peak."
-        )
-        if base_cfg is None:
-            st.error(
-                "Fix these settings first: the test trains the config in the form.",
-                icon=":material/error:",
-            )
-            problem_list(base_problems)
-            return
-        lo, hi = st.select_slider(
-            "Rates to sweep",
-            LRF_RATES,
-            value=(1e-7, 10.0),  # a range: select_slider reads that from value, not state
-            key="setup_lrf_range",
-            format_func=lambda v: f"{v:g}",
-        )
-        c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-        updates = c1.select_slider(
-            "Updates",
-            LRF_UPDATES,
-            value=200,
-            key="setup_lrf_updates",
-            help="More updates resolve the curve more finely and take longer.",
-        )
-        run = c2.button(
-            "Run the range test",
-            icon=":material/play_arrow:",
-            key="setup_lrf_run",
-            width="stretch",
-            disabled=lo >= hi,
-        )
-        if lo >= hi:
-            st.error("**Rates to sweep**: the lower end must be below the upper end.")
-            return
-        key = resources.lr_find_key(base_cfg, min_lr=lo, max_lr=hi, updates=updates)
-        if run:
-            first = resources.tf_import_seconds() is None
-            with st.spinner(
-                ("Loading TensorFlow (once per server), then " if first else "")
-                + f"training {updates} updates at rising learning rates…"
-            ):
-                try:
-                    result = resources.lr_range_test(
-                        base_cfg, min_lr=lo, max_lr=hi, updates=updates
-                    )
-                    state["setup_lrf"] = {"key": key, "result": result}
-                except Exception as e:  # a config that validates yet cannot train
-                    state["setup_lrf"] = None
-                    st.error(f"The range test failed: {e}", icon=":material/error:")
-        held = state.get("setup_lrf")
-        if not held:
-            return
-        if held["key"] != key:
-            st.caption("The settings changed since the last test: run it again for these.")
-            return
-        _lr_finder_result(held["result"])
-
-
-def _lr_finder_result(res: dict) -> None:
-    st.plotly_chart(
-        lr_finder_figure(res, title="Loss as the learning rate rises"),
-        key="setup_lrf_chart",
-        width="stretch",
-        config={"displaylogo": False},
-    )
-    suggestion = float(f"{res['suggestion']:.2g}")  # two digits: the test is no finer
-    how = LRF_METHODS.get(res.get("method"), res.get("method") or "")
-    low = res.get("min_loss_lr")
-    st.caption(
-        "Faint: each update's loss; solid: smoothed. "
-        f"Suggested **{suggestion:g}** (★): {how}. "
-        + (f"The loss was lowest at {low:.2g} (●). " if low else "")
-        + f"{res.get('updates', len(res['lr']))} updates"
-        + (", stopped when the loss blew up." if res.get("stopped_early") else ".")
-    )
-    current = state.get(form.key("learning_rate"))
-    st.button(
-        f"Use {suggestion:g}",
-        icon=":material/input:",
-        key="setup_lrf_use",
-        on_click=_use_lr,
-        args=(suggestion,),
-        type="primary",
-        disabled=current == suggestion,
-        help="Put the suggestion into the learning_rate field.",
-    )
-
-
 if mode != MODES[2]:
     st.markdown("#### Settings")
     if mode == MODES[1]:
@@ -452,7 +328,7 @@ if mode != MODES[2]:
         )
     tabs = st.tabs([_tab_label(n, p) for n, p in TABS.items()], key="setup_tabs")
     with tabs[0]:
-        form.section_optimizer(task, notes, _lr_note)
+        form.section_optimizer(task, notes, lambda: lr_finder_view.lr_note(base_cfg, base_problems))
     with tabs[1]:
         c1, c2 = st.columns(2, gap="large")
         with c1:
@@ -541,90 +417,7 @@ if configs:
 # ----------------------------------------------------------------------------- LR preview
 
 if configs:
-    with st.container(border=True):
-        pc1, pc2, pc3, pc4 = st.columns([3, 2, 1, 1.4], vertical_alignment="bottom")
-        with pc1:
-            st.markdown("**Learning rate, update by update**")
-        with pc2:
-            per = st.segmented_control(
-                "x axis",
-                ["update", "epoch"],
-                key="setup_preview_x",
-                default="update",
-                required=True,
-                label_visibility="collapsed",
-            )
-        with pc3:
-            log_y = st.toggle("log y", key="setup_preview_log")
-        with pc4:
-            show = st.toggle(
-                "Preview",
-                value=True,
-                key="setup_preview",
-                help="Builds the schedule object training will use (needs TensorFlow in this "
-                "server, loaded once).",
-            )
-        if show:
-            unique: dict[str, tuple[list[str], dict]] = {}
-            for p, cfg in zip(planned, configs, strict=False):
-                sig = json.dumps(
-                    {
-                        k: cfg[k]
-                        for k in (
-                            "learning_rate",
-                            "schedule",
-                            "batch_size",
-                            "grad_accum_steps",
-                            "epochs",
-                            "validation_split",
-                        )
-                    }
-                    | {"n": cfg["data"]["n_train"]},
-                    sort_keys=True,
-                )
-                names, _ = unique.setdefault(sig, ([], cfg))
-                base = p.name.split(" · seed ")[0]
-                if base not in names:
-                    names.append(base)
-            previews = []
-            first_load = resources.tf_import_seconds() is None
-            with st.spinner(
-                "Loading TensorFlow to build the exact schedule (once per server)…"
-                if first_load
-                else "Computing the schedule…"
-            ):
-                for names, cfg in list(unique.values())[:12]:
-                    # runs that will apply the very same rates share one line
-                    label = (
-                        names[0]
-                        if len(names) == 1
-                        else f"{', '.join(names[:4])}"
-                        + (f" (+{len(names) - 4})" if len(names) > 4 else "")
-                    )
-                    color = colors.get(names[0], "#4e79a7") if len(unique) > 1 else "#4338ca"
-                    previews.append((label, color, resources.schedule_preview(cfg)))
-            st.plotly_chart(
-                schedule_figure(previews, per=per, log_y=log_y),
-                key="setup_schedule_chart",
-                width="stretch",
-            )
-            notes_txt = (
-                "From the same schedule object the workers train with; one point per optimizer "
-                "update (with gradient accumulation, an update spans several batches)."
-            )
-            if len(unique) == 1 and len(configs) > 1:
-                notes_txt += f" All {len(configs)} runs apply exactly these rates."
-            if any("reduce_lr_on_plateau" in c["callbacks"] for c in configs):
-                notes_txt += (
-                    " Reduce-LR-on-plateau cuts depend on the curves, so they appear in the "
-                    "run's applied-LR chart, not here."
-                )
-            if resources.tf_import_seconds() is not None:
-                notes_txt += (
-                    f" TensorFlow's one-time load for previews took "
-                    f"{resources.tf_import_seconds():.1f} s in this server."
-                )
-            st.caption(notes_txt)
+    preview_view.render(planned, configs, colors)
 
 # ----------------------------------------------------------------------------- launch
 

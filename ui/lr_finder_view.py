@@ -1,0 +1,138 @@
+"""Set up runs › Find a learning rate: the LR range test next to the field it fills.
+
+Its own module so the setup page stays a short script; the widget keys
+(``setup_lrf_*``) are the page's.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.spec.optimizers import OPTIMIZERS
+from ui import form, plan, resources
+from ui.charts import lr_finder_figure
+from ui.widgets import problem_list
+
+LRF_RATES = tuple(10.0**e for e in range(-8, 2))  # the range test's sweep bounds to pick from
+LRF_UPDATES = (50, 100, 200, 400)
+LRF_METHODS = {
+    "steepest": "where the smoothed loss falls fastest",
+    "min_over_10": "a tenth of the rate with the lowest loss (the safe classic bound)",
+    "too_few_points": "the loss blew up almost at once: a tenth of the first rate tried",
+}
+
+
+def lr_note(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> None:
+    """The optimizer's usual range and the range test, beside the learning-rate field."""
+    name = st.session_state.get(form.key("optimizer"))
+    if name in OPTIMIZERS:
+        lo, hi = OPTIMIZERS.entry(name).fixed.get("lr_range", (None, None))
+        if lo is not None:
+            st.caption(
+                f"{OPTIMIZERS.entry(name).title} usually trains with {lo:g} – {hi:g}; HP Lab "
+                f"warns beyond {plan.LR_SLACK:g}× outside that range."
+            )
+    lr_finder(base_cfg, base_problems)
+
+
+def _use_lr(value: float) -> None:
+    # A callback runs before the widgets are drawn: the only time a widget's value
+    # may be set from code.
+    st.session_state[form.key("learning_rate")] = value
+    st.toast(f"learning_rate set to {value:g}.", icon=":material/check:")
+
+
+def lr_finder(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> None:
+    """The LR range test on the form's current config, next to the field it fills."""
+    with st.expander("Find a learning rate", icon=":material/manage_search:"):
+        st.caption(
+            "An LR range test: train a fresh copy of this config while the learning rate "
+            "rises exponentially, update by update, until the loss blows up; the weights are "
+            "thrown away after. A good rate sits where the loss falls fastest, well before "
+            "its minimum. It runs here in the server (a few seconds) and ignores the "
+            "schedule and callbacks; with a schedule, the rate you pick is its peak."
+        )
+        if base_cfg is None:
+            st.error(
+                "Fix these settings first: the test trains the config in the form.",
+                icon=":material/error:",
+            )
+            problem_list(base_problems)
+            return
+        lo, hi = st.select_slider(
+            "Rates to sweep",
+            LRF_RATES,
+            value=(1e-7, 10.0),  # a range: select_slider reads that from value, not state
+            key="setup_lrf_range",
+            format_func=lambda v: f"{v:g}",
+        )
+        c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
+        updates = c1.select_slider(
+            "Updates",
+            LRF_UPDATES,
+            value=200,
+            key="setup_lrf_updates",
+            help="More updates resolve the curve more finely and take longer.",
+        )
+        run = c2.button(
+            "Run the range test",
+            icon=":material/play_arrow:",
+            key="setup_lrf_run",
+            width="stretch",
+            disabled=lo >= hi,
+        )
+        if lo >= hi:
+            st.error("**Rates to sweep**: the lower end must be below the upper end.")
+            return
+        key = resources.lr_find_key(base_cfg, min_lr=lo, max_lr=hi, updates=updates)
+        if run:
+            first = resources.tf_import_seconds() is None
+            with st.spinner(
+                ("Loading TensorFlow (once per server), then " if first else "")
+                + f"training {updates} updates at rising learning rates…"
+            ):
+                try:
+                    result = resources.lr_range_test(
+                        base_cfg, min_lr=lo, max_lr=hi, updates=updates
+                    )
+                    st.session_state["setup_lrf"] = {"key": key, "result": result}
+                except Exception as e:  # a config that validates yet cannot train
+                    st.session_state["setup_lrf"] = None
+                    st.error(f"The range test failed: {e}", icon=":material/error:")
+        held = st.session_state.get("setup_lrf")
+        if not held:
+            return
+        if held["key"] != key:
+            st.caption("The settings changed since the last test: run it again for these.")
+            return
+        _result(held["result"])
+
+
+def _result(res: dict) -> None:
+    st.plotly_chart(
+        lr_finder_figure(res, title="Loss as the learning rate rises"),
+        key="setup_lrf_chart",
+        width="stretch",
+        config={"displaylogo": False},
+    )
+    suggestion = float(f"{res['suggestion']:.2g}")  # two digits: the test is no finer
+    how = LRF_METHODS.get(res.get("method"), res.get("method") or "")
+    low = res.get("min_loss_lr")
+    st.caption(
+        "Faint: each update's loss; solid: smoothed. "
+        f"Suggested **{suggestion:g}** (★): {how}. "
+        + (f"The loss was lowest at {low:.2g} (●). " if low else "")
+        + f"{res.get('updates', len(res['lr']))} updates"
+        + (", stopped when the loss blew up." if res.get("stopped_early") else ".")
+    )
+    current = st.session_state.get(form.key("learning_rate"))
+    st.button(
+        f"Use {suggestion:g}",
+        icon=":material/input:",
+        key="setup_lrf_use",
+        on_click=_use_lr,
+        args=(suggestion,),
+        type="primary",
+        disabled=current == suggestion,
+        help="Put the suggestion into the learning_rate field.",
+    )
