@@ -6,7 +6,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("sweep_vs_serial.py", "stacked_vs_serial.py", "ui_speed.py", "one_run.py")
+BENCHMARKS = (
+    "sweep_vs_serial.py",
+    "stacked_vs_serial.py",
+    "ui_speed.py",
+    "compare_draw.py",
+    "one_run.py",
+)
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

@@ -43,11 +43,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(tmp: Path, *, workers: int = 2) -> Iterator[Server]:
+def serve(tmp: Path, *, workers: int = 2, root: Path = ROOT) -> Iterator[Server]:
     """``streamlit run app.py`` on a free port with its own store in ``tmp``, until exit.
 
     Shared by the browser suite and ``benchmarks/ui_speed.py`` so both measure the
-    server a person starts, not a variant of it.
+    server a person starts, not a variant of it. ``root`` is the checkout to serve
+    (``benchmarks/compare_draw.py`` serves an older commit beside this one).
     """
     port = free_port()
     store = tmp / "hplab.db"
@@ -66,7 +67,7 @@ def serve(tmp: Path, *, workers: int = 2) -> Iterator[Server]:
                 "--server.headless",
                 "true",
             ],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -69,3 +69,49 @@ def test_loss_explorer_huber_delta_moves_the_saturation(server, page):
     wait_idle(page)
     no_exception(page)
     screenshot(page, "losses")
+
+
+def _overlap(a, b) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1440, 900)])
+def test_schedule_explorer_toolbar_leaves_the_legend_readable(server, page, size):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(f"{server.url}/schedules")
+    expect(page.get_by_role("heading", name="Schedule explorer")).to_be_visible(timeout=60_000)
+    for key in ("sx_chart_update", "sx_chart_epoch"):
+        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 2], timeout=90_000)
+        chart = page.locator(f".st-key-{key} .js-plotly-plot")
+        chart.hover()
+        bar = chart.locator(".modebar").first
+        expect(bar).to_be_visible(timeout=30_000)
+        legend = chart.locator(".legend").first
+        assert not _overlap(bar.bounding_box(), legend.bounding_box()), key
+    no_exception(page)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1440, 900)])
+def test_loss_explorer_labels_are_not_cut(server, page, size):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(f"{server.url}/losses")
+    expect(page.get_by_role("heading", name="Loss explorer")).to_be_visible(timeout=60_000)
+    page.get_by_role("tab", name="Classification: loss vs probability").click()
+    logit = page.locator(".st-key-lx_wrt button", has_text="logit")
+    expect(logit).to_be_visible(timeout=30_000)
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
+          .filter(e => e.offsetParent && e.textContent.trim()
+            && e.scrollWidth > e.clientWidth + 1
+            && getComputedStyle(e).textOverflow === 'ellipsis')
+          .map(e => e.textContent.trim())"""
+    )
+    assert cut == []
+    box, col = logit.bounding_box(), page.locator(".st-key-lx_wrt").bounding_box()
+    assert box["x"] + box["width"] <= col["x"] + col["width"] + 1, "logit sticks out"
+    no_exception(page)
