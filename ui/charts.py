@@ -236,8 +236,23 @@ class _Draft:
             traces = _bundled(traces) + [_legend_key(label, dash) for label, dash in keys]
             layout["hovermode"] = "closest"
         if self.shapes:
-            layout["shapes"] = self.shapes
+            layout["shapes"] = _labels_inside(self.shapes, self.traces)
         return go.Figure(data=traces, layout=layout, _validate=False)
+
+
+def _labels_inside(shapes: list[dict], traces: list[dict]) -> list[dict]:
+    """A vertical line's label reads to the right of the line, or to its left in the
+    right half of the chart: next to the plot's right edge it would be cut off."""
+    xs = [x for t in traces for x in (t.get("x") or ()) if finite(x)]
+    if not xs:
+        return shapes
+    middle = (min(xs) + max(xs)) / 2
+    out = []
+    for sh in shapes:
+        if "label" in sh and finite(sh.get("x0")) and sh["x0"] > middle:
+            sh = {**sh, "label": {**sh["label"], "xanchor": "right"}}
+        out.append(sh)
+    return out
 
 
 # Past this many runs a run chart bundles its curves. The browser draws each trace as an

@@ -1,4 +1,5 @@
-"""Make every page run inside ``app.py``'s frame, even when Streamlit runs it bare.
+"""The frame every page runs in: ``frame()`` styles it, ``require_shell()`` makes sure
+a page always runs inside it, even when Streamlit runs it bare.
 
 Streamlit treats an app as a legacy "pages/ folder" app until something calls
 ``st.navigation``: while a ``pages/`` directory sits next to the entry file, a

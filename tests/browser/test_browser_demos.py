@@ -20,6 +20,15 @@ pytestmark = pytest.mark.browser
 
 LESSON = "Learning rate: too low, about right, too high"
 
+
+@pytest.fixture(autouse=True)
+def _patient(page):
+    """Six developers' suites share two cores here: the page draws slowly, so actions
+    wait up to two minutes (a test still fails when the thing never happens)."""
+    page.set_default_timeout(120_000)
+    expect.set_options(timeout=60_000)
+
+
 LOSS_RUNS_JS = """() => {
   const d = document.querySelector('.st-key-compare_chart_loss .js-plotly-plot');
   return d && d.data ? [...new Set(d.data.filter(t => t.meta && t.meta.series === 'loss'

@@ -14,6 +14,15 @@ from test_browser_flow import no_exception, screenshot
 
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture(autouse=True)
+def _patient(page):
+    """Six developers' suites share two cores here: the page draws slowly, so actions
+    wait up to two minutes (a test still fails when the thing never happens)."""
+    page.set_default_timeout(120_000)
+    expect.set_options(timeout=60_000)
+
+
 # Traces of the Plotly chart inside a keyed Streamlit element, read from the live figure.
 TRACES_JS = """(key) => {
   const d = document.querySelector(`.st-key-${key} .js-plotly-plot`);

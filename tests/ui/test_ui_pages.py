@@ -359,7 +359,11 @@ def test_compare_opens_on_the_launch_in_the_url(filled):
         "compare_cancel_all",
     } <= keys
     assert f"compare_cancel_{filled['adam']}" not in keys  # finished runs have nothing to cancel
-    # Only the open tab is drawn (live redraws stay cheap): Loss, plus parallel coordinates.
+    # Only the open tab is drawn (live redraws stay cheap); parallel coordinates (WebGL,
+    # seconds without a GPU) only once their section is opened.
+    assert chart_titles(at) == ["Loss"]
+    at.session_state["compare_pc_open"] = True
+    at.run()
     assert chart_titles(at) == ["Loss", None]
 
 
