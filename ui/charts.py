@@ -378,7 +378,9 @@ def _layout_props(
         hovermode="x unified",
         # Under the plot, not above it: Plotly's toolbar appears over the top right
         # corner on hover, and the top is where the title and the line labels sit.
-        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+        legend=dict(
+            orientation="h", yanchor="top", y=_legend_y(height, title), xanchor="left", x=0
+        ),
         uirevision=revision or title or y_title,
         xaxis=dict(title=dict(text=x_title), showgrid=True, zeroline=False),
         yaxis=dict(
@@ -389,6 +391,13 @@ def _layout_props(
             exponentformat="power" if log_y else "B",
         ),
     )
+
+
+def _legend_y(height: int, title: str | None) -> float:
+    """Where the legend's top goes, in plot heights below the plot: clear of the x axis's
+    ticks and title (about 62 px), whatever the chart's height."""
+    plot = max(120, height - (46 if title else 16) - 40)
+    return -max(0.2, 62 / plot)
 
 
 def _layout(fig: go.Figure, **props: Any) -> go.Figure:

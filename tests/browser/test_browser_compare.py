@@ -204,10 +204,13 @@ def test_only_runs_that_differ_in_seed_alone_form_a_band(quiet_server, store, pa
         )
         for s in (1, 2)
     ]
-    open_compare(page, quiet_server, twins + seeds)
-    text = page.locator('[data-testid="stMain"]').inner_text()
+    page.goto(f"{quiet_server.url}/compare?runs={','.join(twins + seeds)}")
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("Seed repeats")).to_be_visible(timeout=120_000)
+    text = main.inner_text()
     assert text.count("over 2 seeds") == 1, text[text.find("Seed repeats") :][:400]
     assert "± 0 over" not in text
+    open_compare(page, quiet_server, twins + seeds)
     traces = page.evaluate(BANDS_JS)
     bands = [t["meta"] for t in traces if t["meta"].get("runs")]
     assert bands and all(set(m["runs"]) == set(seeds) for m in bands), bands

@@ -54,9 +54,12 @@ def test_a_demo_keeps_its_lesson_and_opens_in_compare(server, page):
         what="the demo's runs to be queued",
     )
     sweep = runs[0]["sweep_id"]
-    # the lesson's label changes ("· running", then "· done"); the lesson stays chosen
-    expect(page.locator(".st-key-demos_pick")).to_contain_text("running", timeout=30_000)
+    # the lesson starts "running", then is "done"; the lesson stays chosen throughout
+    expect(page.get_by_text(re.compile(r"Latest launch · \d/4 finished"))).to_be_visible()
+    wait_idle(page, quiet=1.0)
     expect(heading).to_be_visible()
+    status = page.locator(".st-key-demos_status")
+    expect(status).to_contain_text(LESSON)
     wait_until(
         lambda: all(
             r["status"] not in ("queued", "running") for r in store.list_runs(sweep_id=sweep)
@@ -64,9 +67,10 @@ def test_a_demo_keeps_its_lesson_and_opens_in_compare(server, page):
         timeout=240,
         what="the demo's runs to finish",
     )
-    expect(page.locator(".st-key-demos_pick")).to_contain_text("done", timeout=30_000)
+    expect(page.get_by_text(re.compile(r"Latest launch · 4/4 finished"))).to_be_visible()
     wait_idle(page)
     expect(heading).to_be_visible()
+    expect(status).to_contain_text(f"{LESSON} · done")
     expect(page.get_by_text(re.compile(r"Latest launch · 4/4 finished"))).to_be_visible()
     no_exception(page)
     screenshot(page, "demos")

@@ -46,13 +46,13 @@ def test_schedule_explorer_adds_a_curve(server, page):
     expect(page.get_by_role("heading", name="Schedule explorer")).to_be_visible(timeout=60_000)
     # The first preview loads TensorFlow into the server: allow for it.
     for key in ("sx_chart_update", "sx_chart_epoch"):
-        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 2], timeout=90_000)
+        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 2], timeout=240_000)
     expect(page.get_by_text("2,370 updates", exact=False).first).to_be_visible()
     no_exception(page)
 
     page.locator(".st-key-sx_add button").click()
     for key in ("sx_chart_update", "sx_chart_epoch"):
-        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 3], timeout=30_000)
+        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 3], timeout=120_000)
     names = [t["name"] for t in page.evaluate(TRACES_JS, "sx_chart_update")]
     assert names == ["1 · warmup_cosine", "2 · exponential_decay", "3 · cosine_decay_restarts"]
     card = page.locator(".st-key-sx2_card")
@@ -66,14 +66,14 @@ def test_schedule_explorer_adds_a_curve(server, page):
 def test_loss_explorer_huber_delta_moves_the_saturation(server, page):
     page.goto(f"{server.url}/losses")
     expect(page.get_by_role("heading", name="Loss explorer")).to_be_visible(timeout=60_000)
-    page.wait_for_function(HUBER_MAX_JS, arg=["lx_reg_grad", 1.0], timeout=30_000)
+    page.wait_for_function(HUBER_MAX_JS, arg=["lx_reg_grad", 1.0], timeout=120_000)
     no_exception(page)
 
     thumb = page.locator(".st-key-lx_delta input[type=range]")
     thumb.focus()
     for _ in range(5):  # step 0.1: δ 1.0 → 0.5
         thumb.press("ArrowLeft")
-    page.wait_for_function(HUBER_MAX_JS, arg=["lx_reg_grad", 0.5], timeout=30_000)
+    page.wait_for_function(HUBER_MAX_JS, arg=["lx_reg_grad", 0.5], timeout=120_000)
     expect(page.locator(".st-key-lx_delta")).to_contain_text("0.50")
     wait_idle(page)
     no_exception(page)
@@ -95,7 +95,7 @@ def test_schedule_explorer_toolbar_leaves_the_legend_readable(server, page, size
     page.goto(f"{server.url}/schedules")
     expect(page.get_by_role("heading", name="Schedule explorer")).to_be_visible(timeout=60_000)
     for key in ("sx_chart_update", "sx_chart_epoch"):
-        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 2], timeout=90_000)
+        page.wait_for_function(TRACE_COUNT_JS, arg=[key, 2], timeout=240_000)
         chart = page.locator(f".st-key-{key} .js-plotly-plot")
         chart.hover()
         bar = chart.locator(".modebar").first
