@@ -367,6 +367,25 @@ def test_compare_opens_on_the_launch_in_the_url(filled):
     assert chart_titles(at) == ["Loss", None]
 
 
+def test_the_address_follows_the_selection(filled):
+    """A link shows what the page shows: one whole launch by its sweep, else the runs."""
+    at = open_app("pages/compare.py")
+    at.query_params["sweep"] = "sw-fake00001"
+    at.query_params["tab"] = "Gradients"
+    at.run()
+    assert at.session_state["compare_tabs"] == "Gradients"
+
+    def address():
+        return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+    assert address() == {"sweep": "sw-fake00001"}  # the tab was a one-off
+    at.button(key="compare_pick_none").click().run()
+    assert address() == {}
+    at.session_state["compare_ids"] = [filled["adam"], filled["failed"]]
+    at.run()
+    assert address() == {"runs": f"{filled['adam']},{filled['failed']}"}
+
+
 @pytest.mark.parametrize(
     ("tab", "titles"),
     [
