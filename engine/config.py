@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from engine import run_cost
 from engine.errors import ConfigError, field_path, show
 from engine.json_input import check_nesting
 from engine.spec.callbacks import CALLBACKS
@@ -499,6 +500,10 @@ def validate(raw: Any) -> dict[str, Any]:
             )
     if problems:
         raise ConfigError(problems)
+    # Last: the estimate needs every other field well-formed.
+    too_big = run_cost.budget_problem(run_cost.estimate(out), run_cost.memory_budget())
+    if too_big:
+        raise ConfigError([too_big])
     out["schedule"] = _collect(problems, _resolve_schedule, out["schedule"], shape)
     if problems:
         raise ConfigError(problems)
