@@ -70,23 +70,25 @@ def _depth_of_text(text: str) -> int:
 
 
 def _deep_key(text: str) -> str | None:
-    """The top-level key under which the text first nests deeper than ``MAX_DEPTH``
-    (only computed for text already known to be too deep)."""
-    depth, key = 0, None
+    """The dotted path (object keys, up to three) under which the text first nests
+    deeper than ``MAX_DEPTH``; only computed for text already known to be too deep."""
+    keys: list[str | None] = []  # the current key of each open container (None: a list)
     for m in _TOKEN.finditer(text):
         tok = m.group()
         if tok in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return key
+            keys.append(None)
+            if len(keys) > MAX_DEPTH:
+                named = list(itertools.takewhile(lambda k: k is not None, keys))[:3]
+                return ".".join(named) or None
         elif tok in "]}":
-            depth -= 1
-        elif depth == 1 and tok.endswith(":"):
+            if keys:
+                keys.pop()
+        elif tok.endswith(":") and keys:
             try:
-                key = field_path("", json.loads(tok[:-1].rstrip()))
+                keys[-1] = field_path("", json.loads(tok[:-1].rstrip()))
             except ValueError:
-                key = None
-    return key
+                keys[-1] = None
+    return None
 
 
 def loads(data: bytes | str, what: str = "config") -> Any:

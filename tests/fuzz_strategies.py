@@ -121,16 +121,16 @@ def param_value(p: Param, *, plausible: bool = True):
         lo = p.lo if p.lo is not None else -1e3
         hi = p.hi if p.hi is not None else 1e3
         if p.kind == "int":
-            good = st.integers(int(math.ceil(lo)), int(math.floor(hi)))
+            good = st.integers(math.ceil(lo), math.floor(hi))
             edge = st.sampled_from([int(lo) - 1, int(hi) + 1, float(int(lo)), 2.5])
         else:
             good = st.floats(lo, hi, exclude_min=p.lo_open, exclude_max=p.hi_open)
             if p.log and lo >= 0 and hi > 0:
                 good = st.one_of(
                     good,
-                    st.floats(-8, math.log10(hi)).map(lambda e: 10.0**e).filter(
-                        lambda v: lo < v <= hi if p.lo_open else lo <= v <= hi
-                    ),
+                    st.floats(-8, math.log10(hi))
+                    .map(lambda e: 10.0**e)
+                    .filter(lambda v: lo < v <= hi if p.lo_open else lo <= v <= hi),
                 )
             edge = st.sampled_from([lo, hi, lo - 1, hi * 2, math.nan])
         good = st.one_of(good, edge) if not plausible else good
@@ -145,7 +145,9 @@ def param_value(p: Param, *, plausible: bool = True):
 def params_object(params: dict[str, Param], *, plausible: bool):
     """A subset of ``params`` with values; sometimes an unknown key."""
     names = sorted(params)
-    sub = st.lists(st.sampled_from(names), unique=True, max_size=len(names)) if names else st.just([])
+    sub = (
+        st.lists(st.sampled_from(names), unique=True, max_size=len(names)) if names else st.just([])
+    )
 
     @st.composite
     def build(draw):
@@ -166,7 +168,10 @@ def registry_ident(registry, *, plausible: bool, names=None):
         name = draw(st.sampled_from(names))
         if draw(st.booleans()):
             return name
-        return {"name": name, **draw(params_object(registry.entry(name).params, plausible=plausible))}
+        return {
+            "name": name,
+            **draw(params_object(registry.entry(name).params, plausible=plausible)),
+        }
 
     good = build()
     return good if plausible else st.one_of(good, wild, st.sampled_from(["nope", {"x": 1}]))
@@ -185,10 +190,10 @@ def _loss_for(task, *, plausible: bool):
 def _metrics_for(task, *, plausible: bool):
     def for_head(head):
         names = [e.name for e in METRICS if head.kind in e.tags] if plausible else None
-        return st.lists(
-            registry_ident(METRICS, plausible=plausible, names=names), max_size=3
-        ) if plausible else st.one_of(
-            st.lists(registry_ident(METRICS, plausible=False), max_size=3), wild
+        return (
+            st.lists(registry_ident(METRICS, plausible=plausible, names=names), max_size=3)
+            if plausible
+            else st.one_of(st.lists(registry_ident(METRICS, plausible=False), max_size=3), wild)
         )
 
     if task.multi_output:
@@ -198,9 +203,9 @@ def _metrics_for(task, *, plausible: bool):
 
 def _callbacks(*, plausible: bool):
     return st.dictionaries(
-        st.sampled_from(sorted(CALLBACKS)) if plausible else st.one_of(
-            st.sampled_from(sorted(CALLBACKS)), st.text(max_size=5)
-        ),
+        st.sampled_from(sorted(CALLBACKS))
+        if plausible
+        else st.one_of(st.sampled_from(sorted(CALLBACKS)), st.text(max_size=5)),
         st.one_of(
             st.just({"monitor": "loss"}),
             params_object(CALLBACKS["early_stopping"]["params"], plausible=plausible).map(
@@ -255,7 +260,9 @@ def config(draw, *, plausible: bool | None = None, tiny: bool = False):
             continue
         good = ok()
         if key == "data":
-            params = {k: v for k, v in DATA_PARAMS.items() if k != "n_val" or task.has_own_validation}
+            params = {
+                k: v for k, v in DATA_PARAMS.items() if k != "n_val" or task.has_own_validation
+            }
             if tiny:
                 params = {k: params[k] for k in ("noise", "learnable") if k in params}
             raw["data"] = {**raw.get("data", {}), **draw(params_object(params, plausible=good))}

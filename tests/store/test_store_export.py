@@ -9,10 +9,10 @@ import math
 import tracemalloc
 
 import pytest
+from store_helpers import CONFIG, epoch_record, run_in_state, update_columns
 
 from engine.cli import main as engine_main
 from engine.store.runs import EXPORT_UPDATE_POINTS
-from store_helpers import CONFIG, epoch_record, run_in_state, update_columns
 
 UPDATES = 3000  # per run: three times the default export resolution
 
