@@ -24,11 +24,13 @@ GiB = 1024**3
 MiB = 1024**2
 
 # Calibrated on this project's 2-core, 24 GiB machine (benchmarks/memory_estimate.py):
-RUNTIME_BYTES = 720 * MiB  # a process that has imported TensorFlow and built a small model
+RUNTIME_BYTES = 780 * MiB  # a process that has imported TensorFlow and trained a small model
 DATA_COPIES = 3.0  # NumPy arrays, their tf.constant copy, the eval datasets' caches
-DENSE_FLOATS = 4.0  # per unit and example: pre-activation, activation, gradients
-LSTM_FLOATS = 14.0  # per unit, step and example: 4 gates before/after activation, c, h, grads
-ACTIVATION_OVERHEAD = 2.0  # backward-pass temporaries on top of what the forward pass keeps
+DENSE_FLOATS = 2.0  # per unit and example: the activation and its gradient
+NORM_FLOATS = 1.0  # per unit and example, batch normalisation
+DROPOUT_FLOATS = 0.5  # per unit and example, the dropout mask
+LSTM_FLOATS = 8.0  # per unit, step and example: the gates, c and h kept for backprop
+ACTIVATION_OVERHEAD = 1.0  # backward-pass temporaries on top of what the forward pass keeps
 # Wall time: a fixed start (build, trace), a cost per optimizer update, and compute.
 START_SECONDS = 4.0
 SECONDS_PER_UPDATE = 4e-4
@@ -114,9 +116,9 @@ def estimate(cfg: dict) -> RunCost:
             width = u
         elif kind == "batchnorm":
             params += 4 * width
-            act += 2 * width
+            act += NORM_FLOATS * width
         elif kind == "dropout":
-            act += width
+            act += DROPOUT_FLOATS * width
     for h in task.heads:
         params += width * h.units + h.units
         flops += width * h.units

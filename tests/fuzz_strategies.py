@@ -309,10 +309,28 @@ def config(draw, *, plausible: bool | None = None, tiny: bool = False):
     return raw
 
 
+GOOD_GRID = {
+    "learning_rate": [0.001, 0.01],
+    "optimizer.name": ["sgd", "adam"],
+    "seed": [1, 2],
+    "model.width": [0.5, 1.0],
+    "batch_size": [8, 16],
+}
+
+
 @st.composite
 def sweep(draw):
     """A raw sweep file: a base config, a grid of dotted paths, repeats, name, tags."""
-    out: dict = {"base": draw(config())}
+    plausible = draw(st.booleans())  # half the sweeps are ones a person means to run
+    out: dict = {"base": draw(config(plausible=True) if plausible else config())}
+    if plausible:
+        paths = draw(st.lists(st.sampled_from(sorted(GOOD_GRID)), unique=True, max_size=2))
+        out["grid"] = {p: GOOD_GRID[p] for p in paths}
+        if draw(st.booleans()):
+            out["repeats"] = draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            out["name"] = draw(st.text(max_size=30))
+        return out
     paths = st.sampled_from(
         [
             "learning_rate",
