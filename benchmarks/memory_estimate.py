@@ -49,6 +49,13 @@ CONFIGS = {
         "model": {"width": 4},
         "epochs": 1,
     },
+    "sequence, width 8, batch 1024": {
+        "task": "sequence",
+        "data": {"n_train": 1280, "n_test": 100},
+        "batch_size": 1024,
+        "model": {"width": 8},
+        "epochs": 1,
+    },
 }
 BIG = {
     "issue 11's example: sequence, width 8, batch 8192": {
