@@ -276,7 +276,7 @@ with st.container(horizontal=True, vertical_alignment="center"):
         on_click="ignore",
         help="Every epoch point and about 1,000 per-update points per run, long format: "
         "run_id, run_name, series, x_kind, x, value, then each run's config as dotted-path "
-        "columns (config.optimizer.name, ...). Every update: python -m engine export --updates full.",
+        "columns (config.optimizer.name, ...). For every update: `engine export --updates full`.",
     )
     if len(sel_ids) == 1:
         st.page_link(
