@@ -2,7 +2,7 @@
 ends ``completed`` or ``diverged``, never ``failed``.
 
 Training one costs seconds (tracing a fresh graph dominates; an LSTM config takes
-longest), so CI trains a fixed, derandomised sample (``HPLAB_FUZZ_TRAIN``, default 30);
+longest), so CI trains a fixed, derandomised sample (``HPLAB_FUZZ_TRAIN``, default 10);
 ``HPLAB_FUZZ_TRAIN=1000`` runs the full property. ``HPLAB_FUZZ_LOG=FILE`` appends one
 line per trained config (status, seconds, config).
 """
@@ -22,7 +22,7 @@ from engine.errors import ConfigError
 from engine.training.train import train
 from tests.fuzz_strategies import config, fuzz_settings
 
-FUZZ_TRAIN = int(os.environ.get("HPLAB_FUZZ_TRAIN", "30"))
+FUZZ_TRAIN = int(os.environ.get("HPLAB_FUZZ_TRAIN", "10"))
 LOG = os.environ.get("HPLAB_FUZZ_LOG")
 
 
