@@ -36,6 +36,13 @@ def plain(field: str) -> str:
     return f
 
 
+def say(message: str) -> str:
+    """The validator's words for a form: an emptied field is "empty", not JSON's null."""
+    if message == "must not be null":
+        return "is empty: type a value"
+    return message
+
+
 class FieldNotes:
     """Problems and advice keyed by field, drawn under the widget that owns the field.
 
@@ -52,7 +59,7 @@ class FieldNotes:
         for i, (key, full, msg) in enumerate(self.problems):
             if key == field and i not in self.shown:
                 self.shown.add(i)
-                st.error(f"**{full}**: {msg}", icon=":material/error:")
+                st.error(f"**{full}**: {say(msg)}", icon=":material/error:")
         for i, (key, a) in enumerate(self.advice):
             if key == field and i not in self.shown_advice:
                 self.shown_advice.add(i)
@@ -83,6 +90,6 @@ def problem_list(problems: Iterable[tuple[str, str]]) -> None:
     if not items:
         return
     st.error(
-        "\n".join(f"- **{f}**: {m}" if f else f"- {m}" for f, m in items),
+        "\n".join(f"- **{f}**: {say(m)}" if f else f"- {say(m)}" for f, m in items),
         icon=":material/error:",
     )

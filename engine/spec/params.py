@@ -36,6 +36,17 @@ class Param:
     help: str = ""
     log: bool = False  # the UI should offer a log-scale slider
     max_len: int = 64
+    # A newcomer's name for the knob ("Momentum decay"); forms show it with the Keras
+    # argument name beside it, so both the idea and the code stay visible.
+    label: str = ""
+
+    def title(self, name: str) -> str:
+        """``"Momentum decay (beta_1)"``; just the label when it *is* the name."""
+        if not self.label:
+            return name
+        if self.label.lower().replace(" ", "_").replace("-", "_") == name.lower():
+            return self.label
+        return f"{self.label} ({name})"
 
     def describe_range(self) -> str:
         return _fmt_interval(self.lo, self.hi, self.lo_open, self.hi_open)
