@@ -153,7 +153,7 @@ def clear_form(state: MutableMapping) -> None:
 
 
 def ensure_state(state: MutableMapping, task_id: str | None = None) -> None:
-    """Fill the form with the document's defaults the first time (or for a new task)."""
+    """Fill the form with the article's defaults the first time (or for a new task)."""
     if key("task") not in state or task_id is not None:
         load_raw(state, {"task": task_id or state.get(key("task")) or DEFAULT_TASK})
 
@@ -405,7 +405,7 @@ def section_data(task: Task, notes: Notes) -> None:
                 k,
                 notes,
                 f"data.{k}",
-                extra_help=f"The document's value: {default}.",
+                extra_help=f"The article's value: {default}.",
             )
     with cols[len(items) % 2]:
         param_widget(
@@ -426,7 +426,7 @@ def section_model(task: Task, notes: Notes) -> None:
     heads = ", ".join(
         f"{h.name} ({h.units}{', ' + h.activation if h.activation else ''})" for h in task.heads
     )
-    st.caption(f"The document's network: {layers} → {heads}.")
+    st.caption(f"The article's network: {layers} → {heads}.")
     cols = st.columns(2)
     for i, (k, p) in enumerate(MODEL_PARAMS.items()):
         with cols[i % 2]:
@@ -483,7 +483,7 @@ def section_loss(task: Task, notes: Notes) -> None:
                     lo=0,
                     hi=1e3,
                     help="Weight of this output's loss in the "
-                    "total: the document weights price 1.0 and category 0.5.",
+                    "total: the article weights price 1.0 and category 0.5.",
                 ),
                 key("loss_weights", h.name),
                 f"loss weight · {h.name}",
@@ -578,7 +578,7 @@ def section_optimizer(task: Task, notes: Notes, lr_note: Callable[[], None]) -> 
             key=key("clip", "value"),
             disabled=mode == CLIP_NONE,
             help="clipvalue: the largest allowed element. clipnorm / global_clipnorm: the largest "
-            "allowed L2 norm (1.0 is standard). The documents use clipvalue 0.5, norms 1.0.",
+            "allowed L2 norm (1.0 is standard). The source article uses clipvalue 0.5, norms 1.0.",
             persist_state=PERSIST,
         )
     if mode != CLIP_NONE:

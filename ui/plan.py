@@ -119,7 +119,7 @@ KNOBS: dict[str, Knob] = {
             "Gradient clipping",
             "clipping",
             "choice",
-            "Limit the gradient before the update; the documents' thresholds are used.",
+            "Limit the gradient before the update; the source article's thresholds are used.",
         ),
         Knob(
             "precision",
@@ -411,7 +411,7 @@ def validate_plan(runs: Sequence[PlannedRun]) -> tuple[list[dict], list[tuple[st
 
 
 def one_run_name(cfg: dict) -> str:
-    """A single run named by what sets it apart from its task's document defaults:
+    """A single run named by what sets it apart from its task's defaults in its article:
     ``regression · sgd · lr 0.01 · batch_size 64 · cosine_decay``."""
     from engine.config import defaults_for
 
@@ -543,7 +543,7 @@ def advice(cfg: dict, *, gpu: bool = False) -> list[Advice]:
             Advice(
                 "data.learnable",
                 "info",
-                "Targets are random, as in the document: the model can only memorise them, so "
+                "Targets are random, as in the article: the model can only memorise them, so "
                 "validation loss rises while training loss falls — a deliberate overfitting "
                 "demo. Turn on learnable targets for a task that can be solved.",
             )
