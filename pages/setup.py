@@ -159,12 +159,16 @@ with top[2], st.popover("Import config", icon=":material/upload_file:", width="s
     st.text_area("…or paste JSON", key="setup_import_text", height=120)
     st.button("Load pasted JSON", on_click=_on_paste, key="setup_import_paste")
 
+# Containers that are always drawn, empty or not: whatever follows keeps its place in
+# the page when they fill, so Streamlit never shows a stale copy of the launch bar.
+import_box = st.container()
 if state.get("setup_import_problems"):
-    st.error(
+    import_box.error(
         f"Could not load the config from {state.get('setup_import_source', 'the import')}:",
         icon=":material/error:",
     )
-    problem_list(state["setup_import_problems"])
+    with import_box:
+        problem_list(state["setup_import_problems"])
 
 task = TASKS[task_id]
 d = task.defaults
@@ -175,14 +179,16 @@ if task.has_own_validation:
     badges.append(":blue-badge[own validation set]")
 if task.multi_output:
     badges.append(":violet-badge[multi-output]")
-st.caption(
-    f"From {cite(task.source)} · the article trains {ident(d['optimizer'])} at lr "
-    f"{d['learning_rate']:g}, batch {d['batch_size']}, {d['epochs']} epochs, loss "
-    f"`{loss_label(d['loss'])}`, {task.data['n_train']} training examples"
-    + (f" + {task.data['n_val']} validation" if task.has_own_validation else "")
-    + ("  " + " ".join(badges) if badges else "")
-)
-with st.expander("About this task: data and model"):
+tc1, tc2 = st.columns([5, 1], vertical_alignment="center")
+with tc1:
+    st.caption(
+        f"From {cite(task.source)} · the article trains {ident(d['optimizer'])} at lr "
+        f"{d['learning_rate']:g}, batch {d['batch_size']}, {d['epochs']} epochs, loss "
+        f"`{loss_label(d['loss'])}`, {task.data['n_train']} training examples"
+        + (f" + {task.data['n_val']} validation" if task.has_own_validation else "")
+        + ("  " + " ".join(badges) if badges else "")
+    )
+with tc2, st.popover("About the task", width="stretch"):
     st.write(task.description)
 
 # ----------------------------------------------------------------------------- plan mode
@@ -213,8 +219,9 @@ with mc2:
             st.error(f"**{f}**: {say(m)}", icon=":material/error:")
 
 raw = L.raw
+mode_box = st.container()
 if mode == MODES[1]:
-    with st.container(border=True):
+    with mode_box, st.container(border=True):
         kc1, kc2 = st.columns([1, 3])
         with kc1:
             state.setdefault("setup_knob", "optimizer")
@@ -249,27 +256,31 @@ if mode == MODES[1]:
                     persist_state=form.PERSIST,
                 )
         if knob_id == "optimizer":
-            st.toggle(
-                "Each optimizer at its usual learning rate",
-                value=True,
-                key="setup_usual_lr",
-                help="Off: every optimizer uses the form's learning rate, so SGD runs at "
-                "Adam's 0.001 and crawls, which says nothing about SGD.",
-                persist_state=form.PERSIST,
-            )
-            if state.get("setup_usual_lr", True):
+            oc1, oc2 = st.columns([2, 3], vertical_alignment="center")
+            with oc1:
+                usual = st.toggle(
+                    "Each at its usual learning rate",
+                    value=True,
+                    key="setup_usual_lr",
+                    help="Off: every optimizer uses the form's learning rate, so SGD runs at "
+                    "Adam's 0.001 and crawls, which says nothing about SGD. " + knob.help,
+                    persist_state=form.PERSIST,
+                )
+            with oc2:
                 rates = ", ".join(
                     f"{e.title} {e.fixed['usual_lr']:g}"
                     for e in OPTIMIZERS
                     if "usual_lr" in e.fixed
                 )
-                st.caption(f"{knob.help} Usual rates: {rates}.")
-            else:
-                st.caption(f"{knob.help} All at lr {raw.get('learning_rate')}.")
+                st.caption(
+                    f"Usual rates: {rates}."
+                    if usual
+                    else f"All at the form's learning rate, {raw.get('learning_rate')}."
+                )
         else:
             st.caption(knob.help)
 elif mode == MODES[2]:
-    with st.container(border=True):
+    with mode_box, st.container(border=True):
         preset_ids = list(PRESETS)
         state.setdefault("setup_preset", preset_ids[0])
         preset_id = st.radio(

@@ -18,7 +18,14 @@ from engine.config import shape_of
 from ui import launch, resources
 from ui.launch import Launch
 from ui.runs import differing_keys, summary
-from ui.widgets import problem_list, say
+from ui.widgets import escape_md, problem_list, say
+
+
+def run_list(L: Launch, most: int = 4) -> str:
+    """``adam · lr 0.001, sgd · lr 0.01``: the runs by name, seed repeats once."""
+    names = list(dict.fromkeys(r.name.split(" · seed ")[0] for r in L.runs))
+    more = f", … ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None]) -> None:
@@ -38,11 +45,14 @@ def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None]) -> None:
                 st.caption(L.hint)
             else:
                 warnings = [a for a in L.review_advice(gpu=gpu) if a.level == "warning"]
-                st.caption(
+                status = (
                     f":orange[⚠ {len(warnings)} warning{'s' if len(warnings) != 1 else ''}] — "
                     "see **Review**; warnings do not block."
                     if warnings
                     else "Every run is valid."
+                )
+                st.caption(
+                    f"{escape_md(run_list(L))} — {status}" if L.mode != launch.MODES[0] else status
                 )
         with lc1:
             n = len(L.runs)

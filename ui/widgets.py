@@ -36,11 +36,21 @@ def plain(field: str) -> str:
     return f
 
 
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$")
+
+
+def escape_md(text: str) -> str:
+    """Text shown literally inside Streamlit markdown: no links, images, emphasis, HTML,
+    LaTeX or ``:directives:`` (a name typed as ``![x](http://…)`` stays those characters)."""
+    out = "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
+    return out.replace(":", ":\u200b")
+
+
 def say(message: str) -> str:
     """The validator's words for a form: an emptied field is "empty", not JSON's null."""
     if message == "must not be null":
         return "is empty: type a value"
-    return message
+    return escape_md(message)
 
 
 class FieldNotes:
