@@ -118,9 +118,8 @@ def _launch() -> None:
 
 st.title("Set up runs")
 st.caption(
-    "Pick a task, change any setting (each starts at the source article's value), then "
-    "launch one run, a comparison of one setting, or a documented experiment. Runs open "
-    "live in **Watch & compare**."
+    "Pick a task, change any setting (each starts at the source article's), then launch: "
+    "runs open live in **Watch & compare**."
 )
 
 task_ids = list(TASKS)
@@ -182,9 +181,9 @@ if task.multi_output:
 tc1, tc2 = st.columns([5, 1], vertical_alignment="center")
 with tc1:
     st.caption(
-        f"From {cite(task.source)} · the article trains {ident(d['optimizer'])} at lr "
-        f"{d['learning_rate']:g}, batch {d['batch_size']}, {d['epochs']} epochs, loss "
-        f"`{loss_label(d['loss'])}`, {task.data['n_train']} training examples"
+        f"From {cite(task.source)}: {ident(d['optimizer'])}, lr {d['learning_rate']:g}, "
+        f"batch {d['batch_size']}, {d['epochs']} epochs, `{loss_label(d['loss'])}` loss, "
+        f"{task.data['n_train']} examples"
         + (f" + {task.data['n_val']} validation" if task.has_own_validation else "")
         + ("  " + " ".join(badges) if badges else "")
     )
