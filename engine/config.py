@@ -63,6 +63,7 @@ SCALARS = {
         lo_open=True,
         hi=10.0,
         log=True,
+        label="Learning rate",
         help="Initial (or peak, with warmup) step size. Too high: loss "
         "spikes or turns NaN. Too low: curves crawl. Adam: ~1e-3; SGD: "
         "~1e-2.",
@@ -72,6 +73,7 @@ SCALARS = {
         32,
         lo=1,
         hi=8192,
+        label="Batch size",
         help="Examples per gradient step. Small = noisy steps, more updates; "
         "large = smoother, fewer updates, may need a higher LR.",
     ),
@@ -80,14 +82,18 @@ SCALARS = {
         1,
         lo=1,
         hi=64,
+        label="Gradient accumulation steps",
         help="Average gradients over this many batches before one "
         "update: effective batch = batch_size × this.",
     ),
-    "epochs": Param("int", 10, lo=1, hi=1000, help="Maximum passes over the training data."),
+    "epochs": Param(
+        "int", 10, lo=1, hi=1000, label="Epochs", help="Maximum passes over the training data."
+    ),
     "precision": Param(
         "str",
         "float32",
         choices=tuple(PRECISIONS),
+        label="Precision",
         help="Numeric precision policy of the model's layers.",
     ),
     "validation_split": Param(
@@ -96,6 +102,7 @@ SCALARS = {
         lo=0,
         hi=0.9,
         nullable=True,
+        label="Validation share",
         help="Share of training data held out for validation curves. "
         "null = the task's own validation set (or none).",
     ),
@@ -104,14 +111,18 @@ SCALARS = {
         42,
         lo=0,
         hi=2**31 - 1,
+        label="Random seed",
         help="One seed for data, initial weights, dropout and shuffling.",
     ),
     "jit_compile": Param(
         "bool",
         False,
+        label="Compile with XLA",
         help="Compile the step with XLA (often no gain on a CPU; slower first epoch).",
     ),
-    "run_eagerly": Param("bool", False, help="Run the step eagerly for debugging (slow)."),
+    "run_eagerly": Param(
+        "bool", False, label="Run eagerly", help="Run the step eagerly for debugging (slow)."
+    ),
 }
 
 MAX_TOTAL_UPDATES = 2_000_000

@@ -13,11 +13,17 @@ from typing import Any
 from engine.errors import ConfigError, field_path, show
 
 
-def _fmt_interval(lo, hi, lo_open, hi_open) -> str:
+def _fmt_interval(lo, hi, lo_open, hi_open, *, whole: bool = False) -> str:
+    """``[1, 8192]``; whole-number bounds in full (a seed's top is 2147483647, not the
+    2.14748e+09 that ``:g`` would print)."""
+
+    def fmt(v) -> str:
+        return str(int(v)) if whole else f"{v:g}"
+
     left = "(" if lo_open else "["
     right = ")" if hi_open else "]"
-    lo_s = "-inf" if lo is None else f"{lo:g}"
-    hi_s = "inf" if hi is None else f"{hi:g}"
+    lo_s = "-inf" if lo is None else fmt(lo)
+    hi_s = "inf" if hi is None else fmt(hi)
     return f"{left}{lo_s}, {hi_s}{right}"
 
 
@@ -36,9 +42,22 @@ class Param:
     help: str = ""
     log: bool = False  # the UI should offer a log-scale slider
     max_len: int = 64
+    # A newcomer's name for the knob ("Momentum decay"); forms show it with the Keras
+    # argument name beside it, so both the idea and the code stay visible.
+    label: str = ""
+
+    def title(self, name: str) -> str:
+        """``"Momentum decay (beta_1)"``; just the label when it *is* the name."""
+        if not self.label:
+            return name
+        if self.label.lower().replace(" ", "_").replace("-", "_") == name.lower():
+            return self.label
+        return f"{self.label} ({name})"
 
     def describe_range(self) -> str:
-        return _fmt_interval(self.lo, self.hi, self.lo_open, self.hi_open)
+        return _fmt_interval(
+            self.lo, self.hi, self.lo_open, self.hi_open, whole=self.kind in ("int", "ints")
+        )
 
     def check(self, value: Any, where: str) -> Any:
         """Return the normalised value or raise ConfigError naming ``where``."""
