@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import json_input
 from engine.config import shape_of, validate
 from engine.errors import ConfigError
 from engine.spec.losses import LOSSES
@@ -587,7 +588,7 @@ def advice(cfg: dict, *, gpu: bool = False) -> list[Advice]:
 
 # ----------------------------------------------------------------------------- import
 
-MAX_IMPORT_BYTES = 1_000_000
+MAX_IMPORT_BYTES = json_input.MAX_BYTES
 # The upload widget takes files up to this size so that a too-large one reaches the
 # page, which names it and clears the widget; past it, Streamlit's own message shows.
 UPLOAD_LIMIT_MB = 20
@@ -596,30 +597,12 @@ UPLOAD_LIMIT_MB = 20
 def parse_config_text(data: bytes | str) -> tuple[dict | None, list[tuple[str, str]]]:
     """A config from uploaded or pasted JSON: ``(raw config, [])`` or ``(None, problems)``.
 
-    The text is only ever parsed as JSON, never executed. Accepts a config object,
-    a run (``{"config": {...}}``) or an HP Lab runs export (its first run's config).
-    The result still has to pass ``validate``, which names any bad field.
+    The text is only ever parsed as JSON, never executed, by the engine's reader that
+    CLI config and sweep files go through (``engine.json_input``): a config object, a
+    run (``{"config": {...}}``) or an HP Lab runs export (its first run's config). The
+    result still has to pass ``validate``, which names any bad field.
     """
-    size = len(data.encode("utf-8") if isinstance(data, str) else data)
-    if size > MAX_IMPORT_BYTES:
-        return None, [("file", f"larger than {MAX_IMPORT_BYTES:,} bytes ({size:,})")]
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-    except UnicodeDecodeError:
-        return None, [("file", "not UTF-8 text")]
-    import json
-
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, [("json", f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")]
-    if isinstance(obj, dict) and obj.get("format") == "hplab-runs":
-        runs = obj.get("runs") or []
-        if not runs or not isinstance(runs[0], dict):
-            return None, [("runs", "the export holds no runs")]
-        obj = runs[0]
-    if isinstance(obj, dict) and "task" not in obj and isinstance(obj.get("config"), dict):
-        obj = obj["config"]
-    if not isinstance(obj, dict):
-        return None, [("config", f"must be a JSON object, got {type(obj).__name__}")]
-    return obj, []
+        return json_input.config_of(json_input.loads(data, "file")), []
+    except ConfigError as e:
+        return None, e.problems

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, field_path, show
 
 
 def _fmt_interval(lo, hi, lo_open, hi_open, *, whole: bool = False) -> str:
@@ -68,17 +68,17 @@ class Param:
         k = self.kind
         if k == "bool":
             if not isinstance(value, bool):
-                raise ConfigError(where, f"must be true or false, got {value!r}")
+                raise ConfigError(where, f"must be true or false, got {show(value)}")
             return value
         if k == "str":
             if not isinstance(value, str):
-                raise ConfigError(where, f"must be a string, got {value!r}")
+                raise ConfigError(where, f"must be a string, got {show(value)}")
             if self.choices and value not in self.choices:
-                raise ConfigError(where, f"must be one of {list(self.choices)}, got {value!r}")
+                raise ConfigError(where, f"must be one of {list(self.choices)}, got {show(value)}")
             return value
         if k in ("floats", "ints"):
             if not isinstance(value, list | tuple):
-                raise ConfigError(where, f"must be a list, got {value!r}")
+                raise ConfigError(where, f"must be a list, got {show(value)}")
             if len(value) > self.max_len:
                 raise ConfigError(where, f"must have at most {self.max_len} items")
             item = Param(
@@ -91,25 +91,30 @@ class Param:
             return [item.check(v, f"{where}[{i}]") for i, v in enumerate(value)]
         if k == "int":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(where, f"must be an integer, got {value!r}")
+                raise ConfigError(where, f"must be an integer, got {show(value)}")
             if isinstance(value, float):
                 if not math.isfinite(value) or value != int(value):
-                    raise ConfigError(where, f"must be an integer, got {value!r}")
+                    raise ConfigError(where, f"must be an integer, got {show(value)}")
                 value = int(value)
         elif k == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(where, f"must be a number, got {value!r}")
-            value = float(value)
+                raise ConfigError(where, f"must be a number, got {show(value)}")
+            try:
+                value = float(value)
+            except OverflowError:  # an integer beyond any float: out of every range
+                raise ConfigError(
+                    where, f"must be in {self.describe_range()}, got {show(value)}"
+                ) from None
             if not math.isfinite(value):
-                raise ConfigError(where, f"must be a finite number, got {value!r}")
+                raise ConfigError(where, f"must be a finite number, got {show(value)}")
         else:  # pragma: no cover - programming error
             raise TypeError(k)
         if self.choices and value not in self.choices:
-            raise ConfigError(where, f"must be one of {list(self.choices)}, got {value!r}")
+            raise ConfigError(where, f"must be one of {list(self.choices)}, got {show(value)}")
         bad_lo = self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo)
         bad_hi = self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi)
         if bad_lo or bad_hi:
-            raise ConfigError(where, f"must be in {self.describe_range()}, got {value!r}")
+            raise ConfigError(where, f"must be in {self.describe_range()}, got {show(value)}")
         return value
 
 
@@ -159,7 +164,7 @@ def check_object(value: Any, where: str, params: dict[str, Param]) -> dict[str, 
     for key in value:
         if key not in params:
             known = ", ".join(sorted(params)) or "none"
-            problems.append((f"{where}.{key}", f"unknown key (allowed: {known})"))
+            problems.append((field_path(where, key), f"unknown key (allowed: {known})"))
     for key, p in params.items():
         try:
             out[key] = p.check(value.get(key, p.default), f"{where}.{key}")
