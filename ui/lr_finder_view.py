@@ -56,7 +56,7 @@ def lr_finder(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> No
             "behind your training runs, and ignores the schedule and callbacks; with a "
             "schedule, the rate you pick is its peak."
         )
-        if resources.tf_service() is None:
+        if not resources.tf_service_enabled():  # (asking would start the service)
             st.info(
                 "The range test is off in this server (HPLAB_TF_SERVICE=0: it starts no "
                 "TensorFlow process). `python -m engine lr-find CONFIG.json` runs the same "

@@ -4,20 +4,25 @@ It imports TensorFlow once, says it is ready, then answers one request at a time
 over its pipe: ``(job_id, kind, payload)`` in; ``("progress", job_id, columns)``
 while a job streams and one ``("done", job_id, result)`` or ``("error", job_id,
 message)`` out. An error in a job is an answer, not a crash: the process serves the
-next request. It watches its owner: when the server dies (its end of the pipe
-closes, or the parent pid changes) it stops, a running range test included. A
+next request. It watches its owner from the start: when the server dies (its
+sentinel closes, its end of the pipe closes, or the parent pid changes) the process
+ends at once, mid-import or mid-range-test, since nobody is left to read the answer. A
 process that cannot start (TensorFlow fails to import) says why, ``("broken",
 {"error": ...})``, and exits: its owner shows that to whoever waits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import importlib
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -46,6 +51,25 @@ def describe(error: BaseException) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
+def _watch_owner(parent_pid: int) -> None:
+    """End this process as soon as its owner is gone (a thread: the main one may sit in
+    TensorFlow's import or a training step for seconds)."""
+    parent = multiprocessing.parent_process()
+    sentinel = parent.sentinel if parent is not None else None
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            if sentinel is None:
+                time.sleep(PARENT_CHECK)
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                if multiprocessing.connection.wait([sentinel], timeout=PARENT_CHECK):
+                    break
+        os._exit(0)
+
+    threading.Thread(target=watch, name="hplab-owner-watch", daemon=True).start()
+
+
 def warm_up(lane: tf_jobs.Lane) -> None:
     from engine.training import runtime
 
@@ -62,6 +86,7 @@ def main(conn, lane_name: str, *, parent_pid: int) -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     _name_process(f"hplab-{lane_name}")
+    _watch_owner(parent_pid)
     lane = tf_jobs.LANES[lane_name]
 
     def owner_gone() -> bool:
