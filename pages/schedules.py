@@ -103,7 +103,9 @@ if shape is None:
     st.info("Fix the data and batch settings above to draw the schedules.", icon=":material/info:")
 else:  # None while the service computes them: a waiting box holds the charts' place
     got = preview_view.previews_for(
-        {i: cfg for _, i, cfg, _ in cards if cfg is not None}, key="sx_wait"
+        {i: cfg for _, i, cfg, _ in cards if cfg is not None},
+        key="sx_wait",
+        what="the exact schedules",
     )
 if got is not None:
     previews, refused = got

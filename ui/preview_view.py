@@ -34,7 +34,11 @@ GRACE = 0.3
 
 
 def previews_for(
-    configs: Mapping[K, dict], *, height: int = CHART_HEIGHT, key: str = "setup_preview_wait"
+    configs: Mapping[K, dict],
+    *,
+    height: int = CHART_HEIGHT,
+    key: str = "setup_preview_wait",
+    what: str = "the preview",
 ) -> tuple[dict[K, dict], dict[K, str]] | None:
     """Each validated config's exact preview once all are in, with the errors of those
     Keras refused: ``({k: preview}, {k: message})``.
@@ -53,17 +57,17 @@ def previews_for(
         tickets = {k: s or t for (k, t), s in zip(tickets.items(), settled, strict=True)}
     waiting = [t.key for t in tickets.values() if t.pending]
     if waiting:
-        _preparing(waiting, height=height, key=key)
+        _preparing(waiting, height=height, key=key, what=what)
         return None
     results = {k: t.result for k, t in tickets.items() if t.result is not None}
     errors = {k: t.error or "no answer" for k, t in tickets.items() if t.result is None}
     return results, errors
 
 
-def _preparing(keys: list[str], *, height: int, key: str) -> None:
+def _preparing(keys: list[str], *, height: int, key: str, what: str) -> None:
     first_load = resources.tf_import_seconds() is None
     with st.container(height=height, border=False, key=key):
-        st.markdown(":material/hourglass_top: **Preparing the preview…**")
+        st.markdown(f":material/hourglass_top: **Preparing {what}…**")
         if first_load:
             st.caption(
                 "TensorFlow is starting in a process of its own (once per server, a few "

@@ -67,8 +67,9 @@ class ByteLRU:
             return hit[0]
 
     def put(self, key: Hashable, value: Any) -> bool:
-        """Store ``value``; False when it alone is larger than the budget (not kept)."""
-        size = approx_bytes(value)
+        """Store ``value``; False when it alone is larger than the budget (not kept).
+        The key counts too: a preview's key is its whole config as JSON."""
+        size = approx_bytes(value) + approx_bytes(key)
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:

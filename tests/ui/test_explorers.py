@@ -231,7 +231,7 @@ def _ok(at) -> None:
 
 def _previews_in(at) -> None:
     """Rerun until no preview is still being computed by the TensorFlow service."""
-    run_until(at, lambda a: "Preparing the preview" not in all_text(a), what="the previews")
+    run_until(at, lambda a: "Preparing the exact schedules" not in all_text(a), what="previews")
 
 
 def test_loss_page_huber_delta_moves_where_the_gradient_saturates(store_path):

@@ -109,6 +109,10 @@ def test_pages_render_without_importing_tensorflow(tmp_path):
             at = open_app(page)
             assert not at.exception, page
         out["tf_after_pages"] = "tensorflow" in sys.modules
+        # With its preview off and the range test not run, the setup page asks nothing
+        # of the TensorFlow service: no process was started for it.
+        import multiprocessing
+        out["children_before"] = [c.name for c in multiprocessing.active_children()]
         t0 = time.perf_counter()
         at = open_app(preview=True)
         out["first_render_seconds"] = time.perf_counter() - t0
@@ -131,7 +135,7 @@ def test_pages_render_without_importing_tensorflow(tmp_path):
     line = next((s for s in proc.stdout.splitlines() if s.startswith("RESULT")), None)
     assert line, proc.stdout[-2000:] + proc.stderr[-4000:]
     out = json.loads(line[len("RESULT") :])
-    assert out["tf_after_pages"] is False
+    assert out["tf_after_pages"] is False and out["children_before"] == []
     assert out["preparing"] and out["launch_enabled"] and out["charts_at_first"] == 0
     assert out["modules"] == []
     print(
