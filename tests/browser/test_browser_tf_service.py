@@ -7,8 +7,9 @@ LR finder → Use ⟨lr⟩ → Launch, a cosine + warmup preview equal to the ra
 applies, a SIGKILLed preview process replaced. Last, every page visited, the server's
 own memory map holds no TensorFlow library.
 
-Screenshots of the preparing / ready states at 1280×720 and 1440×900 go to the test's
-temporary folder (their paths are printed) to be looked at.
+Screenshots of the preparing / ready states at 1280×720 and 1440×900 go to
+``$HPLAB_SCREENSHOT_DIR`` (default: the test's temporary folder; the paths are printed)
+to be looked at.
 """
 
 from __future__ import annotations
@@ -68,16 +69,19 @@ def tensorflow_libraries(pid: int) -> set[str]:
 
 def shots(page, locator, tmp_path: Path, name: str) -> None:
     """What a person sees with ``locator`` in view, at a projector's and a laptop's size."""
+    folder = Path(os.environ.get("HPLAB_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
     for w, h in SIZES:
         page.set_viewport_size({"width": w, "height": h})
         locator.scroll_into_view_if_needed()
-        path = tmp_path / f"{name}-{w}x{h}.png"
+        path = folder / f"{name}-{w}x{h}.png"
         page.screenshot(path=str(path))
         print(f"\nscreenshot: {path}")
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
 def open_setup(server, page) -> None:
+    page.set_default_timeout(START)  # a machine shared by several suites can be slow
     page.goto(server.url)
     expect(page.get_by_role("heading", name="Set up runs")).to_be_visible(timeout=START)
 
@@ -90,9 +94,9 @@ def set_number(page, key: str, value) -> None:
 
 
 def choose(page, key: str, option: str) -> None:
-    """Open a selectbox and click the option whose label starts with ``option``."""
+    """Open a selectbox and click the option whose label matches ``option`` (a regex)."""
     page.locator(f".st-key-{key} input").first.click(timeout=START)
-    page.get_by_role("option", name=re.compile(f"^{re.escape(option)}")).click(timeout=START)
+    page.get_by_role("option", name=re.compile(option)).click(timeout=START)
 
 
 def test_first_load_launch_works_while_the_preview_prepares(server, page, tmp_path):
@@ -120,23 +124,37 @@ def test_a_preview_never_waits_behind_another_sessions_range_test(server, browse
     """Session A runs a long range test; session B's new preview is drawn while A's test
     is still training (before, B's page waited for A's test behind one server lock)."""
     open_setup(server, page)
-    choose(page, "cfg-task", "Sequence classification")
+    choose(page, "cfg-task", r"^Sequence classification")
     page.get_by_text("Find a learning rate").click()
-    updates = page.locator(".st-key-setup_lrf_updates [role=slider]")
+    updates = page.locator(".st-key-setup_lrf_updates input[type=range]")
     updates.focus()
-    updates.press("End")  # 400 LSTM updates: long enough to be seen training
+    updates.press("End")  # 400 LSTM updates...
     expect(page.locator(".st-key-setup_lrf_updates")).to_contain_text("400", timeout=START)
-    page.locator(".st-key-setup_lrf_run button").click()
-    training = page.get_by_text(re.compile(r"Training:\s*update \d+ of up to 400"))
-    expect(training).to_be_visible(timeout=START)
+    top = page.locator(".st-key-setup_lrf_range input[type=range]").last
+    top.focus()
+    for _ in range(4):  # ...up to a rate of 1e-3: the loss never blows up, all 400 run
+        top.press("ArrowLeft")
+    expect(page.locator(".st-key-setup_lrf_range")).to_contain_text("0.001", timeout=START)
 
     other = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     try:
         open_setup(server, other)
+        expect(other.locator(".st-key-setup_schedule_chart .main-svg").first).to_be_visible(
+            timeout=START
+        )
+        wait_idle(other, timeout=START / 1000)
+        page.locator(".st-key-setup_lrf_run button").click()
+        training = page.get_by_text(re.compile(r"Training:\s*update \d+ of up to 400"))
+        expect(training).to_be_visible(timeout=START)
+
         set_number(other, "cfg-epochs", 13)  # a schedule nobody previewed yet
-        expect(other.get_by_text("130 updates each", exact=False)).to_be_visible(timeout=30_000)
-        chart = other.locator(".st-key-setup_schedule_chart .main-svg").first
-        expect(chart).to_be_visible(timeout=60_000)
+        expect(other.get_by_text("325 updates each", exact=False)).to_be_visible(timeout=START)
+
+        def new_preview():
+            traces = other.evaluate(CHART_JS, "setup_schedule_chart")
+            return traces and len(traces[0]["x"]) == 325
+
+        wait_until(new_preview, timeout=START / 1000, what="session B's new preview")
         assert training.count() == 1, "the range test ended first: the check proved nothing"
         assert page.locator(".st-key-setup_lrf_use").count() == 0
         no_exception(other)
@@ -152,10 +170,12 @@ def test_lr_finder_use_then_launch(server, page, tmp_path):
     page.get_by_text("Find a learning rate").click()
     run = page.locator(".st-key-setup_lrf_run button")
     run.click()
-    state = page.get_by_text(re.compile(r"(Training|Preparing the range test|Waiting):?"))
-    expect(state.first).to_be_visible(timeout=30_000)
+    state = page.get_by_text(
+        re.compile(r"Training:\s*(update|building)|Preparing the range test|Waiting:\s*\d")
+    )
+    expect(state.first).to_be_visible(timeout=START)
     shots(page, state.first, tmp_path, "lr-finder-running")
-    use = page.locator(".st-key-setup_lrf_use button")
+    use = page.locator(".st-key-setup_lrf_use button").first
     expect(use).to_be_visible(timeout=START)
     label = use.inner_text()
     suggestion = float(re.search(r"Use ([0-9.e+-]+)", label).group(1))
@@ -163,13 +183,13 @@ def test_lr_finder_use_then_launch(server, page, tmp_path):
     shots(page, use, tmp_path, "lr-finder-ready")
     use.click()
     lr_box = page.locator(".st-key-cfg-learning_rate input")
-    expect(lr_box).to_have_value(re.compile(rf"^{re.escape(f'{suggestion:g}')}$"), timeout=30_000)
-    expect(use).to_be_disabled(timeout=30_000)  # spent: the field holds it now
+    expect(lr_box).to_have_value(re.compile(rf"^{re.escape(f'{suggestion:g}')}$"), timeout=START)
+    expect(use).to_be_disabled(timeout=START)  # spent: the field holds it now
     no_exception(page)
     launch = page.locator(".st-key-setup_launch button")
-    expect(launch).to_be_enabled(timeout=30_000)
+    expect(launch).to_be_enabled(timeout=START)
     launch.click()
-    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=30_000)
+    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=START)
     new = wait_until(
         lambda: [r for r in store.list_runs() if r["id"] not in before],
         timeout=30,
@@ -183,10 +203,10 @@ def test_cosine_warmup_preview_is_the_rate_the_run_applies(server, page):
     store = RunStore(server.store)
     before = {r["id"] for r in store.list_runs()}
     open_setup(server, page)
-    choose(page, "cfg-schedule", "Cosine decay  (cosine_decay)")
+    choose(page, "cfg-schedule", r"^Cosine decay\s+\(cosine_decay\)")
     set_number(page, "cfg-schedule-cosine_decay-warmup_steps", 40)
     set_number(page, "cfg-epochs", 6)
-    expect(page.get_by_text("150 updates each", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("150 updates each", exact=False)).to_be_visible(timeout=START)
 
     def drawn():
         traces = page.evaluate(CHART_JS, "setup_schedule_chart")
@@ -197,7 +217,7 @@ def test_cosine_warmup_preview_is_the_rate_the_run_applies(server, page):
     assert preview[1] < preview[40] and preview[40] == pytest.approx(1e-3, rel=1e-3)
     assert preview[150] < 1e-5  # warmed up, then decayed to (about) zero
     page.locator(".st-key-setup_launch button").click()
-    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=30_000)
+    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=START)
     run = wait_until(
         lambda: [r for r in store.list_runs() if r["id"] not in before], timeout=30, what="a run"
     )[0]
@@ -224,7 +244,7 @@ def test_a_killed_preview_process_is_replaced(server, page):
     assert pid is not None, children(server.proc.pid)
     os.kill(pid, signal.SIGKILL)
     set_number(page, "cfg-epochs", 17)  # a new preview, asked of a dead process
-    expect(page.get_by_text("425 updates each", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("425 updates each", exact=False)).to_be_visible(timeout=START)
 
     def redrawn():
         traces = page.evaluate(CHART_JS, "setup_schedule_chart")
@@ -236,7 +256,7 @@ def test_a_killed_preview_process_is_replaced(server, page):
     no_exception(page)
 
 
-def test_the_server_never_loads_tensorflow(server, page):
+def test_the_server_never_loads_tensorflow(server, page, tmp_path):
     """Every page visited (previews, range tests and runs done above): the Streamlit
     process has no TensorFlow library mapped; the service processes do (the check
     sees TensorFlow where it is)."""
@@ -251,13 +271,15 @@ def test_the_server_never_loads_tensorflow(server, page):
         ("/schedules", "Schedule explorer"),
         ("/losses", "Loss explorer"),
     ]
+    page.set_default_timeout(START)
     for path, heading in visits:
         page.goto(f"{server.url}{path}")
-        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=START)
         if path == "/schedules":
-            expect(page.locator(".st-key-sx_chart_update .main-svg").first).to_be_visible(
-                timeout=START
-            )
+            chart = page.locator(".st-key-sx_chart_update .main-svg").first
+            expect(chart).to_be_visible(timeout=START)
+            wait_idle(page)
+            shots(page, chart, tmp_path, "schedule-explorer")
         wait_idle(page)
         no_exception(page)
     assert tensorflow_libraries(server.proc.pid) == set()
