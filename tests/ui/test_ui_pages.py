@@ -562,7 +562,7 @@ def test_a_foreign_store_file_is_reported_not_crashed(tmp_path, monkeypatch):
 def test_uploading_a_config_file_fills_the_form(store_path):
     at = open_app()
     cfg = {"task": "sequence", "clipping": None, "epochs": 3}
-    at.file_uploader(key="setup_import_file").upload(
+    at.file_uploader(key="setup_import_file_0").upload(
         "lstm.json", json.dumps(cfg).encode(), "application/json"
     ).run()
     assert not at.exception
@@ -573,7 +573,7 @@ def test_uploading_a_config_file_fills_the_form(store_path):
 
 def test_uploading_a_bad_config_file_names_the_field(store_path):
     at = open_app()
-    at.file_uploader(key="setup_import_file").upload(
+    at.file_uploader(key="setup_import_file_0").upload(
         "bad.json", b'{"task": "binary-20", "batch_size": 0}', "application/json"
     ).run()
     assert any("batch_size" in e.value and "must be in" in e.value for e in at.error)
