@@ -12,6 +12,8 @@ BENCHMARKS = (
     "ui_speed.py",
     "compare_draw.py",
     "one_run.py",
+    "export_memory.py",
+    "memory_estimate.py",
 )
 
 if __name__ == "__main__":
