@@ -5,17 +5,18 @@ with its own directives (``:red[…]``, ``:material/…:``) and LaTeX, and Plotl
 a subset of HTML in legends and hover labels. A run named ``![x](http://host/x.png)``
 would make the browser fetch that address; ``<a href=…>`` in a name would become a link.
 
-``md`` turns every character markdown, a directive or LaTeX could act on into a
-numeric character reference: the markdown parser decodes a reference to the plain
-character *after* deciding the structure, so the text shows literally and nothing in
-it can open an image, a link, a directive or a formula — and since no ``<`` survives,
-it is safe inside ``unsafe_allow_html`` snippets too. One thing happens after that
-decoding: GitHub markdown turns bare addresses (``http://…``, ``www.…``, ``a@b.org``) in
-the finished text into links. An invisible word joiner (U+2060) before ``:`` and ``@``
-and inside ``www.`` keeps them text; what the person sees is unchanged. ``plotly`` does
-the same for Plotly's HTML subset (Plotly links nothing by itself). Text shown by
-widgets that never parse markdown (dataframe cells, text inputs, select boxes'
-options) needs neither.
+``md`` puts a backslash before each character that can open markup (CommonMark
+resolves escapes *before* it decides the structure): ``[`` and ``<`` (every link, image,
+autolink and HTML tag needs one), emphasis, code, strike-through, LaTeX's ``$`` and
+entity references' ``&``, and at the start of the line what would begin a heading or a
+list. The rest stays as typed, so the page source reads (and searches) as the text
+does, and no bare ``<`` survives for ``unsafe_allow_html`` snippets. Two things act on
+the finished text: Streamlit's ``:directives:`` and emoji codes, and GitHub markdown's
+links for bare addresses (``http://…``, ``www.…``, ``a@b.org``). An invisible
+zero-width space after every ``:``, before every ``@`` and inside ``www.`` stops them;
+what the person sees is unchanged. ``plotly`` does the same for Plotly's HTML subset
+(Plotly links nothing by itself). Text shown by widgets that never parse markdown
+(dataframe cells, text inputs, select boxes' options) needs neither.
 """
 
 from __future__ import annotations
@@ -23,27 +24,29 @@ from __future__ import annotations
 import html
 import re
 
-# ASCII punctuation that starts or ends markdown syntax (CommonMark's escapable set),
-# Streamlit's directives (':'), LaTeX ('$') and autolinked addresses ('.', '/', '@').
-_MARKDOWN = frozenset("\\`*_{}[]()#+-.!|<>:$~&\"'=/@^%;?,")
-_TABLE = {ord(c): f"&#{ord(c)};" for c in _MARKDOWN}
+JOINER = "\u200b"  # ZERO WIDTH SPACE: invisible; breaks ":red[", "http://", "a@b", "www."
+_ANYWHERE = re.compile(r"([\\`*_\[<>$~&])")
+_LINE_START = re.compile(r"\A(?:([#+=\-])|(\d+)([.)]))")
+_ADDRESS = (
+    (re.compile(":"), ":" + JOINER),
+    (re.compile("@"), JOINER + "@"),
+    (re.compile(r"(www)(?=\.)", re.IGNORECASE), r"\1" + JOINER),
+)
 
 
 def md(text: object) -> str:
-    """``text`` as markdown that renders to exactly ``text`` (plus word joiners that
-    keep addresses from becoming links).
+    """``text`` as markdown that renders to exactly ``text`` (plus zero-width spaces that
+    keep directives and addresses inert).
 
-    Line breaks become spaces: a name is one line, and a newline in markdown can
-    start a list or a heading.
+    Line breaks become spaces and the ends are trimmed: a name is one line, and in
+    markdown a newline can start a list and leading blanks a code block.
     """
-    line = " ".join(str(text).splitlines())
-    line = _AUTOLINK.sub(lambda m: JOINER + m.group(0), line)
-    return _WWW.sub(lambda m: m.group(1) + JOINER + ".", line).translate(_TABLE)
-
-
-JOINER = "\u2060"  # WORD JOINER: no width, no break
-_AUTOLINK = re.compile(r"[:@]")
-_WWW = re.compile(r"(www)\.", re.IGNORECASE)
+    line = " ".join(str(text).splitlines()).replace("\t", " ").strip()
+    line = _ANYWHERE.sub(r"\\\1", line)
+    line = _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", line)
+    for pattern, replacement in _ADDRESS:
+        line = pattern.sub(replacement, line)
+    return line
 
 
 def plotly(text: object) -> str:

@@ -309,10 +309,10 @@ def probe():
 
 
 def shows(locator, text: str, timeout: float = 60) -> None:
-    """Until ``locator`` shows ``text`` as typed. The word joiners ``ui.literal`` puts in
+    """Until ``locator`` shows ``text`` as typed. The zero-width spaces ``ui.literal`` puts in
     addresses (so markdown does not link them) are invisible and left out."""
     wait_until(
-        lambda: text in locator.inner_text().replace("\u2060", ""),
+        lambda: text in locator.inner_text().replace("\u200b", ""),
         timeout=timeout,
         what=f"{text!r} shown as typed",
     )

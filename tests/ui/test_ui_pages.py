@@ -530,9 +530,9 @@ def test_pages_draw_really_trained_runs(store_path):
 
     ids = real_runs(store_path)
     for tab in ("Loss", "Gradients"):
-        at = open_app("pages/compare.py", compare_ids=ids, compare_tabs=tab)
+        at = open_app("pages/compare.py", compare_ids=ids, compare_tabs=tab, compare_pc_open=True)
         assert not at.exception
-        assert len(chart_titles(at)) >= 2
+        assert len(chart_titles(at)) >= 2  # the tab's chart(s), and parallel coordinates
     at = open_app("pages/run.py", detail_run=ids[0])
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Test loss"] != "—"
