@@ -7,8 +7,10 @@ process at a time keeps global Keras state (dtype policy, seeds) from leaking be
 runs, and a crash (segfault, out-of-memory kill) takes down one run, not the pool.
 
 The store is the queue, so a worker needs nothing from its owner but the store path
-and two events (stop, wake-up). It watches its parent too: a worker whose pool owner
-died stops its run and exits instead of training on as an orphan nobody will read.
+and the read end of its control pipe (``control.Inbox``: wake-ups, and end-of-file
+for "stop"). It watches its parent too: a worker whose pool owner died stops its run
+and exits instead of training on as an orphan nobody will read. A run stopped for
+any reason other than a cancel request ends ``interrupted``, saying why.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ log = logging.getLogger("engine.executor")
 ORPHAN_GRACE = 10.0
 PARENT_CHECK = 0.5
 INTERRUPTED_BY_OWNER = "interrupted: the process that owned the worker pool died"
+INTERRUPTED_BY_STOP = "interrupted: the worker pool was stopped before the run finished"
+INTERRUPTED_BY_SIGTERM = "interrupted: the worker was sent SIGTERM"
+# A worker whose store cannot be written (read-only file, folder or filesystem) exits
+# with this code; its pool stops respawning it and reports the store's error instead.
+EXIT_STORE_READ_ONLY = 75
 
 
 def worker_id_for(pid: int | None = None) -> str:
