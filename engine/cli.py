@@ -1,19 +1,24 @@
 """``python -m engine``: everything the dashboard does, headless.
 
 Each sub-command lives in ``engine/commands/<name>.py`` with ``add_parser`` and
-``run``. Bad input exits with status 2 and a field-named message on stderr,
-never a traceback.
+``run``. Bad input exits with status 2 and a field-named message on stderr, never
+a traceback; so does a store or file the command cannot use (one line naming the
+path and the problem: read-only, locked, full disk, not a folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import math
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.errors import ConfigError, StoreError
 
@@ -44,6 +49,8 @@ def read_json(path: str, what: str = "config") -> Any:
         text = sys.stdin.read(MAX_CONFIG_BYTES + 1) if path == "-" else None
         if text is None:
             p = Path(path)
+            if p.is_dir():
+                raise UsageError(f"{what}: {path!r} is a folder, not a file")
             if not p.is_file():
                 raise UsageError(f"{what}: no such file {path!r}")
             if p.stat().st_size > MAX_CONFIG_BYTES:
@@ -58,6 +65,44 @@ def read_json(path: str, what: str = "config") -> Any:
         ) from None
     except UnicodeDecodeError:
         raise UsageError(f"{what}: not UTF-8 text") from None
+    except OSError as e:
+        raise UsageError(f"{what}: cannot read {path!r} ({e.strerror or e})") from None
+
+
+@contextlib.contextmanager
+def output_file(path: str, option: str = "-o") -> Iterator[IO[str]]:
+    """A text file written whole or not at all: into a temporary file beside ``path``,
+    renamed over it once complete, so a full disk or an error half way leaves the old
+    file (or none), never a truncated one. A path that cannot be written is one
+    ``UsageError`` naming the option, the path and the problem."""
+    target = Path(path).expanduser()
+
+    def problem(why: str) -> UsageError:
+        return UsageError(f"{option}: cannot write {path!r} ({why})")
+
+    if target.is_dir():
+        raise UsageError(f"{option}: {path!r} is a folder")
+    if not target.parent.is_dir():
+        raise problem(f"no folder {str(target.parent)!r}")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as e:
+        raise problem(e.strerror or str(e)) from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yield f
+        os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise problem(e.strerror or str(e)) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _clean(obj: Any) -> Any:
@@ -101,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (UsageError, StoreError) as e:
         print(str(e), file=sys.stderr)
+        return 2
+    except OSError as e:  # a file or folder the command needed: one line, no traceback
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"{where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

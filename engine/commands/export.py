@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from engine.cli import UsageError
+from engine.cli import UsageError, output_file
 from engine.commands.runs import add_store_arg, open_store
 
 
@@ -33,10 +32,8 @@ def run(args):
     except KeyError as e:
         raise UsageError(f"run_id: {e.args[0]}") from None
     if args.output:
-        out = Path(args.output)
-        if out.is_dir():
-            raise UsageError(f"-o: {args.output!r} is a folder")
-        out.write_text(text, encoding="utf-8")
+        with output_file(args.output, "-o") as f:
+            f.write(text)
     else:
         sys.stdout.write(text)
     return 0

@@ -382,6 +382,7 @@ def open_store(path: Path) -> bool:
         if not has_content:
             raise StoreError(f"run store {path}: the file is empty and read-only")
         _open_read_only(path)
+        _OPENED[path] = os.getpid()  # never reread its header: see _OPENED
         return True
     _open_writable(path)
     return False

@@ -6,8 +6,6 @@ what to do), nothing half-written, and the store usable again once the fault is 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,42 +15,7 @@ from store_helpers import CONFIG, info, update_columns
 from engine.errors import StoreError, StoreFull, StoreLocked, StoreReadOnly
 from engine.store import RunStore
 from tests.fs_helpers import fill, immutable, remount_read_only, tmpfs
-
-HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("COMMIT")
-print("released", flush=True)
-"""
-
-
-class LockHolder:
-    """A second process that holds ``BEGIN IMMEDIATE`` on the store until released."""
-
-    def __init__(self, path: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", HOLD_LOCK, str(path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout.readline().strip() == "locked"
-
-    def release(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.write("\n")
-            self.proc.stdin.flush()
-            assert self.proc.stdout.readline().strip() == "released"
-            self.proc.wait(timeout=10)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
+from tests.proc_helpers import LockHolder
 
 
 def test_write_lock_held_past_busy_timeout_raises_store_locked_then_recovers(tmp_path, monkeypatch):
