@@ -57,6 +57,18 @@ def group(pgid: int) -> list[int]:
     return sorted(out)
 
 
+def describe(pids: list[int]) -> list[str]:
+    """``pid: command line`` of each, for a failure message."""
+    out = []
+    for pid in pids:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            cmd = "(gone)"
+        out.append(f"{pid}: {cmd[:160]}")
+    return out
+
+
 def workers_of(pid: int) -> list[int]:
     """The pool's worker processes among ``pid``'s children (multiprocessing spawn)."""
     out = []

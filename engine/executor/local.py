@@ -236,6 +236,8 @@ class LocalExecutor(BaseExecutor):
         self._respawn_at: dict[int, float] = {}
         self._lock = threading.RLock()
         self._sup_stop = threading.Event()
+        # Written to by stop(): wakes the supervisor out of its wait on the sentinels.
+        self._sup_wake_r = self._sup_wake_w = -1
         self._supervisor: threading.Thread | None = None
         self._atexit: Any = None
         self._started = False
@@ -261,6 +263,7 @@ class LocalExecutor(BaseExecutor):
             if self.store.read_only:  # workers could claim nothing: say so, spawn none
                 raise StoreReadOnly(self.store_path)
             recover_orphaned_runs(self.store)
+            self._sup_wake_r, self._sup_wake_w = os.pipe()
             for slot in range(self.n_workers):
                 self._spawn(slot)
             self._started = True
@@ -314,12 +317,12 @@ class LocalExecutor(BaseExecutor):
     def _supervise_once(self) -> None:
         with self._lock:
             live = {p.sentinel: slot for slot, p in enumerate(self._procs) if p is not None}
-        ready = multiprocessing.connection.wait(list(live), timeout=POLL_INTERVAL)
+        ready = multiprocessing.connection.wait([*live, self._sup_wake_r], timeout=POLL_INTERVAL)
         with self._lock:
             if self._sup_stop.is_set():
                 return
             for s in ready:
-                if self._procs[live[s]] is not None:
+                if s in live and self._procs[live[s]] is not None:
                     self._on_death(live[s])
             now = time.monotonic()
             for slot, when in list(self._respawn_at.items()):
@@ -397,6 +400,8 @@ class LocalExecutor(BaseExecutor):
                 return
             self._stopped = True
             self._sup_stop.set()
+        with contextlib.suppress(OSError):
+            os.write(self._sup_wake_w, b"s")
         deadline = time.monotonic() + timeout
         if self._atexit is not None:
             atexit.unregister(self._atexit)
@@ -424,6 +429,9 @@ class LocalExecutor(BaseExecutor):
             with contextlib.suppress(ValueError):  # still running after SIGKILL + 1 s
                 p.close()
         self._procs = [None] * self.n_workers
+        for fd in (self._sup_wake_r, self._sup_wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         self.store.close()
 
     def _mark_left_running(self, procs: list[Any], killed: set[str]) -> None:
