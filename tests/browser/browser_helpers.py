@@ -43,14 +43,15 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(tmp: Path, *, workers: int = 2) -> Iterator[Server]:
-    """``streamlit run app.py`` on a free port with its own store in ``tmp``, until exit.
+def serve(tmp: Path, *, workers: int = 2, store: Path | None = None) -> Iterator[Server]:
+    """``streamlit run app.py`` on a free port with its own store in ``tmp`` (or at
+    ``store``), until exit.
 
     Shared by the browser suite and ``benchmarks/ui_speed.py`` so both measure the
     server a person starts, not a variant of it.
     """
     port = free_port()
-    store = tmp / "hplab.db"
+    store = tmp / "hplab.db" if store is None else store
     log = tmp / "server.log"
     env = {**os.environ, "HPLAB_STORE": str(store), "HPLAB_WORKERS": str(workers)}
     with log.open("w") as out:
