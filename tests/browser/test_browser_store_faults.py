@@ -65,7 +65,7 @@ def test_read_only_store_reads_on_and_refuses_launches(browser, tmp_path):
 def test_store_under_a_regular_file_is_named_on_the_page(browser, tmp_path):
     (tmp_path / "file.txt").write_text("notes")
     bad = tmp_path / "file.txt" / "store.db"
-    with serve(tmp_path, workers=1, store=bad) as srv:
+    with serve(tmp_path, workers=1, env={"HPLAB_STORE": str(bad)}) as srv:
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(srv.url)
         expect(page.get_by_text("The run store cannot be used.")).to_be_visible(timeout=60_000)
