@@ -299,6 +299,9 @@ class LocalExecutor(BaseExecutor):
         try:
             with _bare_main():
                 p.start()
+        except BaseException:
+            bell.close()
+            raise
         finally:
             inbox_end.close()  # the worker has its own copy now
         self.worker_ids.add(worker_mod.worker_id_for(p.pid))
@@ -310,6 +313,9 @@ class LocalExecutor(BaseExecutor):
         while not self._sup_stop.is_set():
             try:
                 self._supervise_once()
+            except StoreError as e:  # locked, full: the deaths' runs are recorded later
+                log.warning("worker pool supervisor: %s; retrying", e)
+                self._sup_stop.wait(1.0)
             except Exception:  # never let one bad moment end supervision
                 log.exception("worker pool supervisor: check failed; retrying")
                 self._sup_stop.wait(1.0)
@@ -327,8 +333,8 @@ class LocalExecutor(BaseExecutor):
             now = time.monotonic()
             for slot, when in list(self._respawn_at.items()):
                 if now >= when:
+                    self._spawn(slot)  # if it raises, the slot is retried next round
                     del self._respawn_at[slot]
-                    self._spawn(slot)
         # Store writes outside the lock: a store locked for a while delays only this.
         self._record_deaths()
 
