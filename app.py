@@ -13,7 +13,7 @@ import re
 import streamlit as st
 
 from engine.errors import StoreError
-from ui import resources, sidebar
+from ui import errors, resources, sidebar
 
 PAGES = [
     ("pages/setup.py", "Set up runs", ":material/tune:", "setup"),
@@ -55,7 +55,10 @@ def main() -> None:
             "tagging and deleting need a store this server can write (HPLAB_STORE)."
         )
     sidebar.render()
-    page.run()
+    try:
+        page.run()
+    except Exception as e:  # st.stop / st.rerun / switch_page are BaseExceptions: not caught
+        errors.show_unexpected(e, page.title)
 
 
 def _with_code_path(problem: StoreError) -> str:
