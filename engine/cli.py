@@ -28,6 +28,7 @@ COMMANDS = (
     "cancel",
     "export",
     "diagnose",
+    "follow_up",
     "worker",
 )
 

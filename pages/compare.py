@@ -21,6 +21,7 @@ from engine.store import TERMINAL, higher_is_better
 from ui import resources
 from ui.charts import X_AXES, metric_figure, parallel_figure, updates_figure
 from ui.diagnosis_view import badges, diagnosis_of, label_counts, render_explanation
+from ui.paired_view import render_comparison_summary
 from ui.palette import run_colors
 from ui.runs import (
     ACTIVE,
@@ -390,7 +391,7 @@ def _progress_panel(runs: list[dict]) -> None:
                 help="Why this label: the evidence in numbers and what to try.",
             ):
                 st.markdown(f"{badges(diag)} · **{html.escape(r['name'])}**")
-                render_explanation(diag)
+                render_explanation(diag, run=r)
         if r["status"] in ACTIVE:
             c[4].button(
                 "Cancel",
@@ -640,6 +641,7 @@ if groups:
         )
     if lines:
         st.markdown("**Seed repeats** (identical runs but for the seed)\n" + "\n".join(lines))
+render_comparison_summary(selected, all_runs)
 
 st.markdown("#### Hyperparameters against the result")
 # One task at a time: the selection's task, among the runs the table shows.
