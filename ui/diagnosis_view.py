@@ -73,6 +73,8 @@ EVIDENCE = {
     "loss_vs_trivial": ("loss vs always predicting the average", "ratio"),
     "steadily_falling": ("loss fell every recent epoch", "bool"),
     "val_noise": ("validation's own epoch-to-epoch noise (σ)", "num"),
+    "val_sampling_error": ("validation loss's sampling error (± on this many examples)", "num"),
+    "result_gain_per_epoch": ("result's improvement per epoch, last third", "pct"),
     "final_gain_per_epoch": ("loss improvement per epoch at the end", "pct"),
     "clipped_share": ("updates clipped", "pct"),
     "grad_norm_p90": ("gradient norm, 90th percentile (before clipping)", "num"),

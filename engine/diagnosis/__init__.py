@@ -126,30 +126,42 @@ def diagnose(
     if clip is not None and clip.mode is not None:
         evidence["clipped_share"] = clip.share
         evidence["grad_norm_p90"] = clip.p90
-    if found:
-        labels = [f.label for f in found]
-    else:
-        labels = ["too_early"] if c.n < rules.MIN_EPOCHS else ["healthy"]
+    labels = [f.label for f in found]
+    if not labels or labels == ["still_improving"]:
+        # unfinished is a finding beside a healthy run, not instead of it
+        labels = ["too_early"] if c.n < rules.MIN_EPOCHS else ["healthy", *labels]
     ctx = Context(evidence=evidence, clipping=clip, epochs_run=c.n)
     fixes = (
         suggest([lab for lab in labels if lab not in ("healthy", "too_early")], config, ctx)
         if with_suggestions
         else []
     )
-    main = found[0] if found else None
+    main = found[0] if found and found[0].label == labels[0] else None
     return {
         "version": VERSION,
         "label": labels[0],
         "labels": labels,
-        "summary": SUMMARY[labels[0]],
+        "summary": _summary(labels),
         "confidence": main.confidence if main else _healthy_confidence(evaluated),
         "findings": [f.to_dict() for f in found],
         "evidence": evidence,
-        "advice": [a for lab in labels for a in ADVICE[lab]],
+        "advice": _advice(labels),
         "markers": _markers(found, evaluated),
         "clipping": clip.to_dict() if clip else None,
         "suggestions": [s.to_dict() for s in fixes],
     }
+
+
+def _summary(labels: list[str]) -> str:
+    if labels[:2] == ["healthy", "still_improving"]:
+        return SUMMARY["still_improving"]
+    return SUMMARY[labels[0]]
+
+
+def _advice(labels: list[str]) -> list[str]:
+    """Every finding's advice, main first; never "nothing to fix" beside a finding."""
+    shown = [lab for lab in labels if not (lab == "healthy" and len(labels) > 1)]
+    return [a for lab in shown for a in ADVICE[lab]]
 
 
 def _noise_floor(config: Mapping[str, Any] | None) -> float | None:
@@ -172,7 +184,7 @@ def _loss_spread(config: Mapping[str, Any] | None) -> float:
 
 def _healthy_confidence(evaluated: list[Finding]) -> float:
     """Sure when every rule was far from firing; less when one nearly did."""
-    near = max((f.closest.score for f in evaluated if f.closest), default=0.0)
+    near = max((f.closest.score for f in evaluated if f.closest and not f.passed), default=0.0)
     return round(max(0.5, 1.0 - 0.5 * min(1.0, near)), 2)
 
 

@@ -58,6 +58,14 @@ def noise(xs: Sequence[float]) -> float:
     return MAD_TO_SIGMA * median(d2) / math.sqrt(6) if d2 else 0.0
 
 
+def rel_noise(xs: Sequence[float]) -> float:
+    """``noise`` of the logarithm: a series' wander as a share of its level. A loss
+    falling exponentially (a straight line in log space) has none, however fast it
+    falls, where the absolute second differences would read its curvature as noise."""
+    logs = [math.log(x) for x in xs if x > 0]
+    return noise(logs) if len(logs) == len(xs) else noise(xs) / max(1e-12, abs(median(xs)))
+
+
 def gain_per_epoch(xs: Sequence[float]) -> float:
     """Relative fall per epoch of a positive series, from a least-squares line through
     its logarithm (0.1 = 10 % lower each epoch; negative when it rises)."""
@@ -121,6 +129,13 @@ class Curves:
             return self.baseline
         first = next((abs(v) for v in (*self.updates, *self.loss) if is_finite(v) and v), None)
         return first or 1.0
+
+    @property
+    def learnable(self) -> float:
+        """The loss there is to learn: trivial loss minus the noise floor (just the
+        scale when the floor is unknown)."""
+        f = self.floor
+        return self.scale - f if f is not None and 0 <= f < 0.9 * self.scale else self.scale
 
     def level(self, value: float) -> float:
         """How much of the learnable loss is left: 0 at the noise floor, 1 at the trivial

@@ -26,7 +26,14 @@ from __future__ import annotations
 import itertools
 import math
 
-from engine.diagnosis.curves import Curves, gain_per_epoch, is_finite, median, noise
+from engine.diagnosis.curves import (
+    Curves,
+    gain_per_epoch,
+    is_finite,
+    median,
+    noise,
+    rel_noise,
+)
 from engine.diagnosis.findings import Check, Finding, Sign
 
 MIN_EPOCHS = 3
@@ -41,15 +48,17 @@ RISE_SCALE = 0.01  # ... and by 1 % of the trivial loss
 CLIMB = 1.5  # training back up to 1.5× its best, near where it started
 ERRATIC = 1.5  # validation 1.5× its best while training no longer improves
 STALLED = 0.03  # training's best improved < 3 % per epoch over the last third ...
-VAL_JITTER = 0.15  # ... while validation wanders ±15 % of its level (healthy: ≤ 6 %)
+VAL_JITTER = 0.20  # ... while validation wanders ±20 % of its level (healthy runs: ≤ 13 %)
 TRAIN_JITTER = 0.02  # ... and the training epoch loss ±2 %
 TRAIN_JITTER_ALONE = 0.10  # without validation: training alone wanders ±10 %
+UNSETTLED = 0.10  # training wandering ±10 % while validation wanders ±20 %: never settles
 
 # overfitting
 OVERFIT_AFTER = 3  # epochs since validation's best
 OVERFIT_RISE = 0.05  # validation now ≥ 5 % above its best ...
 OVERFIT_NOISE = 3.0  # ... by 3× its own epoch-to-epoch noise ...
-OVERFIT_SCALE = 0.03  # ... and by 3 % of the trivial loss
+OVERFIT_SCALE = 0.05  # ... and by 5 % of the trivial loss ...
+OVERFIT_SAMPLING = 0.5  # ... and by half the validation loss's sampling error
 OVERFIT_SUSTAINED = 2 / 3  # epochs after the best that stayed above best + noise
 
 # fit and speed
@@ -61,7 +70,7 @@ VAL_ABOVE = 0.25  # validation 25 % above training is a gap, not underfitting
 
 # still improving
 STILL_GAIN = 0.05  # the result still falling 5 % per epoch over the last third ...
-STILL_LEVEL = 0.02  # ... with at least 2 % of the trivial loss left to gain
+STILL_LEVEL = 0.03  # ... with at least 3 % of the trivial loss left to gain
 STILL_BEST_LAG = 1  # ... and its best in the last two epochs
 
 
@@ -210,13 +219,12 @@ def lr_too_high(c: Curves, clip_share: float | None) -> Finding:
     if len(fl) >= 6:
         level = c.recent(fl)
         stall = new_low_gain(fl, c.tail)
-        train_jit = noise(fl[len(fl) // 2 :]) / level if level > 0 else 0.0
+        train_jit = rel_noise(fl[len(fl) // 2 :])
         no_new_low = Check(
             "training's best, gain per epoch over the last third", stall, STALLED, above=False
         )
         if c.has_val:
-            vh = fv[len(fv) // 2 :]
-            val_jit = noise(vh) / c.recent(vh) if c.recent(vh) > 0 else 0.0
+            val_jit = rel_noise(fv[len(fv) // 2 :])
             jitter = Check("validation jitter (σ) vs its level, second half", val_jit, VAL_JITTER)
         else:
             jitter = Check(
@@ -232,6 +240,18 @@ def lr_too_high(c: Curves, clip_share: float | None) -> Finding:
                 ),
             )
         )
+        if c.has_val:
+            signs.append(
+                Sign(
+                    "never settles",
+                    (
+                        jitter,
+                        Check(
+                            "training jitter (σ) vs its level, second half", train_jit, UNSETTLED
+                        ),
+                    ),
+                )
+            )
         if clip_share is not None:
             signs.append(
                 Sign(
@@ -282,13 +302,17 @@ def overfitting(c: Curves) -> Finding:
                     rise / wander if wander > 0 else (1e9 if rise > 0 else 0.0),
                     OVERFIT_NOISE,
                 ),
-                Check("validation rise, share of the trivial loss", rise / s, OVERFIT_SCALE),
+                Check(
+                    "validation rise, share of the learnable loss (trivial − noise floor)",
+                    rise / c.learnable,
+                    OVERFIT_SCALE,
+                ),
                 *(
                     (
                         Check(
                             "validation rise vs its sampling error (± on this many examples)",
                             rise / se,
-                            1.0,
+                            OVERFIT_SAMPLING,
                         ),
                     )
                     if se
@@ -454,6 +478,8 @@ def still_improving(c: Curves, status: str, planned_epochs: int | None) -> Findi
     series = c.fv if c.has_val else c.fl
     k = c.tail
     gain = gain_per_epoch(series[-k - 1 :])
+    jitter = rel_noise(series[-k - 1 :])
+    trend = gain / jitter if jitter > 0 else (1e9 if gain > 0 else 0.0)
     best = min(range(len(series)), key=series.__getitem__)
     level = c.level(c.recent(series))
     finished = status == "completed" and (planned_epochs is None or c.n >= planned_epochs)
@@ -463,6 +489,7 @@ def still_improving(c: Curves, status: str, planned_epochs: int | None) -> Findi
         (
             Check("ran every planned epoch", 1.0 if finished else 0.0, 0.5),
             Check(f"{what} loss gain per epoch, last third", gain, STILL_GAIN),
+            Check(f"{what} loss trend vs its own jitter, last third", trend, 1.0),
             Check(
                 f"epochs since {what}'s best",
                 len(series) - 1 - best,

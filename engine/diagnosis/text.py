@@ -59,8 +59,8 @@ SUMMARY = {
     "overfitting": "Overfitting: training keeps improving while validation gets worse.",
     "lr_too_low": "Learning rate too low: the loss crawls down.",
     "underfitting": "Underfitting: the loss stays at or near what predicting the average gives.",
-    "still_improving": "Unfinished: nothing wrong, but the loss was still falling fast at the "
-    "last epoch.",
+    "still_improving": "Healthy but unfinished: nothing wrong, and the loss was still falling "
+    "fast at the last epoch.",
     "healthy": "Healthy: loss falls and validation follows.",
     "too_early": "Too early to judge.",
 }
