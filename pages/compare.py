@@ -146,7 +146,9 @@ with st.container(border=True):
         on_select=functools.partial(_on_table_select, table_key, shown_ids),
         selection_mode="multi-row",
         placeholder="—",
-        selection_default={"selection": {"rows": [shown_ids.index(i) for i in visible_selected]}},
+        selection_default={
+            "selection": {"rows": sorted(shown_ids.index(i) for i in visible_selected)}
+        },
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * max(1, len(table))),

@@ -130,7 +130,12 @@ def diagnose(
     if not labels or labels == ["still_improving"]:
         # unfinished is a finding beside a healthy run, not instead of it
         labels = ["too_early"] if c.n < rules.MIN_EPOCHS else ["healthy", *labels]
-    ctx = Context(evidence=evidence, clipping=clip, epochs_run=c.n)
+    ctx = Context(
+        evidence=evidence,
+        clipping=clip,
+        epochs_run=c.n,
+        signs=frozenset(s.name for f in found for s in f.fired),
+    )
     fixes = (
         suggest([lab for lab in labels if lab not in ("healthy", "too_early")], config, ctx)
         if with_suggestions

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.config import validate
 from engine.diagnosis import apply_change, diagnose_stored
+from engine.diagnosis.text import NAMES
 
 BETTER = 0.10  # the child's best result at least 10 % lower counts as better
 NOT_WORSE = 0.10  # a healthy child no more than 10 % worse has fixed the problem
@@ -93,12 +94,12 @@ class Verdict:
                 nums += f" ({self.change:+.0%})"
         elif self.child_best is None and self.kind != "pending":
             nums = f"the follow-up has no finite {self.key}"
-        label = self.child_label.replace("_", " ") if self.child_label else "not judged"
+        label = NAMES.get(self.child_label or "", self.child_label or "not judged")
         head = {
             "pending": "Waiting for the follow-up to finish",
             "fixed": "Fixed: the follow-up is healthy",
-            "better": f"Better: the follow-up is {label}, but its best result is lower",
-            "not better": f"Not better: the follow-up is {label}",
+            "better": f"Better: a lower loss, though the follow-up is still diagnosed {label}",
+            "not better": f"Not better: the follow-up is diagnosed {label}",
         }[self.kind]
         return f"{head}; {nums}." if nums else f"{head}."
 

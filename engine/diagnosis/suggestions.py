@@ -49,6 +49,17 @@ class Context:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     clipping: ClipStats | None = None
     epochs_run: int = 0
+    signs: frozenset[str] = frozenset()  # the signs that fired, of every finding
+
+    @property
+    def severe(self) -> bool:
+        """A too-high rate that blew up or never settles: 3× lower is not enough."""
+        return bool(self.signs & {"first-epoch blow-up", "never settles", "climbed back up"})
+
+    @property
+    def crawling(self) -> bool:
+        """Barely moved at all: 10× higher, not 3×."""
+        return "crawling" in self.signs
 
 
 def nice(x: float) -> float:
@@ -133,6 +144,12 @@ def _for_diverged(cfg, ctx):
 def _for_lr_too_high(cfg, ctx):
     lr = cfg["learning_rate"]
     clip = ctx.clipping
+    if ctx.severe:
+        yield (
+            f"Lower the learning rate 10× ({lr:g} → {nice(lr / 10):g}): the loss never settles "
+            "(or blew up), a step that size is far too large.",
+            _lr(cfg, 0.1),
+        )
     if clip is not None and clip.aggressive:
         yield (
             f"More than half the updates clipped ({clip.share:.0%}): lower the learning rate "
@@ -160,7 +177,17 @@ def _for_lr_too_high(cfg, ctx):
         )
 
 
+def _random_targets(cfg):
+    if (cfg.get("data") or {}).get("learnable") is False:
+        yield (
+            "The targets are random (learnable: false): there is nothing to learn, only to "
+            "memorise. Learnable targets show the model learning.",
+            {"data.learnable": True},
+        )
+
+
 def _for_overfitting(cfg, ctx):
+    yield from _random_targets(cfg)
     best = ctx.evidence.get("best_val_epoch")
     if "early_stopping" not in (cfg.get("callbacks") or {}):
         yield (
@@ -193,7 +220,7 @@ def _for_overfitting(cfg, ctx):
 def _for_lr_too_low(cfg, ctx):
     lr = cfg["learning_rate"]
     gain = ctx.evidence.get("total_gain") or 0.0
-    factor = 10.0 if gain < 0.05 else 3.0
+    factor = 10.0 if ctx.crawling else 3.0
     yield (
         f"Raise the learning rate {factor:g}× ({lr:g} → {nice(lr * factor):g}): the loss "
         f"fell {gain:.0%} in all.",
@@ -203,13 +230,7 @@ def _for_lr_too_low(cfg, ctx):
 
 
 def _for_underfitting(cfg, ctx):
-    data = cfg.get("data") or {}
-    if data.get("learnable") is False:
-        yield (
-            "The targets are random (learnable: false): there is nothing to learn. Learnable "
-            "targets show the model learning.",
-            {"data.learnable": True},
-        )
+    yield from _random_targets(cfg)
     model = cfg.get("model") or {}
     undo: dict[str, Any] = {}
     what = []

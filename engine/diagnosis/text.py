@@ -14,6 +14,18 @@ LABELS = (
     "too_early",
 )
 
+# A label as a sentence names it (the dashboard's badges use the same words).
+NAMES = {
+    "healthy": "healthy",
+    "underfitting": "underfitting",
+    "overfitting": "overfitting",
+    "lr_too_high": "LR too high",
+    "lr_too_low": "LR too low",
+    "diverged": "diverged",
+    "still_improving": "still improving",
+    "too_early": "too early to judge",
+}
+
 ADVICE = {
     "diverged": [
         "Lower the learning rate 3–10×: a step that large throws the weights where the loss "

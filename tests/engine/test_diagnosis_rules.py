@@ -222,7 +222,10 @@ def _unfinished():
 
 def test_a_run_still_improving_fast_at_its_last_epoch_is_unfinished():
     d = diagnose(_unfinished(), status="completed", baseline=6.65, config=REG_SGD)
-    assert d["label"] == "still_improving", d["findings"]
+    # a finding beside the main label: healthy, but not finished
+    assert d["labels"] == ["healthy", "still_improving"], d["findings"]
+    assert d["summary"].startswith("Healthy but unfinished")
+    assert not any(a.startswith("Nothing to fix") for a in d["advice"])
     assert d["evidence"]["final_gain_per_epoch"] > 0.1
     assert d["suggestions"][0]["change"] == {"epochs": 20}
     assert "still falling" in d["suggestions"][0]["why"]
@@ -230,11 +233,11 @@ def test_a_run_still_improving_fast_at_its_last_epoch_is_unfinished():
 
 
 def test_still_improving_needs_the_run_to_have_ended_on_its_own():
-    assert diagnose(_unfinished(), status="running", baseline=6.65)["label"] == "healthy"
-    assert diagnose(_unfinished(), status="cancelled", baseline=6.65)["label"] == "healthy"
+    assert diagnose(_unfinished(), status="running", baseline=6.65)["labels"] == ["healthy"]
+    assert diagnose(_unfinished(), status="cancelled", baseline=6.65)["labels"] == ["healthy"]
     stopped = validate({**REG_SGD, "epochs": 30})  # early stopping ended it at epoch 10
     d = diagnose(_unfinished(), status="completed", baseline=6.65, config=stopped)
-    assert d["label"] == "healthy"
+    assert d["labels"] == ["healthy"]
 
 
 def test_every_finding_has_a_confidence_and_healthy_has_one_too():

@@ -106,6 +106,11 @@ def test_try_this_fix_queues_the_child_and_opens_the_pair(plateau, store_path):
     }
     assert at.query_params["runs"] == f"{plateau},{child['id']}"
     assert at.session_state["compare_ids"] == [plateau, child["id"]]
+    # the table opens with both rows ticked, in row order: the browser keeps an unsorted
+    # default only in part, and dropped the follow-up at its next status change
+    table = next(d for d in at.dataframe if "Diagnosis" in d.value.columns)
+    rows = json.loads(table.proto.selection_default)["selection"]["rows"]
+    assert len(rows) == 2 and rows == sorted(rows)
     text = all_text(at)
     assert "Follow-ups" in text and "Waiting for the follow-up to finish" in text
 
