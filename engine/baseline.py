@@ -4,10 +4,12 @@ baseline has learned nothing, whatever its absolute value."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
 
-def _one(loss: dict, y_fit: np.ndarray, y_eval: np.ndarray, n_classes: int) -> float | None:
+def _one(loss: dict, y_fit, y_eval, n_classes: int) -> float | None:
+    import numpy as np  # here, so the diagnosis' noise floor needs no NumPy
+
     name = loss["name"]
     yf = np.asarray(y_fit, dtype=np.float64)
     ye = np.asarray(y_eval, dtype=np.float64)
@@ -52,8 +54,6 @@ def baseline_loss(task, cfg: dict, y_fit, y_eval) -> float | None:
 def _entropy_floor(share: float, n_classes: int) -> float:
     """Cross-entropy of labels replaced at random with probability ``share``: even a
     perfect model cannot go below it (the true class keeps 1 − share + share/K)."""
-    import math
-
     k = n_classes
     p_true = 1.0 - share + share / k
     p_other = share / k
@@ -69,7 +69,7 @@ def _floor_one(loss: dict, kind: str, n_classes: int, noise: float) -> float | N
         if name == "mse":
             return noise**2
         if name == "mae":
-            return noise * (2 / 3.141592653589793) ** 0.5
+            return noise * math.sqrt(2 / math.pi)
         return 0.0 if noise == 0 else None  # weighted MSE, Huber: no simple closed form
     if name in (
         "binary_crossentropy",

@@ -114,7 +114,8 @@ def spikes(c: Curves) -> list[int]:
     for i, v in enumerate(c.updates):
         if not is_finite(v):
             continue
-        if i >= c.updates_per_epoch and len(window) >= 5:
+        # v − median > floor needs v > floor (losses are ≥ 0): most updates stop here
+        if v > floor and i >= c.updates_per_epoch and len(window) >= 5:
             med = median(window[-25:])
             if med > 0 and v > SPIKE_FACTOR * med and v - med > floor:
                 out.append(i)
