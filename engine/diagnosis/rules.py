@@ -12,9 +12,11 @@ measured against the run's own scale and noise (``curves``):
   stalls, or a noisy plateau (training flat and jittery, validation zig-zagging, often
   with most updates clipped: the clip caps the spikes, not the cause).
 - **overfitting**: validation rose since its best by more than its own epoch-to-epoch
-  noise and by an amount that matters next to the trivial loss, stayed up for several
-  epochs, while training kept improving and the train/validation gap widened.
-- **lr_too_low**: falling every epoch, but by a small share in all.
+  noise, by an amount that matters next to the learnable loss and is not within its
+  sampling error, stayed up for several epochs, while training kept improving and the
+  train/validation gap widened.
+- **lr_too_low**: falling every epoch, but by a small share in all, or slowly and
+  steadily (1-5 % an epoch) while still high.
 - **underfitting**: validation (or training) at or above the trivial predictor's loss,
   however smoothly it fell getting there; or stuck high, no longer improving.
 - **still_improving**: nothing wrong, but the result was still falling fast when the
@@ -24,7 +26,6 @@ measured against the run's own scale and noise (``curves``):
 from __future__ import annotations
 
 import itertools
-import math
 
 from engine.diagnosis.curves import (
     Curves,
@@ -44,7 +45,7 @@ SPIKE_SCALE = 0.25  # ... and higher than it by a quarter of the trivial loss
 SPIKES_FREQUENT = 0.03  # spikes on 3 % of the updates (at least 3)
 BLOWUP_FACTOR = 10.0  # a first-epoch update 10× above where the run started
 RISE = 0.05  # an epoch whose training loss rose 5 % ...
-RISE_SCALE = 0.01  # ... and by 1 % of the trivial loss
+RISE_SCALE = 0.02  # ... and by 2 % of the trivial loss
 CLIMB = 1.5  # training back up to 1.5× its best, near where it started
 ERRATIC = 1.5  # validation 1.5× its best while training no longer improves
 STALLED = 0.03  # training's best improved < 3 % per epoch over the last third ...
@@ -57,7 +58,7 @@ UNSETTLED = 0.10  # training wandering ±10 % while validation wanders ±20 %: n
 OVERFIT_AFTER = 3  # epochs since validation's best
 OVERFIT_RISE = 0.05  # validation now ≥ 5 % above its best ...
 OVERFIT_NOISE = 3.0  # ... by 3× its own epoch-to-epoch noise ...
-OVERFIT_SCALE = 0.05  # ... and by 5 % of the trivial loss ...
+OVERFIT_SCALE = 0.05  # ... and by 5 % of the learnable loss (trivial − noise floor) ...
 OVERFIT_SAMPLING = 0.5  # ... and by half the validation loss's sampling error
 OVERFIT_SUSTAINED = 2 / 3  # epochs after the best that stayed above best + noise
 
@@ -70,7 +71,7 @@ VAL_ABOVE = 0.25  # validation 25 % above training is a gap, not underfitting
 
 # still improving
 STILL_GAIN = 0.05  # the result still falling 5 % per epoch over the last third ...
-STILL_LEVEL = 0.03  # ... with at least 3 % of the trivial loss left to gain
+STILL_LEVEL = 0.03  # ... with at least 3 % of the learnable loss left to gain
 STILL_BEST_LAG = 1  # ... and its best in the last two epochs
 
 
@@ -100,7 +101,8 @@ def diverged(c: Curves, status: str, diverged_at: int | None) -> Finding:
             "diverged_in_epoch": (bad_epoch + 1) if bad_epoch is not None else c.n or None,
         }
     check = Check("loss became NaN/inf", 1.0 if hit else 0.0, 0.5)
-    return Finding("diverged", [Sign("non-finite loss", (check,))], math.inf, ev)
+    # Ranked first whatever it explains; the whole loss is lost.
+    return Finding("diverged", [Sign("non-finite loss", (check,))], 1.0 if hit else 0.0, ev)
 
 
 def spikes(c: Curves) -> list[int]:
@@ -231,16 +233,20 @@ def lr_too_high(c: Curves, clip_share: float | None) -> Finding:
             jitter = Check(
                 "training jitter (σ) vs its level, second half", train_jit, TRAIN_JITTER_ALONE
             )
-        signs.append(
-            Sign(
-                "noisy plateau",
-                (
-                    jitter,
-                    no_new_low,
-                    Check("training jitter (σ) vs its level, second half", train_jit, TRAIN_JITTER),
-                ),
+        plateau = [
+            jitter,
+            no_new_low,
+            Check("training jitter (σ) vs its level, second half", train_jit, TRAIN_JITTER),
+        ]
+        if not c.has_val:  # a memorising loss near zero bounces ×10 and means nothing
+            plateau.append(
+                Check(
+                    "training jitter (σ), share of the trivial loss",
+                    noise(fl[len(fl) // 2 :]) / s,
+                    0.02,
+                )
             )
-        )
+        signs.append(Sign("noisy plateau", tuple(plateau)))
         if c.has_val:
             signs.append(
                 Sign(

@@ -108,9 +108,14 @@ def test_try_this_fix_opens_parent_and_child_with_a_verdict(server, page, tmp_pa
     assert re.search(r"best val_loss [0-9.e-]+ → [0-9.e-]+ \(−?-?\d+%\)", text), text
     wait_idle(page)
     no_exception(page)
+    page.keyboard.press("Escape")  # close the Explain popover, as a click elsewhere does
+    expect(fix).to_be_hidden(timeout=10_000)
+    shoot(page, tmp_path, "pair")
     verdict.scroll_into_view_if_needed()
     shoot(page, tmp_path, "verdict")
-    page.set_viewport_size({"width": 1440, "height": 900})
+    # for the README: parent and child on one chart, the verdict under them
+    page.evaluate("window.scrollTo(0, 0)")
+    page.set_viewport_size({"width": 1440, "height": 1900})
     page.wait_for_function(PLOTS_FIT, timeout=15_000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "follow-up.png"))
