@@ -54,6 +54,7 @@ def _findings(
     diverged_at: int | None,
     clip: ClipStats | None,
     planned_epochs: int | None,
+    early_stop: Mapping[str, Any] | None = None,
 ) -> tuple[list[Finding], list[Finding]]:
     """(findings that fired, main first; every rule evaluated, for the evidence)."""
     div = rules.diverged(c, status, diverged_at)
@@ -63,7 +64,7 @@ def _findings(
     found = [div] if div.passed else []
     if c.fl:
         high = rules.lr_too_high(c, clip.share if clip and clip.mode else None)
-        over = rules.overfitting(c)
+        over = rules.overfitting(c, early_stop)
         evaluated += [high, over]
         ranked = [f for f in (over, high) if f.passed and not (div.passed and f is high)]
         found += sorted(ranked, key=lambda f: -f.explains)
@@ -118,7 +119,14 @@ def diagnose(
     clip = clip_stats(c.grad_norm, c.clipped, clipping)
     planned = (config or {}).get("epochs") if isinstance(config, Mapping) else None
     found, evaluated = _findings(
-        c, status=status, diverged_at=diverged_at, clip=clip, planned_epochs=planned
+        c,
+        status=status,
+        diverged_at=diverged_at,
+        clip=clip,
+        planned_epochs=planned,
+        early_stop=((config or {}).get("callbacks") or {}).get("early_stopping")
+        if isinstance(config, Mapping)
+        else None,
     )
     evidence: dict[str, Any] = {"epochs": c.n}
     for f in evaluated:

@@ -26,6 +26,9 @@ measured against the run's own scale and noise (``curves``):
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Mapping
+from typing import Any
 
 from engine.diagnosis.curves import (
     Curves,
@@ -275,13 +278,29 @@ def lr_too_high(c: Curves, clip_share: float | None) -> Finding:
     return f
 
 
-def overfitting(c: Curves) -> Finding:
+def longest_wait(xs: list[float], upto: int) -> int:
+    """The most epochs in a row without a new best before index ``upto``: the patience
+    early stopping needs to reach that epoch (it stops once ``patience`` epochs in a row
+    bring no improvement)."""
+    best, last, wait = math.inf, 0, 0
+    for i, v in enumerate(xs[: upto + 1]):
+        if v < best:
+            wait = max(wait, i - last - 1) if i else 0
+            best, last = v, i
+    return wait
+
+
+def overfitting(c: Curves, early_stop: Mapping[str, Any] | None = None) -> Finding:
+    """``early_stop``: the run's early-stopping callback, if any. When it ended the run
+    within its patience of the best epoch and restored that epoch's weights, the rise
+    after the best is the patience window, not an overfit model."""
     ev: dict = {}
     if not c.has_val:
         return Finding("overfitting", [], 0.0, ev)
     fl, fv, s = c.fl, c.fv, c.scale
     b = c.best_val_epoch
     ev["best_val_epoch"] = b + 1
+    ev["patience_to_reach_best"] = longest_wait(fv, b) + 1
     rise_last = _rel(fv[-1], fv[b])
     ev["val_rise_since_best"] = rise_last
     gap = [v - t for t, v in zip(fl, fv, strict=True)]
@@ -341,6 +360,20 @@ def overfitting(c: Curves) -> Finding:
             ),
         )
     ]
+    if early_stop and early_stop.get("monitor") == "val_loss":
+        patience = int(early_stop.get("patience") or 0)
+        kept = bool(early_stop.get("restore_best_weights"))
+        signs[0] = Sign(
+            signs[0].name,
+            (
+                *signs[0].checks,
+                Check(
+                    "epochs after the best beyond early stopping's patience (best weights kept)",
+                    len(after) - (patience if kept else 0),
+                    0.5,
+                ),
+            ),
+        )
     f = Finding("overfitting", signs, 0.0, ev)
     if f.passed:
         f.explains = rise / s

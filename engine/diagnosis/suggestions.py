@@ -189,15 +189,18 @@ def _random_targets(cfg):
 def _for_overfitting(cfg, ctx):
     yield from _random_targets(cfg)
     best = ctx.evidence.get("best_val_epoch")
+    # patient enough to reach this run's best epoch (its curve is the follow-up's, seeded)
+    patience = max(2, int(ctx.evidence.get("patience_to_reach_best") or 2))
     if "early_stopping" not in (cfg.get("callbacks") or {}):
         yield (
             "Stop at the best epoch"
             + (f" ({best})" if best else "")
-            + ": early stopping on val_loss, restoring the best weights.",
+            + f": early stopping on val_loss (patience {patience}), restoring the best "
+            "weights.",
             {
                 "callbacks.early_stopping": {
                     "monitor": "val_loss",
-                    "patience": 2,
+                    "patience": patience,
                     "restore_best_weights": True,
                 }
             },

@@ -120,3 +120,59 @@ def test_try_this_fix_opens_parent_and_child_with_a_verdict(server, page, tmp_pa
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "follow-up.png"))
     print(f"\nscreenshots: {tmp_path}")
+
+
+def _finished(store: RunStore, cfg: dict, name: str, val: list[float], clipped: bool = False):
+    """A finished run written straight into the store (no training: these tests look at
+    how the page reads runs), with per-update gradient norms and clip flags."""
+    (rid,) = store.create_runs([cfg], names=[name])
+    store.claim(rid, "w-browser")
+    store.record_start(rid, {"updates_per_epoch": 10, "n_train": 320, "n_val": 80})
+    for e, v in enumerate(val, 1):
+        store.append_epoch(rid, {"epoch": e, "values": {"loss": v * 0.9, "val_loss": v}})
+        ups = list(range((e - 1) * 10 + 1, e * 10 + 1))
+        store.append_updates(
+            rid,
+            {
+                "update": ups,
+                "epoch": [e] * 10,
+                "loss": [v] * 10,
+                "lr": [0.1] * 10,
+                "grad_norm": [1.0 + (u % 10) for u in ups],
+                "clipped": [clipped and (1.0 + (u % 10)) > 2.0 for u in ups],
+            },
+        )
+    store.finish(rid, {"status": "completed", "test": {}, "predictions": {}})
+    return rid
+
+
+def test_paired_summary_and_clip_marks(server, page, tmp_path):
+    store = RunStore(server.store)
+    base = validate({"task": "regression", "epochs": 3, "clipping": {"global_clipnorm": 2.0}})
+    ids = []
+    for seed, (a, b) in {1: (1.0, 0.9), 2: (1.4, 1.31), 3: (0.7, 0.61)}.items():
+        ids.append(_finished(store, {**base, "seed": seed}, f"adam · seed {seed}", [2 * a, a, a]))
+        fast = validate({**base, "learning_rate": 0.002, "seed": seed})
+        ids.append(_finished(store, fast, f"adam fast · seed {seed}", [2 * b, b, b], True))
+    page.goto(f"{server.url}/compare?runs={','.join(ids)}")
+    expect(page.get_by_text("Paired by seed")).to_be_visible(timeout=60_000)
+    line = page.get_by_text(re.compile(r"adam fast vs adam: best val_loss"))
+    expect(line).to_contain_text("95 % CI")
+    expect(line).to_contain_text("adam fast better")
+    no_exception(page)
+    shoot(page, tmp_path, "paired-val")
+    # the last training loss instead: a smaller, noisier difference
+    page.locator(".st-key-paired_which button", has_text="last").click()
+    expect(page.get_by_text(re.compile(r"adam fast vs adam: last val_loss"))).to_be_visible(
+        timeout=30_000
+    )
+    # the gradient-norm chart marks each clipped run's p90 and clipped share
+    page.get_by_role("tab", name="Gradients").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(d => (d.data || [])"
+        ".some(t => t.meta && t.meta.series === 'clip_p90'))",
+        timeout=60_000,
+    )
+    no_exception(page)
+    shoot(page, tmp_path, "gradients")
+    print(f"\nscreenshots: {tmp_path}")

@@ -254,3 +254,23 @@ def test_a_memorising_run_without_validation_is_not_a_too_high_rate():
     train = [0.7 * 0.6**i for i in range(8)] + [0.002, 0.012, 0.004, 0.011, 0.003, 0.012] * 2
     d = diagnose({"loss": train}, status="completed", baseline=0.69)
     assert "lr_too_high" not in d["labels"], d["findings"]
+
+
+def test_early_stopping_that_kept_the_best_weights_is_not_overfitting():
+    train = [1.0, 0.7, 0.5, 0.4, 0.3, 0.22, 0.16, 0.12]
+    val = [1.0, 0.8, 0.85, 0.82, 0.7, 0.78, 0.86, 0.95]  # best at epoch 5, then 3 up
+    hist = {"loss": train, "val_loss": val}
+    plain = validate({"task": "regression", "epochs": 8})
+    d = diagnose(hist, status="completed", baseline=1.0, config=plain)
+    assert d["label"] == "overfitting"
+    # the suggested patience reaches epoch 5 (two epochs without a new best before it)
+    stop = d["suggestions"][0]["change"]["callbacks.early_stopping"]
+    assert stop == {"monitor": "val_loss", "patience": 3, "restore_best_weights": True}
+    stopped = validate({"task": "regression", "epochs": 30, "callbacks": {"early_stopping": stop}})
+    d = diagnose(hist, status="completed", baseline=1.0, config=stopped)
+    assert "overfitting" not in d["labels"], d["findings"]
+    kept_not = {**stop, "restore_best_weights": False}
+    loose = validate(
+        {"task": "regression", "epochs": 30, "callbacks": {"early_stopping": kept_not}}
+    )
+    assert diagnose(hist, status="completed", baseline=1.0, config=loose)["label"] == "overfitting"
