@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.errors import StoreError
-from ui import resources, sidebar
+from ui import errors, resources, sidebar
 
 PAGES = [
     ("pages/setup.py", "Set up runs", ":material/tune:", "setup"),
@@ -45,7 +45,10 @@ def main() -> None:
         )
         st.stop()
     sidebar.render()
-    page.run()
+    try:
+        page.run()
+    except Exception as e:  # st.stop / st.rerun / switch_page are BaseExceptions: not caught
+        errors.show_unexpected(e, page.title)
 
 
 # Streamlit installs this script as ``__main__``, so the worker processes the pool

@@ -6,7 +6,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("sweep_vs_serial.py", "stacked_vs_serial.py", "ui_speed.py", "one_run.py")
+BENCHMARKS = (
+    "sweep_vs_serial.py",
+    "stacked_vs_serial.py",
+    "ui_speed.py",
+    "one_run.py",
+    "export_memory.py",
+    "memory_estimate.py",
+)
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

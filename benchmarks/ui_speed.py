@@ -270,8 +270,9 @@ def _status(pid: int) -> dict[str, int]:
     return out
 
 
-def _workers(server_pid: int) -> list[int]:
-    """The pool's worker processes: the server's spawned children (not the tracker)."""
+def _children(server_pid: int, service: bool) -> list[int]:
+    """The server's spawned children (not the tracker): the pool's workers, or the
+    TensorFlow service's lanes (named ``hplab-<lane>``)."""
     pids = []
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
@@ -279,9 +280,11 @@ def _workers(server_pid: int) -> list[int]:
         try:
             ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            lane = (d / "comm").read_text().startswith("hplab-")
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == server_pid and "spawn_main" in cmd and "resource_tracker" not in cmd:
+        ours = ppid == server_pid and "spawn_main" in cmd and "resource_tracker" not in cmd
+        if ours and lane == service:
             pids.append(int(d.name))
     return sorted(pids)
 
@@ -289,7 +292,8 @@ def _workers(server_pid: int) -> list[int]:
 def memory(server_pid: int) -> dict:
     return {
         "server_mib": _status(server_pid),
-        "workers_mib": [_status(p) for p in _workers(server_pid)],
+        "workers_mib": [_status(p) for p in _children(server_pid, service=False)],
+        "tf_service_mib": [_status(p) for p in _children(server_pid, service=True)],
     }
 
 

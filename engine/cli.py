@@ -12,9 +12,9 @@ import importlib
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
+from engine import json_input
 from engine.errors import ConfigError, StoreError
 
 COMMANDS = (
@@ -32,7 +32,7 @@ COMMANDS = (
     "worker",
 )
 
-MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_BYTES = json_input.MAX_BYTES
 
 
 class UsageError(Exception):
@@ -40,25 +40,9 @@ class UsageError(Exception):
 
 
 def read_json(path: str, what: str = "config") -> Any:
-    """Read a JSON file given on the command line (``-`` = stdin), size-capped."""
-    try:
-        text = sys.stdin.read(MAX_CONFIG_BYTES + 1) if path == "-" else None
-        if text is None:
-            p = Path(path)
-            if not p.is_file():
-                raise UsageError(f"{what}: no such file {path!r}")
-            if p.stat().st_size > MAX_CONFIG_BYTES:
-                raise UsageError(f"{what}: file larger than {MAX_CONFIG_BYTES} bytes")
-            text = p.read_text(encoding="utf-8")
-        if len(text) > MAX_CONFIG_BYTES:
-            raise UsageError(f"{what}: larger than {MAX_CONFIG_BYTES} bytes")
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UsageError(
-            f"{what}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
-        ) from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{what}: not UTF-8 text") from None
+    """A JSON file given on the command line (``-`` = stdin), through the engine's one
+    guarded reader (``engine.json_input``): size, encoding, nesting and number limits."""
+    return json_input.read(path, what)
 
 
 def _clean(obj: Any) -> Any:

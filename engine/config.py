@@ -15,7 +15,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import ConfigError
+from engine import run_cost
+from engine.errors import ConfigError, field_path, show
+from engine.json_input import check_nesting
 from engine.spec.callbacks import CALLBACKS
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
@@ -61,6 +63,7 @@ SCALARS = {
         lo_open=True,
         hi=10.0,
         log=True,
+        label="Learning rate",
         help="Initial (or peak, with warmup) step size. Too high: loss "
         "spikes or turns NaN. Too low: curves crawl. Adam: ~1e-3; SGD: "
         "~1e-2.",
@@ -70,6 +73,7 @@ SCALARS = {
         32,
         lo=1,
         hi=8192,
+        label="Batch size",
         help="Examples per gradient step. Small = noisy steps, more updates; "
         "large = smoother, fewer updates, may need a higher LR.",
     ),
@@ -78,14 +82,18 @@ SCALARS = {
         1,
         lo=1,
         hi=64,
+        label="Gradient accumulation steps",
         help="Average gradients over this many batches before one "
         "update: effective batch = batch_size × this.",
     ),
-    "epochs": Param("int", 10, lo=1, hi=1000, help="Maximum passes over the training data."),
+    "epochs": Param(
+        "int", 10, lo=1, hi=1000, label="Epochs", help="Maximum passes over the training data."
+    ),
     "precision": Param(
         "str",
         "float32",
         choices=tuple(PRECISIONS),
+        label="Precision",
         help="Numeric precision policy of the model's layers.",
     ),
     "validation_split": Param(
@@ -94,6 +102,7 @@ SCALARS = {
         lo=0,
         hi=0.9,
         nullable=True,
+        label="Validation share",
         help="Share of training data held out for validation curves. "
         "null = the task's own validation set (or none).",
     ),
@@ -102,14 +111,18 @@ SCALARS = {
         42,
         lo=0,
         hi=2**31 - 1,
+        label="Random seed",
         help="One seed for data, initial weights, dropout and shuffling.",
     ),
     "jit_compile": Param(
         "bool",
         False,
+        label="Compile with XLA",
         help="Compile the step with XLA (often no gain on a CPU; slower first epoch).",
     ),
-    "run_eagerly": Param("bool", False, help="Run the step eagerly for debugging (slow)."),
+    "run_eagerly": Param(
+        "bool", False, label="Run eagerly", help="Run the step eagerly for debugging (slow)."
+    ),
 }
 
 MAX_TOTAL_UPDATES = 2_000_000
@@ -132,7 +145,7 @@ def _task(raw: dict) -> Task:
     if tid is None:
         raise ConfigError("task", f"is required (one of {sorted(TASKS)})")
     if not isinstance(tid, str) or tid not in TASKS:
-        raise ConfigError("task", f"unknown task {tid!r} (one of {sorted(TASKS)})")
+        raise ConfigError("task", f"unknown task {show(tid)} (one of {sorted(TASKS)})")
     return TASKS[tid]
 
 
@@ -171,7 +184,7 @@ def _check_loss(value, where: str, kind: str, activation: str | None):
     if kind not in entry.tags:
         fits = [e.name for e in LOSSES if kind in e.tags]
         raise ConfigError(
-            where, f"{loss['name']!r} does not fit {kind} targets (use one of {fits})"
+            where, f"{show(loss['name'])} does not fit {kind} targets (use one of {fits})"
         )
     if "from_logits" in loss and kind != "regression":
         if activation is None and not loss["from_logits"]:
@@ -189,7 +202,7 @@ def _check_loss(value, where: str, kind: str, activation: str | None):
 
 def _check_metrics(value, where: str, kind: str) -> list:
     if not isinstance(value, list):
-        raise ConfigError(where, f"must be a list of metric ids, got {value!r}")
+        raise ConfigError(where, f"must be a list of metric ids, got {show(value)}")
     out, problems, seen = [], [], set()
     for i, m in enumerate(value):
         try:
@@ -203,13 +216,13 @@ def _check_metrics(value, where: str, kind: str) -> list:
             problems.append(
                 (
                     f"{where}[{i}]",
-                    f"{norm['name']!r} does not fit {kind} targets (use one of {fits})",
+                    f"{show(norm['name'])} does not fit {kind} targets (use one of {fits})",
                 )
             )
             continue
         key = metric_name(norm["name"], norm)
         if key in seen:
-            problems.append((f"{where}[{i}]", f"duplicate metric {key!r}"))
+            problems.append((f"{where}[{i}]", f"duplicate metric {show(key)}"))
             continue
         seen.add(key)
         out.append(norm)
@@ -224,12 +237,13 @@ def _check_clipping(value):
     if not isinstance(value, dict):
         raise ConfigError(
             "clipping",
-            f"must be null or an object with one of {list(CLIPPING_MODES)}, got {value!r}",
+            f"must be null or an object with one of {list(CLIPPING_MODES)}, got {show(value)}",
         )
     unknown = [k for k in value if k not in CLIPPING_MODES]
     if unknown:
         raise ConfigError(
-            f"clipping.{unknown[0]}", f"unknown clipping mode (one of {list(CLIPPING_MODES)})"
+            field_path("clipping", unknown[0]),
+            f"unknown clipping mode (one of {list(CLIPPING_MODES)})",
         )
     if len(value) != 1:
         raise ConfigError(
@@ -244,18 +258,20 @@ def _check_callbacks(value) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError("callbacks", f"must be an object, got {value!r}")
+        raise ConfigError("callbacks", f"must be an object, got {show(value)}")
     problems, out = [], {}
     for name, cb in value.items():
         if name not in CALLBACKS:
-            problems.append((f"callbacks.{name}", f"unknown callback (one of {list(CALLBACKS)})"))
+            problems.append(
+                (field_path("callbacks", name), f"unknown callback (one of {list(CALLBACKS)})")
+            )
             continue
         if cb is None or cb is False:
             continue
         if cb is True:
             cb = {}
         if not isinstance(cb, dict):
-            problems.append((f"callbacks.{name}", f"must be an object, got {cb!r}"))
+            problems.append((f"callbacks.{name}", f"must be an object, got {show(cb)}"))
             continue
         try:
             out[name] = check_object(cb, f"callbacks.{name}", CALLBACKS[name]["params"])
@@ -322,11 +338,12 @@ def validate(raw: Any) -> dict[str, Any]:
     """Check a raw config and return its canonical form (see module docstring)."""
     if not isinstance(raw, dict):
         raise ConfigError("config", f"must be a JSON object, got {type(raw).__name__}")
+    check_nesting(raw)  # before any copy or repr: a 900-deep list exhausts the stack
     task = _task(raw)
     problems: list[tuple[str, str]] = []
     for key in raw:
         if key not in TOP_LEVEL:
-            problems.append((key, f"unknown key (allowed: {', '.join(TOP_LEVEL)})"))
+            problems.append((field_path("", key), f"unknown key (allowed: {', '.join(TOP_LEVEL)})"))
 
     d = copy.deepcopy(task.defaults)
     merged: dict[str, Any] = {"task": task.id}
@@ -337,7 +354,7 @@ def validate(raw: Any) -> dict[str, Any]:
     # data / model: per-key overrides of the task's values
     data_in = raw.get("data", {})
     if not isinstance(data_in, dict):
-        problems.append(("data", f"must be an object, got {data_in!r}"))
+        problems.append(("data", f"must be an object, got {show(data_in)}"))
         data_in = {}
     data_params = {
         k: Param(p.kind, task.data[k], lo=p.lo, hi=p.hi, help=p.help)
@@ -350,7 +367,7 @@ def validate(raw: Any) -> dict[str, Any]:
     out["data"] = _collect(problems, check_object, data_in, "data", data_params)
     model_in = raw.get("model", {})
     if not isinstance(model_in, dict):
-        problems.append(("model", f"must be an object, got {model_in!r}"))
+        problems.append(("model", f"must be an object, got {show(model_in)}"))
         model_in = {}
     out["model"] = _collect(problems, check_object, model_in, "model", MODEL_PARAMS)
 
@@ -368,7 +385,7 @@ def validate(raw: Any) -> dict[str, Any]:
                 or (key == "loss" and set(v) != set(heads))
             ):
                 problems.append(
-                    (key, f"must be an object keyed by this task's outputs {heads}, got {v!r}")
+                    (key, f"must be an object keyed by this task's outputs {heads}, got {show(v)}")
                 )
                 out[key] = None
         if not any(f == "loss" for f, _ in problems):
@@ -411,7 +428,11 @@ def validate(raw: Any) -> dict[str, Any]:
             problems, _check_loss, merged["loss"], "loss", head.kind, head.activation
         )
         out["metrics"] = _collect(
-            problems, _check_metrics, merged["metrics"] or [], "metrics", head.kind
+            problems,
+            _check_metrics,
+            [] if merged["metrics"] is None else merged["metrics"],
+            "metrics",
+            head.kind,
         )
         if merged["loss_weights"] is not None:
             problems.append(("loss_weights", "only multi-output tasks take loss weights"))
@@ -437,6 +458,16 @@ def validate(raw: Any) -> dict[str, Any]:
                 "data.noise",
                 f"must be ≤ 0.5 for classification (share of labels "
                 f"randomised), got {data['noise']}",
+            )
+        )
+    if len(task.input_shape) > 1 and out["model"]["depth"] == 0:
+        # With no recurrent layer the output Dense would act on every time step and
+        # emit a sequence where one label per example is expected: training fails.
+        problems.append(
+            (
+                "model.depth",
+                f"must be at least 1 for {task.id}: its recurrent layers turn each "
+                "sequence into one vector for the output layer, got 0",
             )
         )
     floats = math.prod(task.input_shape) * (data["n_train"] + data["n_val"] + data["n_test"])
@@ -476,10 +507,14 @@ def validate(raw: Any) -> dict[str, Any]:
         if mon not in allowed:
             why = " (no validation data: set validation_split)" if mon.startswith("val_") else ""
             problems.append(
-                (f"callbacks.{name}.monitor", f"{mon!r} is not logged{why}; one of {allowed}")
+                (f"callbacks.{name}.monitor", f"{show(mon)} is not logged{why}; one of {allowed}")
             )
     if problems:
         raise ConfigError(problems)
+    # Last: the estimate needs every other field well-formed.
+    too_big = run_cost.budget_problem(run_cost.estimate(out), run_cost.memory_budget())
+    if too_big:
+        raise ConfigError([too_big])
     out["schedule"] = _collect(problems, _resolve_schedule, out["schedule"], shape)
     if problems:
         raise ConfigError(problems)

@@ -4,17 +4,24 @@ hundred updates and watch the loss; the steepest fall marks a good rate.
 Uses the run's data, model, loss, optimizer, clipping, batch size and precision;
 ignores its schedule and callbacks. Stops when the smoothed loss blows up (4× its
 minimum, or NaN) and restores the initial weights afterwards.
+
+The dashboard runs it in its TensorFlow service process (``engine.executor.tf_service``),
+never in the server: ``on_updates`` streams the curve as it grows, so the page draws it
+live, and ``should_stop`` ends it early when nobody is left to read it.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from engine.config import validate
 
 BLOW_UP = 4.0
 BETA = 0.9  # smoothing of the per-update loss (bias-corrected EMA)
+STREAM_EVERY = 0.25  # seconds between two ``on_updates`` calls: a live chart, not a flood
 
 
 def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, str]:
@@ -39,8 +46,22 @@ def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, str]:
 
 
 def lr_find(
-    config: dict[str, Any], *, min_lr: float = 1e-7, max_lr: float = 10.0, updates: int = 200
+    config: dict[str, Any],
+    *,
+    min_lr: float = 1e-7,
+    max_lr: float = 10.0,
+    updates: int = 200,
+    on_updates: Callable[[dict[str, list]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
+    """The range test's curve and suggestion.
+
+    ``on_updates(columns)`` receives the updates done since its last call as
+    ``{"lr": [...], "loss": [...], "smoothed": [...]}`` (smoothed stops where a NaN
+    loss did), at most every ``STREAM_EVERY`` seconds and once at the end.
+    ``should_stop()`` is asked every update; True ends the test early (``stopped_early``
+    stays about the loss, so the result says ``"cancelled": True``).
+    """
     import keras
     import numpy as np
     import tensorflow as tf
@@ -87,8 +108,22 @@ def lr_find(
 
     ratio = (max_lr / min_lr) ** (1.0 / max(updates - 1, 1))
     lrs, losses, smoothed = [], [], []
-    avg, best, stopped = 0.0, math.inf, False
+    avg, best, stopped, cancelled = 0.0, math.inf, False, False
+    sent, last_sent = 0, time.monotonic()
+
+    def stream(force: bool = False) -> None:
+        nonlocal sent, last_sent
+        if on_updates is None or len(lrs) == sent:
+            return
+        if not force and time.monotonic() - last_sent < STREAM_EVERY:
+            return
+        on_updates({"lr": lrs[sent:], "loss": losses[sent:], "smoothed": smoothed[sent:]})
+        sent, last_sent = len(lrs), time.monotonic()
+
     for i, (xb, yb) in enumerate(ds.take(updates)):
+        if should_stop is not None and should_stop():
+            cancelled = True
+            break
         lr = min_lr * ratio**i
         optimizer.learning_rate = lr
         loss = float(step(xb, yb))
@@ -104,6 +139,8 @@ def lr_find(
         if i > 10 and s > BLOW_UP * best:
             stopped = True
             break
+        stream()
+    stream(force=True)
     model.set_weights(initial)
     lrs_ok = lrs[: len(smoothed)]
     suggestion, method = suggest(lrs_ok, smoothed)
@@ -117,5 +154,6 @@ def lr_find(
         "method": method,
         "min_loss_lr": lrs_ok[i_min] if lrs_ok else None,
         "stopped_early": stopped,
+        "cancelled": cancelled,
         "updates": len(lrs),
     }

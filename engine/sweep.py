@@ -18,17 +18,22 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 import uuid
 from typing import Any
 
 from engine.config import TOP_LEVEL, validate
-from engine.errors import ConfigError
+from engine.errors import ConfigError, field_path, show
+from engine.json_input import check_nesting
 from engine.spec.tasks import TASKS
+from engine.store.runs import MAX_TAG, MAX_TAGS
 
 SWEEP_KEYS = ("base", "grid", "repeats", "name", "tags")
 MAX_RUNS = 1000
 MAX_REPEATS = 100
 MAX_NAME = 200
+MAX_SWEEP_NAME = 80
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def new_sweep_id() -> str:
@@ -48,14 +53,16 @@ def _fmt(value: Any) -> str:
 def _check_path(path: Any) -> list[str]:
     where = f"grid.{path}"
     if not isinstance(path, str) or not path.strip():
-        raise ConfigError("grid", f"keys must be dotted config paths, got {path!r}")
+        raise ConfigError("grid", f"keys must be dotted config paths, got {show(path)}")
     parts = path.split(".")
     if any(not p for p in parts):
         raise ConfigError(where, "empty segment in the dotted path")
     if parts[0] == "task":
         raise ConfigError(where, "the task cannot vary within a sweep: use one sweep per task")
     if parts[0] not in TOP_LEVEL:
-        raise ConfigError(where, f"unknown config key {parts[0]!r} (one of {', '.join(TOP_LEVEL)})")
+        raise ConfigError(
+            where, f"unknown config key {show(parts[0])} (one of {', '.join(TOP_LEVEL)})"
+        )
     return parts
 
 
@@ -81,7 +88,8 @@ def _set(config: dict, parts: list[str], value: Any, task_defaults: dict, path: 
         elif not isinstance(child, dict):
             raise ConfigError(
                 f"grid.{path}",
-                f"{here} is {_fmt(child)}, not an object, so it has no field {parts[depth + 1]!r}",
+                f"{here} is {show(child)}, not an object, so it has no field "
+                f"{show(parts[depth + 1])}",
             )
         node[key] = child
         node = child
@@ -101,19 +109,24 @@ def _attribute(field: str, paths: list[str]) -> str:
 def _check_sweep(sweep: Any) -> tuple[dict, dict[str, list], int]:
     if not isinstance(sweep, dict):
         raise ConfigError("sweep", f"must be a JSON object, got {type(sweep).__name__}")
+    check_nesting(sweep)
     problems = [
-        (k, f"unknown key (allowed: {', '.join(SWEEP_KEYS)})") for k in sweep if k not in SWEEP_KEYS
+        (field_path("", k), f"unknown key (allowed: {', '.join(SWEEP_KEYS)})")
+        for k in sweep
+        if k not in SWEEP_KEYS
     ]
     base = sweep.get("base")
     if not isinstance(base, dict):
-        problems.append(("base", f"must be a config object, got {base!r}"))
+        problems.append(("base", f"must be a config object, got {show(base)}"))
     grid = sweep.get("grid", {})
     if not isinstance(grid, dict):
-        problems.append(("grid", f"must be an object of path -> list of values, got {grid!r}"))
+        problems.append(("grid", f"must be an object of path -> list of values, got {show(grid)}"))
         grid = {}
     for path, values in grid.items():
         if not isinstance(values, list) or not values:
-            problems.append((f"grid.{path}", f"must be a non-empty list of values, got {values!r}"))
+            problems.append(
+                (f"grid.{path}", f"must be a non-empty list of values, got {show(values)}")
+            )
         else:
             try:
                 _check_path(path)
@@ -125,13 +138,27 @@ def _check_sweep(sweep: Any) -> tuple[dict, dict[str, list], int]:
         or not isinstance(repeats, int)
         or not (1 <= repeats <= MAX_REPEATS)
     ):
-        problems.append(("repeats", f"must be an integer in [1, {MAX_REPEATS}], got {repeats!r}"))
-    if "name" in sweep and not isinstance(sweep["name"], str):
-        problems.append(("name", f"must be text, got {sweep['name']!r}"))
-    if "tags" in sweep and (
-        not isinstance(sweep["tags"], list) or not all(isinstance(t, str) for t in sweep["tags"])
-    ):
-        problems.append(("tags", f"must be a list of text tags, got {sweep['tags']!r}"))
+        problems.append(
+            ("repeats", f"must be an integer in [1, {MAX_REPEATS}], got {show(repeats)}")
+        )
+    name = sweep.get("name")
+    if name is not None and not isinstance(name, str):
+        problems.append(("name", f"must be text, got {show(name)}"))
+    elif name is not None and (len(name) > MAX_SWEEP_NAME or _CONTROL.search(name)):
+        problems.append(
+            ("name", f"must be one line of at most {MAX_SWEEP_NAME} characters, got {show(name)}")
+        )
+    tags = sweep.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        problems.append(("tags", f"must be a list of text tags, got {show(tags)}"))
+    elif len(tags) > MAX_TAGS:
+        problems.append(("tags", f"at most {MAX_TAGS} tags, got {len(tags)}"))
+    else:
+        for i, t in enumerate(tags):
+            if not t.strip() or len(t) > MAX_TAG or _CONTROL.search(t):
+                problems.append(
+                    (f"tags[{i}]", f"must be one line of 1 to {MAX_TAG} characters, got {show(t)}")
+                )
     if problems:
         raise ConfigError(problems)
     n = repeats
@@ -190,7 +217,13 @@ def expand(sweep: Any) -> list[dict[str, Any]]:
                 continue
             if not label:
                 label = [f"{p}={_fmt(chosen[p])}" for p in paths] or ["base"]
-            name = " ".join(label)[:MAX_NAME]
+            name = " ".join(label)
+            if sweep.get("name"):
+                # the sweep's name leads each run's, which is how a sweep shows in the table
+                name = (
+                    sweep["name"].strip() if name == "base" else f"{sweep['name'].strip()} · {name}"
+                )
+            name = name[:MAX_NAME]
             try:
                 cfg = validate(raw)
             except ConfigError as e:

@@ -277,8 +277,9 @@ with st.container(horizontal=True, vertical_alignment="center"):
         icon=":material/download:",
         key="compare_export_csv",
         on_click="ignore",
-        help="Every point of every series (epoch and per-update), long format: run_id, "
-        "run_name, series, x_kind, x, value.",
+        help="Every epoch point and about 1,000 per-update points per run, long format: "
+        "run_id, run_name, series, x_kind, x, value, then each run's config as dotted-path "
+        "columns (config.optimizer.name, ...). For every update: `engine export --updates full`.",
     )
     if len(sel_ids) == 1:
         st.page_link(

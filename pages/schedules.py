@@ -13,7 +13,7 @@ import streamlit as st
 
 from engine.config import SCALARS
 from engine.spec.schedules import SCHEDULES
-from ui import form, resources
+from ui import form, preview_view
 from ui import schedule_explorer as sx
 from ui.charts import schedule_figure
 from ui.palette import RUN_COLORS
@@ -98,22 +98,20 @@ with st.container(border=True):
 # ----------------------------------------------------------------------------- charts
 
 previews: dict[int, dict] = {}
+got = None
 if shape is None:
     st.info("Fix the data and batch settings above to draw the schedules.", icon=":material/info:")
-else:
-    first = resources.tf_import_seconds() is None
-    with st.spinner(
-        "Loading TensorFlow to build the exact schedules (once per server)…"
-        if first
-        else "Computing the schedules…"
-    ):
-        for n, i, cfg, _ in cards:
-            if cfg is None:
-                continue
-            try:
-                previews[i] = resources.schedule_preview(cfg)
-            except Exception as e:  # a schedule Keras refuses must not take the page down
-                cards[n] = (n, i, None, [("schedule", f"Keras could not build it: {e}")])
+else:  # None while the service computes them: a waiting box holds the charts' place
+    got = preview_view.previews_for(
+        {i: cfg for _, i, cfg, _ in cards if cfg is not None},
+        key="sx_wait",
+        what="the exact schedules",
+    )
+if got is not None:
+    previews, refused = got
+    for n, i, _, _ in cards:
+        if i in refused:  # a schedule Keras refuses must not take the page down
+            cards[n] = (n, i, None, [("schedule", f"Keras could not build it: {refused[i]}")])
     lines = [
         (f"{n + 1} · {(cfg['schedule'] or {'name': 'constant'})['name']}", _color(n), previews[i])
         for n, i, cfg, _ in cards

@@ -1,29 +1,30 @@
 """Set up runs: one run, one knob compared, or a documented comparison replayed.
 
-The form is generated from the engine's registries; the config it describes is
-validated on every change *before* the widgets are drawn, so each problem appears
-under its own field and the launch button is only live when every planned run
-is valid. Launching queues the runs and opens the comparison at once.
+The form is generated from the engine's registries; the launch it describes is built
+from session state (``ui.launch``) *before* the widgets are drawn, so the launch bar
+near the top already knows every run and every problem, each problem also appears
+under its own field, and the Launch button is only live when every planned run is
+valid. Clicking builds the launch again from the state at that moment and queues
+exactly that, then opens the comparison.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 
-import pandas as pd
 import streamlit as st
 
-from engine.config import shape_of
+from engine.spec.optimizers import OPTIMIZERS
+from engine.spec.sources import cite
 from engine.spec.tasks import TASKS
-from ui import form, lr_finder_view, plan, preview_view, resources
+from ui import form, launch, launch_view, lr_finder_view, plan, preview_view, resources
+from ui.launch import MODES
 from ui.palette import run_colors
 from ui.presets import PRESETS
-from ui.runs import differing_keys, ident, loss_label, summary
+from ui.runs import ident, loss_label
 from ui.shell import require_shell
-from ui.widgets import FieldNotes, problem_list
+from ui.widgets import FieldNotes, problem_list, say
 
-MODES = ("One run", "Compare one knob", "Replay a documented comparison")
 require_shell()
 state = st.session_state
 
@@ -32,6 +33,7 @@ if state.get("setup_launched"):  # set by the launch button's callback: open the
     st.switch_page("pages/compare.py", query_params={"sweep": launched["sweep"]})
 
 form.ensure_state(state)
+state.setdefault("setup_import_gen", 0)
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -43,7 +45,7 @@ def _on_task_change() -> None:
 
 def _reset_defaults() -> None:
     form.ensure_state(state, state[form.key("task")])
-    st.toast("Back to the document's defaults for this task.", icon=":material/restart_alt:")
+    st.toast("Back to the article's defaults for this task.", icon=":material/restart_alt:")
 
 
 def _import(data: bytes | str, source: str) -> None:
@@ -61,11 +63,20 @@ def _import(data: bytes | str, source: str) -> None:
 
 
 def _on_upload() -> None:
-    f = state.get("setup_import_file")
+    f = state.get(f"setup_import_file_{state['setup_import_gen']}")
+    # A new uploader next run: the file (taken or refused) is not left listed.
+    state["setup_import_gen"] += 1
     if f is None:
         return
     if f.size > plan.MAX_IMPORT_BYTES:
-        state["setup_import_problems"] = [("file", f"larger than {plan.MAX_IMPORT_BYTES:,} bytes")]
+        state["setup_import_problems"] = [
+            (
+                "file",
+                f"{f.name} is {f.size / 1e6:.1f} MB; a config import is at most "
+                f"{plan.MAX_IMPORT_BYTES / 1e6:g} MB. Nothing was loaded.",
+            )
+        ]
+        state["setup_import_source"] = f.name
         return
     _import(f.getvalue(), f.name)
 
@@ -81,18 +92,38 @@ def _open_preset_in_form(preset_id: str) -> None:
     st.toast(f"Loaded “{p.names[0]}” into the form.", icon=":material/edit:")
 
 
+def _launch() -> None:
+    # Built again from the widgets' state as it is at the click: exactly what is shown.
+    now = launch.build(state, gpu=resources.has_gpu())
+    if not now.ok:
+        state["setup_launch_error"] = now.all_problems or [("launch", now.hint)]
+        return
+    sweep_id = "sw-" + uuid.uuid4().hex[:10]
+    run_tags = now.tags + (["seeds"] if now.repeats > 1 else [])
+    try:
+        taken = [r["name"] for r in resources.store().list_runs()]
+        names = plan.unique_names([r.name for r in now.runs], taken)
+        ids = resources.submit(now.configs, names=names, sweep_id=sweep_id, tags=run_tags)
+    except Exception as e:  # ConfigError from the pool's own validation, store errors
+        state["setup_launch_error"] = getattr(e, "problems", None) or [("launch", str(e))]
+        return
+    state["setup_launch_error"] = None
+    state["compare_ids"] = ids
+    state["compare_sweep"] = sweep_id
+    state["compare_tabs"] = now.preset.tab if now.preset else "Loss"  # the lesson's chart
+    state["setup_launched"] = {"ids": ids, "sweep": sweep_id}
+
+
 # ----------------------------------------------------------------------------- header
 
 st.title("Set up runs")
 st.caption(
-    "Pick one of the documents' tasks, set any knob (every default is the document's), "
-    "then launch a single run, a comparison of one knob, or a documented experiment. "
-    "Each launch is validated as a whole, queued to the worker pool, and opened live "
-    "in **Watch & compare**."
+    "Pick a task, change any setting (each starts at the source article's), then launch: "
+    "runs open live in **Watch & compare**."
 )
 
 task_ids = list(TASKS)
-top = st.columns([3, 1, 1], vertical_alignment="bottom")
+top = st.columns([3, 1.3, 1.2], vertical_alignment="bottom")
 with top[0]:
     task_id = st.selectbox(
         "Task",
@@ -100,17 +131,17 @@ with top[0]:
         key=form.key("task"),
         format_func=lambda t: f"{TASKS[t].title}  ·  {t}",
         on_change=_on_task_change,
-        help="The synthetic datasets and models of the source documents. Switching task "
-        "loads that document's settings into every field.",
+        help="The synthetic datasets and models of the source articles. Switching task "
+        "loads that article's settings into every field.",
         persist_state=form.PERSIST,
     )
 with top[1]:
     st.button(
-        "Document defaults",
+        "Article defaults",
         icon=":material/restart_alt:",
         on_click=_reset_defaults,
         width="stretch",
-        help="Put every field back to this task's document settings.",
+        help="Put every field back to this task's settings in the source article.",
     )
 with top[2], st.popover("Import config", icon=":material/upload_file:", width="stretch"):
     st.caption(
@@ -120,147 +151,135 @@ with top[2], st.popover("Import config", icon=":material/upload_file:", width="s
     st.file_uploader(
         "Config file",
         type=["json"],
-        key="setup_import_file",
+        key=f"setup_import_file_{state['setup_import_gen']}",
         on_change=_on_upload,
-        max_upload_size=1,
+        max_upload_size=plan.UPLOAD_LIMIT_MB,
     )
     st.text_area("…or paste JSON", key="setup_import_text", height=120)
     st.button("Load pasted JSON", on_click=_on_paste, key="setup_import_paste")
 
+# Containers that are always drawn, empty or not: whatever follows keeps its place in
+# the page when they fill, so Streamlit never shows a stale copy of the launch bar.
+import_box = st.container()
 if state.get("setup_import_problems"):
-    st.error(
+    import_box.error(
         f"Could not load the config from {state.get('setup_import_source', 'the import')}:",
         icon=":material/error:",
     )
-    problem_list(state["setup_import_problems"])
+    with import_box:
+        problem_list(state["setup_import_problems"])
 
 task = TASKS[task_id]
-with st.container(border=True):
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.markdown(f"**{task.title}**")
-        st.caption(f"Source: {task.source}")
-        st.write(task.description)
-    with c2:
-        d = task.defaults
-        opt = ident(d["optimizer"])
-        loss = loss_label(d["loss"])
-        st.markdown(
-            f"**Document defaults** · {opt} at lr {d['learning_rate']:g} · batch "
-            f"{d['batch_size']} · {d['epochs']} epochs  \n"
-            f"loss `{loss}` · {task.data['n_train']} training examples"
-            + (f" + {task.data['n_val']} validation" if task.has_own_validation else "")
-        )
-        badges = []
-        if task.random_targets_by_default:
-            badges.append(":orange-badge[random targets: an overfitting demo]")
-        if task.has_own_validation:
-            badges.append(":blue-badge[own validation set]")
-        if task.multi_output:
-            badges.append(":violet-badge[multi-output]")
-        if badges:
-            st.markdown(" ".join(badges))
+d = task.defaults
+badges = []
+if task.random_targets_by_default:
+    badges.append(":orange-badge[random targets: an overfitting demo]")
+if task.has_own_validation:
+    badges.append(":blue-badge[own validation set]")
+if task.multi_output:
+    badges.append(":violet-badge[multi-output]")
+tc1, tc2 = st.columns([5, 1], vertical_alignment="center")
+with tc1:
+    st.caption(
+        f"From {cite(task.source)}: {ident(d['optimizer'])}, lr {d['learning_rate']:g}, "
+        f"batch {d['batch_size']}, {d['epochs']} epochs, `{loss_label(d['loss'])}` loss, "
+        f"{task.data['n_train']} examples"
+        + (f" + {task.data['n_val']} validation" if task.has_own_validation else "")
+        + ("  " + " ".join(badges) if badges else "")
+    )
+with tc2, st.popover("About the task", width="stretch"):
+    st.write(task.description)
 
 # ----------------------------------------------------------------------------- plan mode
 
-st.markdown("#### What to launch")
+gpu = resources.has_gpu()
+L = launch.build(state, gpu=gpu)  # reads state only: the widgets below show the same values
 mc1, mc2 = st.columns([3, 1], vertical_alignment="bottom")
 with mc1:
     mode = st.segmented_control(
-        "Launch",
+        "What to launch",
         MODES,
         key="setup_mode",
         default=MODES[0],
         required=True,
-        label_visibility="collapsed",
         persist_state=form.PERSIST,
     )
 with mc2:
     state.setdefault("setup_repeats", 1)
-    repeats = st.number_input(
-        "Seed repeats",
-        min_value=1,
-        max_value=10,
-        step=1,
+    st.number_input(
+        launch.REPEATS.label,
+        **form.number_args(launch.REPEATS, state.get("setup_repeats")),
         key="setup_repeats",
-        help="Run each configuration with n seeds (seed, seed+1, …). The comparison then "
-        "draws their mean with a ±1 std band: a difference smaller than the band is noise.",
+        help=launch.REPEATS.help + f" Allowed: {launch.REPEATS.describe_range()}.",
         persist_state=form.PERSIST,
     )
+    for f, m in L.problems:
+        if f == launch.REPEATS_FIELD:
+            st.error(f"**{f}**: {say(m)}", icon=":material/error:")
 
-raw = form.config_from_state(state)
-base_cfg, base_problems = form.check(raw)
-gpu = resources.has_gpu()
-advice = plan.advice(base_cfg, gpu=gpu) if base_cfg else []
-notes = FieldNotes(base_problems, advice)
-
-planned: list[plan.PlannedRun] = []
-plan_problems: list[tuple[str, str]] = []
-tags: list[str] = []
-preset = None
-
+raw = L.raw
+mode_box = st.container()
 if mode == MODES[1]:
-    with st.container(border=True):
-        knob_ids = [k for k in plan.KNOBS if not (k == "loss" and task.multi_output)]
+    with mode_box, st.container(border=True):
         kc1, kc2 = st.columns([1, 3])
         with kc1:
             state.setdefault("setup_knob", "optimizer")
             knob_id = st.selectbox(
-                "Knob",
-                knob_ids,
+                "Setting to compare",
+                launch.knob_ids(task.id),
                 key="setup_knob",
                 format_func=lambda k: plan.KNOBS[k].title,
                 help="One run per value; every other setting — the seed included — is equal, "
-                "so any difference in the curves comes from this knob (or from noise: add "
+                "so any difference in the curves comes from this setting (or from noise: add "
                 "seed repeats to see how much).",
                 persist_state=form.PERSIST,
             )
         knob = plan.KNOBS[knob_id]
-        vkey = f"setup_values_{knob_id.replace('.', '_')}"
+        vkey = launch.values_key(knob_id)
         with kc2:
             if knob.kind == "choice":
-                options = list(plan.choice_options(knob_id, raw)) if raw else []
-                if vkey not in state:
-                    state[vkey] = plan.default_choices(knob_id, raw)
-                state[vkey] = [v for v in state[vkey] if v in options]
-                values = st.multiselect(
-                    "Values",
-                    options,
-                    key=vkey,
-                    help=knob.help,
-                    persist_state=form.PERSIST,
+                options = list(plan.choice_options(knob_id, raw))
+                state[vkey] = launch.knob_values(state, raw, knob_id)
+                st.multiselect(
+                    "Values", options, key=vkey, help=knob.help, persist_state=form.PERSIST
                 )
             else:
                 suggestions = [plan.fmt_value(v) for v in knob.suggest(raw)]
-                if vkey not in state:
-                    state[vkey] = suggestions[:3]
-                options = list(dict.fromkeys([*suggestions, *state[vkey]]))
-                values = st.multiselect(
+                state.setdefault(vkey, suggestions[:3])
+                st.multiselect(
                     "Values",
-                    options,
+                    list(dict.fromkeys([*suggestions, *state[vkey]])),
                     key=vkey,
                     accept_new_options=True,
                     help=knob.help + " Type any value and press Enter to add it.",
                     persist_state=form.PERSIST,
                 )
-        st.caption(knob.help)
-        parsed = []
-        for v in values:
-            if knob.kind == "choice":
-                parsed.append(v)
-                continue
-            try:
-                parsed.append(plan.parse_value(v, knob.kind))
-            except ValueError as e:
-                plan_problems.append((f"values · {knob.title}", str(e)))
-        parsed = list(dict.fromkeys(parsed))
-        if len(parsed) < 2:
-            st.info("Give at least two values to compare.", icon=":material/info:")
-        if raw and not plan_problems:
-            planned = plan.expand_knob(raw, knob_id, parsed)
-        tags = [f"knob:{knob_id}"]
+        if knob_id == "optimizer":
+            oc1, oc2 = st.columns([2, 3], vertical_alignment="center")
+            with oc1:
+                usual = st.toggle(
+                    "Each at its usual learning rate",
+                    value=True,
+                    key="setup_usual_lr",
+                    help="Off: every optimizer uses the form's learning rate, so SGD runs at "
+                    "Adam's 0.001 and crawls, which says nothing about SGD. " + knob.help,
+                    persist_state=form.PERSIST,
+                )
+            with oc2:
+                rates = ", ".join(
+                    f"{e.title} {e.fixed['usual_lr']:g}"
+                    for e in OPTIMIZERS
+                    if "usual_lr" in e.fixed
+                )
+                st.caption(
+                    f"Usual rates: {rates}."
+                    if usual
+                    else f"All at the form's learning rate, {raw.get('learning_rate')}."
+                )
+        else:
+            st.caption(knob.help)
 elif mode == MODES[2]:
-    with st.container(border=True):
+    with mode_box, st.container(border=True):
         preset_ids = list(PRESETS)
         state.setdefault("setup_preset", preset_ids[0])
         preset_id = st.radio(
@@ -271,9 +290,10 @@ elif mode == MODES[2]:
             horizontal=True,
             persist_state=form.PERSIST,
         )
-        preset = PRESETS[preset_id]
-        st.caption(f"Source: {preset.source}")
-        st.info(f"**What to look for.** {preset.look_for}", icon=":material/visibility:")
+        st.caption(f"From {cite(PRESETS[preset_id].source)}")
+        st.info(
+            f"**What to look for.** {PRESETS[preset_id].look_for}", icon=":material/visibility:"
+        )
         st.button(
             "Open the first run in the form to edit it",
             icon=":material/edit:",
@@ -281,15 +301,12 @@ elif mode == MODES[2]:
             args=(preset_id,),
             key="setup_preset_edit",
         )
-        planned = [
-            plan.PlannedRun(n, dict(c), n)
-            for n, c in zip(preset.names, preset.configs, strict=True)
-        ]
-        tags = [f"preset:{preset_id}"]
-else:
-    if raw:
-        opt = ident(raw.get("optimizer"))
-        planned = [plan.PlannedRun(f"{task.id} · {opt} · lr {raw.get('learning_rate'):g}", raw)]
+
+notes = FieldNotes(L.base_problems if L.uses_form else [], L.advice if L.uses_form else [])
+
+# ----------------------------------------------------------------------------- launch bar
+
+launch_view.launch_bar(L, gpu=gpu, on_launch=_launch)
 
 # ----------------------------------------------------------------------------- the form
 
@@ -309,26 +326,30 @@ TABS = {
     "Precision & compile": ("precision", "jit_compile", "run_eagerly"),
 }
 
-
-def _tab_label(name: str, prefixes) -> str:
-    """A tab that hides a problem or a warning says so in its label."""
-    errors = notes.count(prefixes)
-    warnings = notes.count_advice(prefixes)
-    if errors:
-        return f"{name} · {errors} ✖"
-    return f"{name} · {warnings} ⚠" if warnings else name
-
-
-if mode != MODES[2]:
+if L.uses_form:
     st.markdown("#### Settings")
+    # Tab labels never change (a changed label is a new tab to Streamlit, which would
+    # jump back to the first one): what each tab holds that needs a look is said here.
+    flags = []
+    for name, prefixes in TABS.items():
+        errors, warns = notes.count(prefixes), notes.count_advice(prefixes)
+        if errors or warns:
+            bits = [f"{errors} to fix"] if errors else []
+            bits += [f"{warns} warning{'s' if warns > 1 else ''}"] if warns else []
+            flags.append(f"**{name}**: {', '.join(bits)}")
     if mode == MODES[1]:
+        look = "  \nLook at " + "; ".join(flags) if flags else ""
         st.caption(
             "The base config: every run uses these settings except "
-            f"**{plan.KNOBS[knob_id].title}**."
+            f"**{plan.KNOBS[L.knob_id].title}**." + look
         )
-    tabs = st.tabs([_tab_label(n, p) for n, p in TABS.items()], key="setup_tabs")
+    elif flags:
+        st.caption("Look at " + "; ".join(flags))
+    tabs = st.tabs(list(TABS), key="setup_tabs")
     with tabs[0]:
-        form.section_optimizer(task, notes, lambda: lr_finder_view.lr_note(base_cfg, base_problems))
+        form.section_optimizer(
+            task, notes, lambda: lr_finder_view.lr_note(L.base_cfg, L.base_problems)
+        )
     with tabs[1]:
         c1, c2 = st.columns(2, gap="large")
         with c1:
@@ -348,136 +369,11 @@ if mode != MODES[2]:
 
 # ----------------------------------------------------------------------------- review
 
-st.markdown("#### Review and launch")
-planned = (
-    plan.with_seeds(planned, int(repeats), int((raw or {}).get("seed") or 42)) if planned else []
-)
-configs, run_problems = plan.validate_plan(planned) if planned else ([], [])
-if mode == MODES[2]:
-    all_problems = plan_problems + run_problems
-else:
-    all_problems = notes.rest() + plan_problems + (run_problems if not base_problems else [])
-if base_problems and mode != MODES[2]:
-    # Repeat every problem here: its field may sit on a tab that is not open.
-    st.error(
-        f"{len(base_problems)} setting(s) need fixing before launch (each is also marked under "
-        "its field):",
-        icon=":material/error:",
-    )
-    problem_list([p for p in base_problems if p not in all_problems])
-problem_list(all_problems)
-
-# Every warning once more before the button, for the same reason; knob values and
-# presets can add their own (a learning rate of 1.0 in a learning-rate comparison).
-review_advice = list(advice) if mode != MODES[2] else []
-seen = {a.message for a in review_advice}
-if mode != MODES[0]:
-    for p, cfg in zip(planned, configs, strict=False):
-        for a in plan.advice(cfg, gpu=gpu):
-            if a.message not in seen:
-                seen.add(a.message)
-                review_advice.append(plan.Advice(f"{p.name} → {a.field}", a.level, a.message))
-for a in sorted(review_advice, key=lambda a: a.level != "warning"):
-    (st.warning if a.level == "warning" else st.info)(
-        f"**{a.field}** — {a.message}",
-        icon=":material/warning:" if a.level == "warning" else ":material/lightbulb:",
-    )
-
-ok = bool(configs) and not all_problems and (not base_problems or mode == MODES[2])
-if mode == MODES[1]:
-    ok = ok and len({p.label for p in planned}) >= 2
-
-colors = run_colors(p.name.split(" · seed ")[0] for p in planned)
-if configs:
-    # One column per top-level setting that differs; objects are summarised by name
-    # (the Run column already says "sgd · momentum 0.9").
-    top = list(dict.fromkeys(k.split(".")[0] for k in differing_keys(configs)))
-    rows = []
-    shapes = [shape_of(c) for c in configs]
-    for p, cfg, shape in zip(planned, configs, shapes, strict=False):
-        row = {"Run": p.name}
-        for k in top[:6]:
-            row[k] = summary(cfg[k])
-        row["Epochs"] = cfg["epochs"]
-        row["Updates/epoch"] = round(shape.updates_per_epoch, 2)
-        row["Updates"] = shape.total_updates
-        rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="setup_plan_table")
-    totals = sorted({s.total_updates for s in shapes})
-    each = (
-        f"{totals[0]:,} updates each"
-        if len(totals) == 1
-        else f"{totals[0]:,}–{totals[-1]:,} updates per run"
-    )
-    st.caption(
-        f"{len(configs)} run{'s' if len(configs) != 1 else ''} · {each} · task "
-        f"{configs[0]['task']}" + (f" · differing in: {', '.join(top)}" if top else "")
-    )
+launch_view.review(L, gpu=gpu)
 
 # ----------------------------------------------------------------------------- LR preview
 
-if configs:
+if L.valid:
+    planned, configs = [p for p, _ in L.valid], [c for _, c in L.valid]
+    colors = run_colors(p.name.split(" · seed ")[0] for p in planned)
     preview_view.render(planned, configs, colors)
-
-# ----------------------------------------------------------------------------- launch
-
-
-def _launch() -> None:
-    sweep_id = "sw-" + uuid.uuid4().hex[:10]
-    names = [p.name for p in planned]
-    run_tags = tags + (["seeds"] if repeats > 1 else [])
-    try:
-        ids = resources.submit(configs, names=names, sweep_id=sweep_id, tags=run_tags)
-    except Exception as e:  # ConfigError from the pool's own validation, store errors
-        state["setup_launch_error"] = getattr(e, "problems", None) or [("launch", str(e))]
-        return
-    state["setup_launch_error"] = None
-    state["compare_ids"] = ids
-    state["compare_sweep"] = sweep_id
-    state["compare_tabs"] = preset.tab if preset else "Loss"  # open the lesson's chart
-    state["setup_launched"] = {"ids": ids, "sweep": sweep_id}
-
-
-lc1, lc2, lc3 = st.columns([2, 1, 1], vertical_alignment="center")
-with lc1:
-    n = len(configs)
-    clicked = st.button(
-        f"Launch {n} run{'s' if n != 1 else ''}" if n else "Launch",
-        type="primary",
-        icon=":material/rocket_launch:",
-        disabled=not ok,
-        key="setup_launch",
-        on_click=_launch,
-        width="stretch",
-    )
-if configs:
-    first = configs[0]
-    with lc2:
-        st.download_button(
-            "Config JSON",
-            data=json.dumps(first, indent=2),
-            file_name=f"hplab-{first['task']}.json",
-            mime="application/json",
-            icon=":material/data_object:",
-            key="setup_export_json",
-            width="stretch",
-            on_click="ignore",
-        )
-    with lc3:
-        script = resources.export_script_for(first)
-        st.download_button(
-            "Keras script",
-            data=script or "",
-            file_name=f"hplab_{first['task'].replace('-', '_')}.py",
-            mime="text/x-python",
-            icon=":material/code:",
-            key="setup_export_script",
-            disabled=script is None,
-            width="stretch",
-            on_click="ignore",
-            help="A standalone Keras script that reproduces the first planned run.",
-        )
-
-if state.get("setup_launch_error"):
-    st.error("The launch was refused; nothing was queued.", icon=":material/error:")
-    problem_list(state["setup_launch_error"])

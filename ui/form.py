@@ -14,6 +14,7 @@ right under its field.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
@@ -35,6 +36,7 @@ PREFIX = "cfg-"
 DEFAULT_TASK = "regression"
 CLIP_NONE = "none"
 CLIP_DEFAULT = {"clipvalue": 0.5, "clipnorm": 1.0, "global_clipnorm": 1.0}
+CLIP_THRESHOLD = Param("float", 1.0, lo=0, lo_open=True, label="Clip threshold")
 PERSIST = "session"  # the form survives a visit to another page
 
 Notes = Callable[[str], None]
@@ -151,7 +153,7 @@ def clear_form(state: MutableMapping) -> None:
 
 
 def ensure_state(state: MutableMapping, task_id: str | None = None) -> None:
-    """Fill the form with the document's defaults the first time (or for a new task)."""
+    """Fill the form with the article's defaults the first time (or for a new task)."""
     if key("task") not in state or task_id is not None:
         load_raw(state, {"task": task_id or state.get(key("task")) or DEFAULT_TASK})
 
@@ -266,10 +268,36 @@ def _help(p: Param, extra: str = "") -> str:
     return " ".join(b for b in bits if b)
 
 
+def number_args(p: Param, value: Any) -> dict[str, Any]:
+    """``st.number_input`` arguments for one numeric ``Param``, whatever ``value`` holds.
+
+    Every argument is a float and there are no bounds: Streamlit raises
+    ``StreamlitMixedNumericTypesError`` when a step turns int (10**0 after typing 1),
+    clamps or resets out-of-range values, and rounds 2.5 in an int widget to 2. Here
+    what is typed reaches ``validate`` as typed, which names the field when it is
+    wrong. ``value=None`` lets a field be emptied (the validator then says so) instead
+    of snapping back to a default the person did not type.
+    """
+    return {
+        "min_value": None,
+        "max_value": None,
+        "value": None,
+        "step": _step(p, value),
+        "format": "%g",
+    }
+
+
 def _step(p: Param, value: Any) -> float:
-    if p.log or (isinstance(value, float) and 0 < abs(value) < 0.01):
-        v = abs(value) if isinstance(value, int | float) and value else (p.default or 1e-3)
-        return 10 ** math.floor(math.log10(v))
+    """One click of +/-: 1 for counts; a power of ten below the value for rates."""
+    if p.kind == "int":
+        return 1.0
+    v = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if v is not None and not math.isfinite(v):
+        v = None
+    if p.log or (v is not None and 0 < abs(v) < 0.01):
+        v = abs(v) if v else abs(p.default or 1e-3)
+        # Clamp to what a float and the browser's number input can hold.
+        return float(10.0 ** min(300, max(-300, math.floor(math.log10(v)))))
     if p.hi is not None and p.hi <= 1:
         return 0.05
     return 0.1
@@ -285,7 +313,12 @@ def param_widget(
     extra_help: str = "",
     monitor_options: list[str] | None = None,
 ) -> None:
-    """One widget for one ``Param`` (state already holds its value)."""
+    """One widget for one ``Param`` (state already holds its value).
+
+    ``label`` is the Keras argument name; the widget shows the Param's human label
+    beside it (``Momentum decay (beta_1)``).
+    """
+    label = p.title(label)
     if k not in st.session_state:
         st.session_state[k] = _list_text(p.default) if p.kind in ("floats", "ints") else p.default
     help_text = _help(p, extra_help)
@@ -305,25 +338,10 @@ def param_widget(
             help=help_text + " Comma-separated.",
             persist_state=PERSIST,
         )
-    elif p.kind == "int":
-        st.number_input(
-            label,
-            min_value=int(p.lo) if p.lo is not None and not p.lo_open else None,
-            max_value=int(p.hi) if p.hi is not None and not p.hi_open else None,
-            step=1,
-            key=k,
-            help=help_text,
-            placeholder="auto" if p.nullable else None,
-            persist_state=PERSIST,
-        )
     else:
-        value = st.session_state.get(k)
         st.number_input(
             label,
-            min_value=float(p.lo) if p.lo is not None and not p.lo_open else None,
-            max_value=float(p.hi) if p.hi is not None and not p.hi_open else None,
-            step=_step(p, value),
-            format="%g",
+            **number_args(p, st.session_state.get(k)),
             key=k,
             help=help_text,
             placeholder="auto" if p.nullable else None,
@@ -382,12 +400,12 @@ def section_data(task: Task, notes: Notes) -> None:
         with cols[i % 2]:
             default = task.data[k]
             param_widget(
-                Param(p.kind, default, lo=p.lo, hi=p.hi, help=p.help),
+                dataclasses.replace(p, default=default),
                 key("data", k),
                 k,
                 notes,
                 f"data.{k}",
-                extra_help=f"The document's value: {default}.",
+                extra_help=f"The article's value: {default}.",
             )
     with cols[len(items) % 2]:
         param_widget(
@@ -408,7 +426,7 @@ def section_model(task: Task, notes: Notes) -> None:
     heads = ", ".join(
         f"{h.name} ({h.units}{', ' + h.activation if h.activation else ''})" for h in task.heads
     )
-    st.caption(f"The document's network: {layers} → {heads}.")
+    st.caption(f"The article's network: {layers} → {heads}.")
     cols = st.columns(2)
     for i, (k, p) in enumerate(MODEL_PARAMS.items()):
         with cols[i % 2]:
@@ -465,7 +483,7 @@ def section_loss(task: Task, notes: Notes) -> None:
                     lo=0,
                     hi=1e3,
                     help="Weight of this output's loss in the "
-                    "total: the document weights price 1.0 and category 0.5.",
+                    "total: the article weights price 1.0 and category 0.5.",
                 ),
                 key("loss_weights", h.name),
                 f"loss weight · {h.name}",
@@ -555,14 +573,12 @@ def section_optimizer(task: Task, notes: Notes, lr_note: Callable[[], None]) -> 
     with c2:
         st.session_state.setdefault(key("clip", "value"), 1.0)
         st.number_input(
-            "threshold",
-            min_value=0.0,
-            step=0.1,
-            format="%g",
+            "Clip threshold",
+            **number_args(CLIP_THRESHOLD, st.session_state.get(key("clip", "value"))),
             key=key("clip", "value"),
             disabled=mode == CLIP_NONE,
             help="clipvalue: the largest allowed element. clipnorm / global_clipnorm: the largest "
-            "allowed L2 norm (1.0 is standard). The documents use clipvalue 0.5, norms 1.0.",
+            "allowed L2 norm (1.0 is standard). The source article uses clipvalue 0.5, norms 1.0.",
             persist_state=PERSIST,
         )
     if mode != CLIP_NONE:
@@ -607,7 +623,7 @@ def section_precision(notes: Notes) -> None:
         notes("precision")
     with c2:
         param_widget(
-            SCALARS["jit_compile"], key("jit_compile"), "jit_compile (XLA)", notes, "jit_compile"
+            SCALARS["jit_compile"], key("jit_compile"), "jit_compile", notes, "jit_compile"
         )
         param_widget(
             SCALARS["run_eagerly"], key("run_eagerly"), "run_eagerly", notes, "run_eagerly"

@@ -1,7 +1,10 @@
 """Set up runs › Find a learning rate: the LR range test next to the field it fills.
 
-Its own module so the setup page stays a short script; the widget keys
-(``setup_lrf_*``) are the page's.
+The test trains in the server's TensorFlow service (its job process, beside the
+training workers, so it never waits behind a training run and never loads the
+server): clicking queues it, the curve is drawn as it grows, and the result with
+its **Use** button replaces it when done. Its own module so the setup page stays a
+short script; the widget keys (``setup_lrf_*``) are the page's.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.spec.optimizers import OPTIMIZERS
-from ui import form, plan, resources
+from ui import form, pending, plan, resources
 from ui.charts import lr_finder_figure
 from ui.widgets import problem_list
 
@@ -49,9 +52,18 @@ def lr_finder(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> No
             "An LR range test: train a fresh copy of this config while the learning rate "
             "rises exponentially, update by update, until the loss blows up; the weights are "
             "thrown away after. A good rate sits where the loss falls fastest, well before "
-            "its minimum. It runs here in the server (a few seconds) and ignores the "
-            "schedule and callbacks; with a schedule, the rate you pick is its peak."
+            "its minimum. It runs in a TensorFlow process of its own (a few seconds), not "
+            "behind your training runs, and ignores the schedule and callbacks; with a "
+            "schedule, the rate you pick is its peak."
         )
+        if not resources.tf_service_enabled():  # (asking would start the service)
+            st.info(
+                "The range test is off in this server (HPLAB_TF_SERVICE=0: it starts no "
+                "TensorFlow process). `python -m engine lr-find CONFIG.json` runs the same "
+                "test in a terminal.",
+                icon=":material/info:",
+            )
+            return
         if base_cfg is None:
             st.error(
                 "Fix these settings first: the test trains the config in the form.",
@@ -86,26 +98,73 @@ def lr_finder(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> No
             return
         key = resources.lr_find_key(base_cfg, min_lr=lo, max_lr=hi, updates=updates)
         if run:
-            first = resources.tf_import_seconds() is None
-            with st.spinner(
-                ("Loading TensorFlow (once per server), then " if first else "")
-                + f"training {updates} updates at rising learning rates…"
-            ):
-                try:
-                    result = resources.lr_range_test(
-                        base_cfg, min_lr=lo, max_lr=hi, updates=updates
-                    )
-                    st.session_state["setup_lrf"] = {"key": key, "result": result}
-                except Exception as e:  # a config that validates yet cannot train
-                    st.session_state["setup_lrf"] = None
-                    st.error(f"The range test failed: {e}", icon=":material/error:")
+            resources.lr_range_test(base_cfg, min_lr=lo, max_lr=hi, updates=updates)
+            st.session_state["setup_lrf"] = {"key": key, "result": None, "error": None}
         held = st.session_state.get("setup_lrf")
         if not held:
             return
         if held["key"] != key:
             st.caption("The settings changed since the last test: run it again for these.")
             return
+        if held["result"] is None and held["error"] is None:
+            ticket = resources.lr_range_ticket(key)
+            if ticket is None:  # the service restarted or dropped it: nothing to wait for
+                st.session_state["setup_lrf"] = None
+                st.warning("The range test was lost: run it again.", icon=":material/warning:")
+                return
+            if ticket.pending:
+                _running(key, updates)
+                return
+            held = {**held, "result": ticket.result, "error": ticket.error}
+            st.session_state["setup_lrf"] = held
+        if held["error"]:
+            st.error(f"The range test failed: {held['error']}", icon=":material/error:")
+            return
         _result(held["result"])
+
+
+def _running(key: str, updates: int) -> None:
+    """The test while it is queued or training: its state and its curve so far."""
+
+    def done() -> bool:
+        t = resources.lr_range_ticket(key)
+        return t is None or not t.pending
+
+    def draw() -> None:
+        t = resources.lr_range_ticket(key)
+        if t is None or not t.pending:
+            return
+        part = t.partial or {}
+        n = len(part.get("lr") or [])
+        if t.state == "starting":
+            text = (
+                "**Preparing the range test…** TensorFlow is starting in its own process "
+                "(once per server, a few seconds)."
+            )
+        elif t.state == "queued":
+            text = (
+                f"**Waiting:** {t.ahead} range test{'s' if t.ahead != 1 else ''} ahead of this "
+                "one (one at a time; previews and training runs do not wait for them)."
+            )
+        elif n:
+            text = (
+                f"**Training:** update {n} of up to {updates}, learning rate {part['lr'][-1]:.2g}…"
+            )
+        else:
+            text = "**Training:** building the model…"
+        st.markdown(f":material/hourglass_top: {text}")
+        if n:
+            st.plotly_chart(
+                lr_finder_figure(
+                    {**part, "suggestion": None, "min_loss_lr": None},
+                    title="Loss as the learning rate rises",
+                ),
+                key="setup_lrf_live",
+                width="stretch",
+                config={"displaylogo": False},
+            )
+
+    pending.rerun_when_done(done, draw=draw, every=0.3)
 
 
 def _result(res: dict) -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import json_input
 from engine.config import shape_of, validate
 from engine.errors import ConfigError
 from engine.spec.losses import LOSSES
@@ -119,7 +120,7 @@ KNOBS: dict[str, Knob] = {
             "Gradient clipping",
             "clipping",
             "choice",
-            "Limit the gradient before the update; the documents' thresholds are used.",
+            "Limit the gradient before the update; the source article's thresholds are used.",
         ),
         Knob(
             "precision",
@@ -336,14 +337,34 @@ class PlannedRun:
     label: str = ""  # the knob value this run stands for
 
 
-def expand_knob(base: dict, knob_id: str, values: Sequence[Any]) -> list[PlannedRun]:
-    """One planned run per value of one knob; everything else equal."""
+def usual_lr(optimizer: Any) -> float | None:
+    """The rate an optimizer is usually started at (its registry's ``usual_lr``)."""
+    name = optimizer if isinstance(optimizer, str) else (optimizer or {}).get("name")
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        return None
+    return OPTIMIZERS.entry(name).fixed.get("usual_lr")
+
+
+def expand_knob(
+    base: dict, knob_id: str, values: Sequence[Any], *, each_usual_lr: bool = False
+) -> list[PlannedRun]:
+    """One planned run per value of one knob; everything else equal.
+
+    ``each_usual_lr`` (optimizer knob only) runs each optimizer at its own usual rate
+    instead of the form's: SGD at Adam's 1e-3 crawls, which says nothing about SGD.
+    """
     knob = KNOBS[knob_id]
     out = []
     if knob.kind == "choice":
         options = choice_options(knob_id, base)
         for label in values:
-            out.append(PlannedRun(label, set_path(base, knob.path, options[label]), label))
+            raw = set_path(base, knob.path, options[label])
+            name = label
+            lr = usual_lr(options[label]) if each_usual_lr and knob_id == "optimizer" else None
+            if lr is not None:
+                raw = set_path(raw, "learning_rate", lr)
+                name = f"{label} · lr {lr:g}"
+            out.append(PlannedRun(name, raw, name))
     else:
         for v in values:
             label = f"{knob.short or knob.id} {fmt_value(v)}"
@@ -365,17 +386,97 @@ def with_seeds(runs: Sequence[PlannedRun], repeats: int, base_seed: int) -> list
     return out
 
 
-def validate_plan(runs: Sequence[PlannedRun]) -> tuple[list[dict], list[tuple[str, str]]]:
-    """Canonical configs of every planned run, or every problem named by run and field."""
-    configs, problems = [], []
+def check_plan(runs: Sequence[PlannedRun]) -> tuple[list[dict | None], list[tuple[str, str]]]:
+    """Each planned run's canonical config *in its place* (None where it is invalid), and
+    every problem named by run and field: a bad value never shifts the others' labels."""
+    configs: list[dict | None] = []
+    problems: list[tuple[str, str]] = []
     for r in runs:
         try:
             configs.append(validate(r.raw))
         except ConfigError as e:
+            configs.append(None)
             problems += [(f"{r.name} → {f}" if len(runs) > 1 else f, m) for f, m in e.problems]
     if len(runs) > MAX_RUNS:
         problems.append(("runs", f"at most {MAX_RUNS} runs per launch, got {len(runs)}"))
     return configs, problems
+
+
+def validate_plan(runs: Sequence[PlannedRun]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The valid runs' canonical configs and every problem (``check_plan`` without gaps)."""
+    configs, problems = check_plan(runs)
+    return [c for c in configs if c is not None], problems
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def one_run_name(cfg: dict) -> str:
+    """A single run named by what sets it apart from its task's defaults in its article:
+    ``regression · sgd · lr 0.01 · batch_size 64 · cosine_decay``."""
+    from engine.config import defaults_for
+
+    task = cfg["task"]
+    parts = [task, summary_of(cfg["optimizer"]), f"lr {cfg['learning_rate']:g}"]
+    base = defaults_for(task)
+    skip = {"task", "optimizer", "learning_rate", "data", "model", "metrics", "loss", "seed"}
+    for k, v in cfg.items():
+        if k in skip or v == base.get(k):
+            continue
+        if k == "schedule":
+            parts.append(summary_of(v) if v else "constant")
+        elif k == "callbacks":
+            parts += sorted(set(v) - set(base.get(k) or {}))
+        elif isinstance(v, bool):
+            parts.append(k if v else f"no {k}")
+        else:
+            parts.append(f"{k} {summary_of(v)}")
+    for section in ("data", "model"):
+        for k, v in (cfg.get(section) or {}).items():
+            if v != (base.get(section) or {}).get(k):
+                parts.append(f"{k} {summary_of(v)}")
+    name = " · ".join(parts[:6])
+    return name if cfg.get("seed") == base.get("seed") else f"{name} · seed {cfg['seed']}"
+
+
+def summary_of(value: Any) -> str:
+    if isinstance(value, dict):
+        if "name" in value:
+            return str(value["name"])
+        if len(value) == 1:
+            ((k, v),) = value.items()
+            return f"{k} {summary_of(v)}"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def unique_names(names: Sequence[str], taken: Iterable[str]) -> list[str]:
+    """``names`` with `` (2)``, `` (3)``… added where a run of that name already exists,
+    so every run in the table can be told apart. A seed suffix stays last
+    (``lr 0.01 (2) · seed 43``) so seed repeats still group by name."""
+    taken_bases = {_split_seed(t)[0] for t in taken}
+    bases = list(dict.fromkeys(_split_seed(n)[0] for n in names))
+    rename: dict[str, str] = {}
+    for b in bases:
+        new, i = b, 1
+        while new in taken_bases:
+            i += 1
+            new = f"{b} ({i})"
+        rename[b] = new
+        taken_bases.add(new)
+    out = []
+    for n in names:
+        b, seed = _split_seed(n)
+        out.append(rename[b] + seed)
+    return out
+
+
+def _split_seed(name: str) -> tuple[str, str]:
+    head, sep, tail = name.rpartition(" · seed ")
+    return (head, sep + tail) if sep and tail.isdigit() else (name, "")
 
 
 # ----------------------------------------------------------------------------- advice
@@ -396,19 +497,19 @@ def lr_advice(cfg: dict) -> Advice | None:
         return None
     lo, hi = rng
     lr = cfg["learning_rate"]
-    usual = f"{entry.title}'s usual range is {lo:g} – {hi:g}"
+    usual = f"{entry.title}'s usual range ({lo:g} – {hi:g})"
     if lr > hi * LR_SLACK:
         return Advice(
             "learning_rate",
             "warning",
-            f"Learning rate {lr:g} is {lr / hi:.0f}× the top of {usual}: expect loss spikes "
+            f"Learning rate {lr:g} is {lr / hi:,.0f}× the top of {usual}: expect loss spikes "
             "or a NaN (divergence).",
         )
     if lr < lo / LR_SLACK:
         return Advice(
             "learning_rate",
             "warning",
-            f"Learning rate {lr:g} is {lo / lr:.0f}× below the bottom of {usual}: the curves "
+            f"Learning rate {lr:g} is {lo / lr:,.0f}× below the bottom of {usual}: the curves "
             "will crawl.",
         )
     return None
@@ -443,7 +544,7 @@ def advice(cfg: dict, *, gpu: bool = False) -> list[Advice]:
             Advice(
                 "data.learnable",
                 "info",
-                "Targets are random, as in the document: the model can only memorise them, so "
+                "Targets are random, as in the article: the model can only memorise them, so "
                 "validation loss rises while training loss falls — a deliberate overfitting "
                 "demo. Turn on learnable targets for a task that can be solved.",
             )
@@ -487,36 +588,21 @@ def advice(cfg: dict, *, gpu: bool = False) -> list[Advice]:
 
 # ----------------------------------------------------------------------------- import
 
-MAX_IMPORT_BYTES = 1_000_000
+MAX_IMPORT_BYTES = json_input.MAX_BYTES
+# The upload widget takes files up to this size so that a too-large one reaches the
+# page, which names it and clears the widget; past it, Streamlit's own message shows.
+UPLOAD_LIMIT_MB = 20
 
 
 def parse_config_text(data: bytes | str) -> tuple[dict | None, list[tuple[str, str]]]:
     """A config from uploaded or pasted JSON: ``(raw config, [])`` or ``(None, problems)``.
 
-    The text is only ever parsed as JSON, never executed. Accepts a config object,
-    a run (``{"config": {...}}``) or an HP Lab runs export (its first run's config).
-    The result still has to pass ``validate``, which names any bad field.
+    The text is only ever parsed as JSON, never executed, by the engine's reader that
+    CLI config and sweep files go through (``engine.json_input``): a config object, a
+    run (``{"config": {...}}``) or an HP Lab runs export (its first run's config). The
+    result still has to pass ``validate``, which names any bad field.
     """
-    size = len(data.encode("utf-8") if isinstance(data, str) else data)
-    if size > MAX_IMPORT_BYTES:
-        return None, [("file", f"larger than {MAX_IMPORT_BYTES:,} bytes ({size:,})")]
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-    except UnicodeDecodeError:
-        return None, [("file", "not UTF-8 text")]
-    import json
-
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, [("json", f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")]
-    if isinstance(obj, dict) and obj.get("format") == "hplab-runs":
-        runs = obj.get("runs") or []
-        if not runs or not isinstance(runs[0], dict):
-            return None, [("runs", "the export holds no runs")]
-        obj = runs[0]
-    if isinstance(obj, dict) and "task" not in obj and isinstance(obj.get("config"), dict):
-        obj = obj["config"]
-    if not isinstance(obj, dict):
-        return None, [("config", f"must be a JSON object, got {type(obj).__name__}")]
-    return obj, []
+        return json_input.config_of(json_input.loads(data, "file")), []
+    except ConfigError as e:
+        return None, e.problems

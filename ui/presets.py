@@ -77,7 +77,7 @@ PRESETS: dict[str, Preset] = {
             "adam-vs-adamw",
             "Adam vs AdamW",
             "000 · Optimizers · Adam & AdamW (binary-20, lr 1e-3, 15 epochs)",
-            "With the document's weight decay (1e-4) AdamW's curves match Adam's to three "
+            "With the article's weight decay (1e-4) AdamW's curves match Adam's to three "
             "digits: each update shrinks the weights by only learning rate × 1e-4. At "
             "weight decay 1.0 the decoupled decay shows: the training loss stays higher "
             "while the gap between the solid (train) and dashed (validation) curves narrows.",
@@ -127,7 +127,7 @@ PRESETS: dict[str, Preset] = {
             "Recurrent weights are applied at every one of the 50 timesteps, so gradient "
             "norms spike. In the Gradients tab open circles mark the updates the clipped "
             "run scaled down to the dotted 1.0 line; the unclipped run applies its spikes "
-            "in full. Targets are learnable here: on the document's random labels the "
+            "in full. Targets are learnable here: on the article's random labels the "
             "norm stays below 1.0 (0.78 at most, measured), so clipping never acts.",
             [
                 ("LSTM · global_clipnorm 1.0", {**_SEQ, "clipping": {"global_clipnorm": 1.0}}),
@@ -142,7 +142,7 @@ PRESETS: dict[str, Preset] = {
             "AdamW with linear warmup then cosine decay (see the Learning rate tab), "
             "clipping, early stopping and reduce-LR-on-plateau on random labels: training "
             "accuracy climbs by memorising while validation stays at chance (10%), and "
-            "early stopping ends the run once val_loss stops improving. The document uses "
+            "early stopping ends the run once val_loss stops improving. The article uses "
             "mixed_float16; this preset runs float32 because float16 is many times slower "
             "on a CPU.",
             [("Complete pipeline (float32)", {"task": "multiclass-10", "precision": "float32"})],

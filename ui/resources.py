@@ -6,10 +6,11 @@ never start two pools competing for the same cores. Both objects are safe to sha
 across threads (the store opens one SQLite connection per thread; the executor
 guards its process table with a lock) and no session mutates them.
 
-Nothing here imports TensorFlow except ``schedule_preview``, which must build the
-very schedule object training uses, and ``lr_range_test``, which trains a few hundred
-updates of the form's config; both run behind one process-wide lock, and the one-time
-import cost is measured and shown.
+Nothing here imports TensorFlow, and nothing in this process ever does: schedule
+previews (which must come from the very schedule object training builds) and LR range
+tests (a few hundred updates of the form's config) are asked of the server's
+``TFService`` (``engine/executor/tf_service.py``), TensorFlow processes of its own.
+Asking never blocks: a page gets a ``Ticket`` and shows "preparing…" until it is done.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,9 +35,7 @@ from engine.store import RunStore, default_store_path
 log = logging.getLogger(__name__)
 
 WORKERS_ENV = "HPLAB_WORKERS"
-
-_tf_lock = threading.Lock()
-_tf_import_seconds: float | None = None
+TF_SERVICE_ENV = "HPLAB_TF_SERVICE"
 
 
 def store_path() -> str:
@@ -77,13 +75,12 @@ def _freeze_heap() -> None:
     """Take every object alive now out of all later garbage collections.
 
     Streamlit collects garbage twice after every script run, fragment runs included
-    (``runner.postScriptGC``, and ``keras.backend.clear_session()`` once Keras is
-    imported): each full collection walks every object in the server. Modules and
-    TensorFlow live as long as the server, so they move to the permanent generation
+    (``runner.postScriptGC``): each full collection walks every object in the server.
+    Modules live as long as the server, so they move to the permanent generation
     (``gc.freeze``) and the collections only walk what the pages allocate. Measured:
-    TensorFlow in the server made each collection 0.3-0.5 s, about a second per click
-    and per live-panel poll; the libraries the pages draw with, 0.06 s. (Garbage in
-    reference cycles at the moment of freezing stays for good: one page's worth, twice.)
+    the libraries the pages draw with made each collection 0.06 s (TensorFlow, when it
+    was still imported here, 0.3-0.5 s). (Garbage in reference cycles at the moment of
+    freezing stays for good: one page's worth, twice.)
     """
     gc.collect()
     gc.freeze()
@@ -172,36 +169,56 @@ def has_gpu() -> bool:
     return bool(gpu_devices())
 
 
-def _load_tf() -> None:
-    """Import TensorFlow and Keras (call with ``_tf_lock`` held), timing the first time;
-    their objects are frozen out of garbage collection (``_freeze_heap``)."""
-    global _tf_import_seconds
-    if _tf_import_seconds is None:
-        t0 = time.perf_counter()
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
-
-        _freeze_heap()
-        _tf_import_seconds = time.perf_counter() - t0
+def tf_service_enabled() -> bool:
+    """``$HPLAB_TF_SERVICE`` (``0`` = this server starts no TensorFlow process: no exact
+    previews, no range test); on by default, whatever ``HPLAB_WORKERS`` says."""
+    return os.environ.get(TF_SERVICE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _preview(config_json: str) -> dict:
-    with _tf_lock:
-        _load_tf()
-        from engine.schedule_preview import preview
+@st.cache_resource(show_spinner=False)
+def _tf_service(enabled: bool):
+    if not enabled:
+        return None
+    from engine.executor.tf_service import TFService
 
-        return preview(json.loads(config_json))
+    return TFService().start()
 
 
-def schedule_preview(cfg: dict) -> dict:
-    """The exact learning rate of every update, cached per config (keyed on its JSON)."""
-    return _preview(json.dumps(cfg, sort_keys=True))
+def tf_service():
+    """The server's TensorFlow service, started on first use; None when disabled."""
+    return _tf_service(tf_service_enabled())
+
+
+def _session_id() -> str | None:
+    """The browser session asking: a session's newer range test replaces its older."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def schedule_preview(cfg: dict):
+    """A ``Ticket`` for the exact learning rate of every update of a validated config
+    (None: no service). Never waits: ``ticket.pending`` until the service answered."""
+    svc = tf_service()
+    if svc is None:
+        return None
+    return svc.submit("preview", {"config": cfg}, key=json.dumps(cfg, sort_keys=True))
 
 
 def tf_import_seconds() -> float | None:
-    """How long importing TensorFlow into this server took (None: not yet)."""
-    return _tf_import_seconds
+    """How long the preview process took from its start to its first answer (its
+    TensorFlow load; None: not ready yet, or no service)."""
+    svc = tf_service()
+    if svc is None:
+        return None
+    return svc.status()["lanes"]["preview"]["start_seconds"]
+
+
+def tf_lane(name: str) -> dict[str, Any] | None:
+    """One service lane's state (ready, pid, restarts…), or None without a service."""
+    svc = tf_service()
+    return None if svc is None else svc.status()["lanes"][name]
 
 
 # What the range test ignores (engine/lr_finder.py): it sweeps its own rates with no
@@ -219,23 +236,22 @@ def lr_find_key(cfg: dict, *, min_lr: float, max_lr: float, updates: int) -> str
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _lr_find(key: str, _cfg: dict) -> dict:
-    params = json.loads(key)
-    with _tf_lock:  # one TensorFlow job at a time in this server, previews included
-        _load_tf()
-        from engine.lr_finder import lr_find
-
-        return lr_find(
-            _cfg, min_lr=params["min_lr"], max_lr=params["max_lr"], updates=params["updates"]
-        )
-
-
-def lr_range_test(cfg: dict, *, min_lr: float, max_lr: float, updates: int) -> dict:
-    """``engine.lr_finder.lr_find`` on a validated config, in this server process,
-    cached per ``lr_find_key`` so a config is swept once per server."""
+def lr_range_test(cfg: dict, *, min_lr: float, max_lr: float, updates: int):
+    """Queue ``engine.lr_finder.lr_find`` on a validated config in the service's job
+    process; a ``Ticket`` (None: no service). The same inputs answer from the
+    service's cache; this session's older queued test is dropped."""
+    svc = tf_service()
+    if svc is None:
+        return None
+    payload = {"config": cfg, "min_lr": min_lr, "max_lr": max_lr, "updates": updates}
     key = lr_find_key(cfg, min_lr=min_lr, max_lr=max_lr, updates=updates)
-    return _lr_find(key, cfg)
+    return svc.submit("lr_find", payload, key=key, owner=_session_id(), retry=True)
+
+
+def lr_range_ticket(key: str):
+    """Where the range test of ``lr_find_key(...)`` stands (None: not asked, or gone)."""
+    svc = tf_service()
+    return None if svc is None else svc.ticket("lr_find", key)
 
 
 def export_script_for(cfg: dict) -> str | None:

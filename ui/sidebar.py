@@ -39,7 +39,13 @@ def _pool_panel() -> None:
         st.markdown("**Workers** · no pool in this server")
         st.caption(
             "HPLAB_WORKERS=0: launched runs wait in the store until a worker serves it "
-            "(`python -m engine worker`)."
+            "(`python -m engine worker`). "
+            + (
+                "Schedule previews and the LR range test still work: they run in the "
+                "server's own TensorFlow process."
+                if resources.tf_service_enabled()
+                else "No schedule previews and no LR range test either (HPLAB_TF_SERVICE=0)."
+            )
         )
     else:
         alive = sum(1 for w in workers if w["alive"])

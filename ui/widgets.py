@@ -36,6 +36,27 @@ def plain(field: str) -> str:
     return f
 
 
+# Enough to keep text literal mid-line: no link or image can open without "[", no
+# emphasis, code, HTML, LaTeX or strike-through without these, and a zero-width space
+# after ":" stops ``:red[…]`` directives and ``:emoji:`` codes. Brackets that close and
+# parentheses stay as they are, so "(0, 1]" reads (and searches) as written.
+_MD_SPECIAL = set("\\`*_[<>$~")
+
+
+def escape_md(text: str) -> str:
+    """Text shown literally inside a line of Streamlit markdown: no links, images,
+    emphasis, HTML, LaTeX or ``:directives:`` (``![x](http://…)`` stays those characters)."""
+    out = "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
+    return out.replace(":", ":\u200b")
+
+
+def say(message: str) -> str:
+    """The validator's words for a form: an emptied field is "empty", not JSON's null."""
+    if message == "must not be null":
+        return "is empty: type a value"
+    return escape_md(message)
+
+
 class FieldNotes:
     """Problems and advice keyed by field, drawn under the widget that owns the field.
 
@@ -52,7 +73,7 @@ class FieldNotes:
         for i, (key, full, msg) in enumerate(self.problems):
             if key == field and i not in self.shown:
                 self.shown.add(i)
-                st.error(f"**{full}**: {msg}", icon=":material/error:")
+                st.error(f"**{full}**: {say(msg)}", icon=":material/error:")
         for i, (key, a) in enumerate(self.advice):
             if key == field and i not in self.shown_advice:
                 self.shown_advice.add(i)
@@ -83,6 +104,6 @@ def problem_list(problems: Iterable[tuple[str, str]]) -> None:
     if not items:
         return
     st.error(
-        "\n".join(f"- **{f}**: {m}" if f else f"- {m}" for f, m in items),
+        "\n".join(f"- **{f}**: {say(m)}" if f else f"- {say(m)}" for f, m in items),
         icon=":material/error:",
     )

@@ -1,17 +1,33 @@
-"""``export RUN_ID... --format csv|json``: many runs' series in one file.
+"""``export RUN_ID... --format csv|json``: many runs' series in one file, streamed.
 
-CSV is long format (one row per run, series and point), which pandas and
-spreadsheets pivot as they like; JSON is everything, full resolution, NaN kept.
+CSV is long format (one row per run, series and point, plus the run's config as
+dotted-path columns), which pandas and spreadsheets pivot as they like; JSON is
+everything about each run, NaN kept. Both are written as they are read, so a long run
+costs disk, not memory; per-update series are thinned to about 1,000 points per run
+unless ``--updates full`` (or ``--updates N``) asks otherwise.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from engine.cli import UsageError
 from engine.commands.runs import add_store_arg, open_store
+from engine.store.runs import EXPORT_UPDATE_POINTS
+
+
+def updates_arg(text: str) -> int | None:
+    """``full`` → every row (None); a number ≥ 2 → about that many points per run."""
+    if text.strip().lower() in ("full", "all"):
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 2:
+        raise UsageError(f"--updates: give 'full' or a number of points ≥ 2, got {text[:40]!r}")
+    return n
 
 
 def add_parser(sub):
@@ -19,24 +35,41 @@ def add_parser(sub):
     p.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="runs to export")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="default: csv")
     p.add_argument("-o", "--output", default=None, help="write to this file (default: stdout)")
+    p.add_argument(
+        "--updates",
+        default=str(EXPORT_UPDATE_POINTS),
+        metavar="full|N",
+        help=f"per-update points per run (default {EXPORT_UPDATE_POINTS}, evenly spaced, "
+        "first/last/NaN kept); 'full' for every update",
+    )
     add_store_arg(p)
 
 
 def run(args):
+    updates = updates_arg(args.updates)
     store = open_store(args.store)
+    out_path = Path(args.output) if args.output else None
+    if out_path is not None and out_path.is_dir():
+        raise UsageError(f"-o: {args.output!r} is a folder")
+    write = store.write_csv if args.format == "csv" else store.write_json
     try:
-        if args.format == "csv":
-            text = store.export_csv(args.run_ids)
-        else:
-            # NaN/inf stay as JSON's NaN/Infinity tokens: a diverged curve must survive.
-            text = json.dumps(store.export_json(args.run_ids)) + "\n"
+        # Unknown ids are refused before the file is created: nothing half-written.
+        store.require_runs(args.run_ids)
     except KeyError as e:
         raise UsageError(f"run_id: {e.args[0]}") from None
-    if args.output:
-        out = Path(args.output)
-        if out.is_dir():
-            raise UsageError(f"-o: {args.output!r} is a folder")
-        out.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    if out_path is None:
+        write(args.run_ids, sys.stdout, updates=updates)
+        if args.format == "json":
+            sys.stdout.write("\n")
+        return 0
+    tmp = out_path.with_name(out_path.name + ".part")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as f:
+            write(args.run_ids, f, updates=updates)
+            if args.format == "json":
+                f.write("\n")
+        tmp.replace(out_path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"-o: cannot write {args.output!r} ({e.strerror})") from None
     return 0

@@ -3,9 +3,9 @@
 Precision is set per layer (``dtype=`` policy name), never with the global
 policy, so one run's mixed precision cannot leak into the next. Output layers
 stay float32, as the documents insist, for numerically stable losses.
+Keras is imported where a model is built, so ``hidden_layers`` stays pure Python for
+the validator's memory estimate (``engine.run_cost``).
 """
-
-import keras
 
 
 def _blocks(layers):
@@ -44,6 +44,8 @@ def hidden_layers(layers, width=1.0, depth=None, dropout=None):
 
 def build_model(input_shape, layers, heads, precision="float32", l2=0.0, model_cls=None):
     """Build the functional model. ``heads``: [(name, units, activation)]."""
+    import keras
+
     model_cls = model_cls or keras.Model
     reg = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=tuple(input_shape), name="x")

@@ -5,6 +5,7 @@ from engine.spec.params import Param
 MONITOR = Param(
     "str",
     "val_loss",
+    label="Watched value",
     help="Which logged value to watch: 'val_loss' (recommended) or any "
     "train/validation metric name.",
 )
@@ -12,6 +13,7 @@ MODE = Param(
     "str",
     "auto",
     choices=("auto", "min", "max"),
+    label="Direction",
     help="Whether lower or higher is better; auto guesses from the name.",
 )
 
@@ -26,13 +28,24 @@ CALLBACKS = {
                 5,
                 lo=0,
                 hi=1000,
+                label="Patience in epochs",
                 help="Non-improving epochs tolerated: 2-3 for smooth curves, "
                 "5-10 for noisy validation.",
             ),
             "min_delta": Param(
-                "float", 0.0, lo=0, hi=1e6, help="Smallest change that counts as improvement."
+                "float",
+                0.0,
+                lo=0,
+                hi=1e6,
+                label="Smallest improvement",
+                help="Smallest change that counts as improvement.",
             ),
-            "restore_best_weights": Param("bool", True, help="End with the best epoch's weights."),
+            "restore_best_weights": Param(
+                "bool",
+                True,
+                label="Restore the best weights",
+                help="End with the best epoch's weights.",
+            ),
             "mode": MODE,
         },
     },
@@ -49,18 +62,42 @@ CALLBACKS = {
                 hi=1,
                 lo_open=True,
                 hi_open=True,
+                label="Cut factor",
                 help="Multiplier at each plateau: 0.1-0.5.",
             ),
             "patience": Param(
-                "int", 3, lo=0, hi=1000, help="Non-improving epochs before a cut: 1-3."
+                "int",
+                3,
+                lo=0,
+                hi=1000,
+                label="Patience in epochs",
+                help="Non-improving epochs before a cut: 1-3.",
             ),
             "min_lr": Param(
-                "float", 1e-6, lo=0, hi=10, log=True, help="Never cut the rate below this."
+                "float",
+                1e-6,
+                lo=0,
+                hi=10,
+                log=True,
+                label="Lowest learning rate",
+                help="Never cut the rate below this.",
             ),
             "min_delta": Param(
-                "float", 1e-4, lo=0, hi=1e6, help="Smallest change that counts as improvement."
+                "float",
+                1e-4,
+                lo=0,
+                hi=1e6,
+                label="Smallest improvement",
+                help="Smallest change that counts as improvement.",
             ),
-            "cooldown": Param("int", 0, lo=0, hi=1000, help="Epochs to wait after a cut."),
+            "cooldown": Param(
+                "int",
+                0,
+                lo=0,
+                hi=1000,
+                label="Cooldown in epochs",
+                help="Epochs to wait after a cut.",
+            ),
             "mode": MODE,
         },
     },
@@ -69,7 +106,9 @@ CALLBACKS = {
         "help": "Save the weights of the best epoch so far; restored after training.",
         "params": {
             "monitor": MONITOR,
-            "save_best_only": Param("bool", True, help="Only overwrite on improvement."),
+            "save_best_only": Param(
+                "bool", True, label="Save only improvements", help="Only overwrite on improvement."
+            ),
             "mode": MODE,
         },
     },

@@ -10,6 +10,7 @@ from engine.spec.registry import Registry
 FROM_LOGITS = Param(
     "bool",
     False,
+    label="Output is raw scores",
     help="True when the output layer emits raw scores (no sigmoid/softmax). "
     "Must match the task's output layer; HP Lab checks this.",
 )
@@ -42,6 +43,7 @@ LOSSES = Registry(
                     lo=0,
                     lo_open=True,
                     hi=1e6,
+                    label="Huber threshold δ",
                     help="Errors below delta are squared, above it linear. Typical 0.5-2.",
                 )
             },
@@ -59,6 +61,7 @@ LOSSES = Registry(
                     lo=0,
                     lo_open=True,
                     hi=1e3,
+                    label="Under-prediction weight",
                     help="Weight on errors where the model predicts too low.",
                 )
             },
@@ -76,6 +79,7 @@ LOSSES = Registry(
                     0.0,
                     lo=0,
                     hi=0.5,
+                    label="Label smoothing",
                     help="Pulls hard 0/1 targets toward 0.5. Typical 0-0.1.",
                 ),
             },
@@ -92,6 +96,7 @@ LOSSES = Registry(
                     2.0,
                     lo=0,
                     hi=10,
+                    label="Focusing γ",
                     help="Down-weights easy examples; 0 gives cross-entropy. Typical 2.",
                 ),
                 "alpha": Param(
@@ -99,6 +104,7 @@ LOSSES = Registry(
                     0.25,
                     lo=0,
                     hi=1,
+                    label="Positive-class weight α",
                     help="Weight of the positive class (1-alpha for negatives).",
                 ),
                 "from_logits": FROM_LOGITS,
@@ -113,7 +119,12 @@ LOSSES = Registry(
             {
                 "from_logits": FROM_LOGITS,
                 "label_smoothing": Param(
-                    "float", 0.0, lo=0, hi=0.5, help="Spreads some target mass over other classes."
+                    "float",
+                    0.0,
+                    lo=0,
+                    hi=0.5,
+                    label="Label smoothing",
+                    help="Spreads some target mass over other classes.",
                 ),
             },
             help="Multi-class with one-hot labels; HP Lab one-hot encodes the task's labels.",

@@ -10,6 +10,7 @@ _THRESH = Param(
     hi=1,
     lo_open=True,
     hi_open=True,
+    label="Decision threshold",
     help="Probability above which a prediction counts as positive.",
 )
 
@@ -59,7 +60,16 @@ METRICS = Registry(
             "top_k",
             "Top-k accuracy",
             "keras.metrics.SparseTopKCategoricalAccuracy",
-            {"k": Param("int", 3, lo=1, hi=100, help="Correct if the label is in the top k.")},
+            {
+                "k": Param(
+                    "int",
+                    3,
+                    lo=1,
+                    hi=100,
+                    label="Top k",
+                    help="Correct if the label is in the top k.",
+                )
+            },
             help="Share of examples whose label is among the k highest scores.",
             tags=("multiclass",),
         ),

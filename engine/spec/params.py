@@ -10,14 +10,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, field_path, show
 
 
-def _fmt_interval(lo, hi, lo_open, hi_open) -> str:
+def _fmt_interval(lo, hi, lo_open, hi_open, *, whole: bool = False) -> str:
+    """``[1, 8192]``; whole-number bounds in full (a seed's top is 2147483647, not the
+    2.14748e+09 that ``:g`` would print)."""
+
+    def fmt(v) -> str:
+        return str(int(v)) if whole else f"{v:g}"
+
     left = "(" if lo_open else "["
     right = ")" if hi_open else "]"
-    lo_s = "-inf" if lo is None else f"{lo:g}"
-    hi_s = "inf" if hi is None else f"{hi:g}"
+    lo_s = "-inf" if lo is None else fmt(lo)
+    hi_s = "inf" if hi is None else fmt(hi)
     return f"{left}{lo_s}, {hi_s}{right}"
 
 
@@ -36,9 +42,22 @@ class Param:
     help: str = ""
     log: bool = False  # the UI should offer a log-scale slider
     max_len: int = 64
+    # A newcomer's name for the knob ("Momentum decay"); forms show it with the Keras
+    # argument name beside it, so both the idea and the code stay visible.
+    label: str = ""
+
+    def title(self, name: str) -> str:
+        """``"Momentum decay (beta_1)"``; just the label when it *is* the name."""
+        if not self.label:
+            return name
+        if self.label.lower().replace(" ", "_").replace("-", "_") == name.lower():
+            return self.label
+        return f"{self.label} ({name})"
 
     def describe_range(self) -> str:
-        return _fmt_interval(self.lo, self.hi, self.lo_open, self.hi_open)
+        return _fmt_interval(
+            self.lo, self.hi, self.lo_open, self.hi_open, whole=self.kind in ("int", "ints")
+        )
 
     def check(self, value: Any, where: str) -> Any:
         """Return the normalised value or raise ConfigError naming ``where``."""
@@ -49,17 +68,17 @@ class Param:
         k = self.kind
         if k == "bool":
             if not isinstance(value, bool):
-                raise ConfigError(where, f"must be true or false, got {value!r}")
+                raise ConfigError(where, f"must be true or false, got {show(value)}")
             return value
         if k == "str":
             if not isinstance(value, str):
-                raise ConfigError(where, f"must be a string, got {value!r}")
+                raise ConfigError(where, f"must be a string, got {show(value)}")
             if self.choices and value not in self.choices:
-                raise ConfigError(where, f"must be one of {list(self.choices)}, got {value!r}")
+                raise ConfigError(where, f"must be one of {list(self.choices)}, got {show(value)}")
             return value
         if k in ("floats", "ints"):
             if not isinstance(value, list | tuple):
-                raise ConfigError(where, f"must be a list, got {value!r}")
+                raise ConfigError(where, f"must be a list, got {show(value)}")
             if len(value) > self.max_len:
                 raise ConfigError(where, f"must have at most {self.max_len} items")
             item = Param(
@@ -72,25 +91,30 @@ class Param:
             return [item.check(v, f"{where}[{i}]") for i, v in enumerate(value)]
         if k == "int":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(where, f"must be an integer, got {value!r}")
+                raise ConfigError(where, f"must be an integer, got {show(value)}")
             if isinstance(value, float):
                 if not math.isfinite(value) or value != int(value):
-                    raise ConfigError(where, f"must be an integer, got {value!r}")
+                    raise ConfigError(where, f"must be an integer, got {show(value)}")
                 value = int(value)
         elif k == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(where, f"must be a number, got {value!r}")
-            value = float(value)
+                raise ConfigError(where, f"must be a number, got {show(value)}")
+            try:
+                value = float(value)
+            except OverflowError:  # an integer beyond any float: out of every range
+                raise ConfigError(
+                    where, f"must be in {self.describe_range()}, got {show(value)}"
+                ) from None
             if not math.isfinite(value):
-                raise ConfigError(where, f"must be a finite number, got {value!r}")
+                raise ConfigError(where, f"must be a finite number, got {show(value)}")
         else:  # pragma: no cover - programming error
             raise TypeError(k)
         if self.choices and value not in self.choices:
-            raise ConfigError(where, f"must be one of {list(self.choices)}, got {value!r}")
+            raise ConfigError(where, f"must be one of {list(self.choices)}, got {show(value)}")
         bad_lo = self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo)
         bad_hi = self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi)
         if bad_lo or bad_hi:
-            raise ConfigError(where, f"must be in {self.describe_range()}, got {value!r}")
+            raise ConfigError(where, f"must be in {self.describe_range()}, got {show(value)}")
         return value
 
 
@@ -140,7 +164,7 @@ def check_object(value: Any, where: str, params: dict[str, Param]) -> dict[str, 
     for key in value:
         if key not in params:
             known = ", ".join(sorted(params)) or "none"
-            problems.append((f"{where}.{key}", f"unknown key (allowed: {known})"))
+            problems.append((field_path(where, key), f"unknown key (allowed: {known})"))
     for key, p in params.items():
         try:
             out[key] = p.check(value.get(key, p.default), f"{where}.{key}")

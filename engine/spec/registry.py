@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, show
 from engine.spec.params import Entry, check_object
 
 
@@ -49,17 +49,17 @@ class Registry:
             name = identifier["name"]
             kwargs = {k: v for k, v in identifier.items() if k != "name"}
             if not isinstance(name, str):
-                raise ConfigError(f"{where}.name", f"must be a string, got {name!r}")
+                raise ConfigError(f"{where}.name", f"must be a string, got {show(name)}")
         else:
             raise ConfigError(
                 where,
-                f"could not interpret {self.kind} identifier {identifier!r}: "
+                f"could not interpret {self.kind} identifier {show(identifier)}: "
                 f"give a name or an object with a name (one of {self.names()})",
             )
         if name not in self:
             raise ConfigError(
                 f"{where}.name" if isinstance(identifier, dict) else where,
-                f"unknown {self.kind} {name!r} (one of {self.names()})",
+                f"unknown {self.kind} {show(name)} (one of {self.names()})",
             )
         entry = self.entry(name)
         return entry, check_object(kwargs, where, entry.params)

@@ -29,6 +29,7 @@ SCHEDULES = Registry(
                     1000,
                     lo=1,
                     hi=10_000_000,
+                    label="Decay length in updates",
                     help="Updates over which the rate is multiplied by decay_rate.",
                 ),
                 "decay_rate": Param(
@@ -37,10 +38,14 @@ SCHEDULES = Registry(
                     lo=0,
                     lo_open=True,
                     hi=1.0,
+                    label="Decay factor",
                     help="Multiplier per decay_steps. Typical 0.5-0.99.",
                 ),
                 "staircase": Param(
-                    "bool", False, help="Drop in steps every decay_steps instead of smoothly."
+                    "bool",
+                    False,
+                    label="Staircase",
+                    help="Drop in steps every decay_steps instead of smoothly.",
                 ),
             },
             help="lr × decay_rate^(step / decay_steps).",
@@ -56,6 +61,7 @@ SCHEDULES = Registry(
                     lo=1,
                     hi=10_000_000,
                     nullable=True,
+                    label="Decay length in updates",
                     help="Updates of the cosine after warmup. " + _AUTO,
                 ),
                 "alpha": Param(
@@ -63,10 +69,16 @@ SCHEDULES = Registry(
                     0.0,
                     lo=0,
                     hi=1,
+                    label="Final fraction of the peak",
                     help="Final rate as a fraction of the peak (1e-5 in the docs).",
                 ),
                 "warmup_steps": Param(
-                    "int", 0, lo=0, hi=10_000_000, help="Linear warmup from 0 to the peak first."
+                    "int",
+                    0,
+                    lo=0,
+                    hi=10_000_000,
+                    label="Warmup updates",
+                    help="Linear warmup from 0 to the peak first.",
                 ),
             },
             help="Smooth annealing from the peak to alpha × peak, optionally after a warmup.",
@@ -82,6 +94,7 @@ SCHEDULES = Registry(
                     lo=0,
                     hi=10_000_000,
                     nullable=True,
+                    label="Warmup updates",
                     help="Linear warmup updates. null = 10% of the total.",
                 ),
                 "total_steps": Param(
@@ -90,9 +103,17 @@ SCHEDULES = Registry(
                     lo=1,
                     hi=10_000_000,
                     nullable=True,
+                    label="Total updates",
                     help="Warmup + decay updates. " + _AUTO,
                 ),
-                "alpha": Param("float", 0.0, lo=0, hi=1, help="Floor as a fraction of the peak."),
+                "alpha": Param(
+                    "float",
+                    0.0,
+                    lo=0,
+                    hi=1,
+                    label="Floor as a fraction of the peak",
+                    help="Floor as a fraction of the peak.",
+                ),
             },
             help="The documents' WarmupCosineDecay: 0 → peak linearly, then cosine to the floor "
             "(held there after total_steps rather than rising again).",
@@ -107,6 +128,7 @@ SCHEDULES = Registry(
                     [1000, 3000, 5000],
                     lo=1,
                     hi=10_000_000,
+                    label="Boundaries in updates",
                     help="Update numbers where the rate changes (increasing).",
                 ),
                 "factors": Param(
@@ -115,6 +137,7 @@ SCHEDULES = Registry(
                     lo=0,
                     lo_open=True,
                     hi=1e3,
+                    label="Rate multipliers",
                     help="Rate in each segment as a multiple of learning_rate; "
                     "one more than boundaries.",
                 ),
@@ -132,13 +155,24 @@ SCHEDULES = Registry(
                     lo=1,
                     hi=10_000_000,
                     nullable=True,
+                    label="Decay length in updates",
                     help="Updates to reach the end rate. " + _AUTO,
                 ),
                 "end_learning_rate": Param(
-                    "float", 1e-4, lo=0, hi=10, log=True, help="Rate reached at decay_steps."
+                    "float",
+                    1e-4,
+                    lo=0,
+                    hi=10,
+                    log=True,
+                    label="End learning rate",
+                    help="Rate reached at decay_steps.",
                 ),
-                "power": Param("float", 1.0, lo=0, lo_open=True, hi=10, help="1 = linear decay."),
-                "cycle": Param("bool", False, help="Restart the decay after decay_steps."),
+                "power": Param(
+                    "float", 1.0, lo=0, lo_open=True, hi=10, label="Power", help="1 = linear decay."
+                ),
+                "cycle": Param(
+                    "bool", False, label="Cycle", help="Restart the decay after decay_steps."
+                ),
             },
             help="Polynomial ramp from learning_rate to end_learning_rate.",
         ),
@@ -148,7 +182,12 @@ SCHEDULES = Registry(
             "keras.optimizers.schedules.InverseTimeDecay",
             {
                 "decay_steps": Param(
-                    "int", 1000, lo=1, hi=10_000_000, help="Updates per unit of decay."
+                    "int",
+                    1000,
+                    lo=1,
+                    hi=10_000_000,
+                    label="Decay length in updates",
+                    help="Updates per unit of decay.",
                 ),
                 "decay_rate": Param(
                     "float",
@@ -156,9 +195,12 @@ SCHEDULES = Registry(
                     lo=0,
                     lo_open=True,
                     hi=100,
+                    label="Decay rate",
                     help="lr / (1 + decay_rate × step / decay_steps).",
                 ),
-                "staircase": Param("bool", False, help="Decay in discrete steps."),
+                "staircase": Param(
+                    "bool", False, label="Staircase", help="Decay in discrete steps."
+                ),
             },
             help="lr / (1 + decay_rate × step / decay_steps).",
         ),
@@ -173,6 +215,7 @@ SCHEDULES = Registry(
                     lo=1,
                     hi=10_000_000,
                     nullable=True,
+                    label="First cycle in updates",
                     help="Length of the first cycle. null = a quarter of the total updates.",
                 ),
                 "t_mul": Param(
@@ -181,6 +224,7 @@ SCHEDULES = Registry(
                     lo=0,
                     lo_open=True,
                     hi=100,
+                    label="Cycle length multiplier",
                     help="Each cycle is t_mul times longer.",
                 ),
                 "m_mul": Param(
@@ -189,9 +233,17 @@ SCHEDULES = Registry(
                     lo=0,
                     lo_open=True,
                     hi=1,
+                    label="Peak multiplier per restart",
                     help="Each restart peaks at m_mul times the previous peak.",
                 ),
-                "alpha": Param("float", 0.0, lo=0, hi=1, help="Floor as a fraction of the peak."),
+                "alpha": Param(
+                    "float",
+                    0.0,
+                    lo=0,
+                    hi=1,
+                    label="Floor as a fraction of the peak",
+                    help="Floor as a fraction of the peak.",
+                ),
             },
             help="SGDR: cosine cycles that restart at a (possibly lower) peak.",
         ),

@@ -87,9 +87,9 @@ _add(
         "regression",
         "Linear regression (the training pipeline)",
         "000 · The Training Pipeline",
-        "X ~ N(0,1) with 10 features, y = X·w + 0.5 with one fixed w for train and test (the "
-        "document drew a new w for the test set, which made test loss meaningless). "
-        "Dense 64 → 32 → 1.",
+        "X ~ N(0,1) with 10 features, y = X·w + 0.5, the same w for training and test data "
+        "(the article's code drew a new w for its test set, so its test loss measured "
+        "nothing). Dense 64 → 32 → 1.",
         (10,),
         (REG,),
         ({"type": "dense", "units": 64}, {"type": "dense", "units": 32}),
@@ -102,7 +102,7 @@ _add(
         "regression-5",
         "Regression, 5 features (SGD / momentum / Nesterov)",
         "000 · Optimizers · SGD & Momentum",
-        "X 500×5, y = X·[1, -2, 3, -1, 0.5] + 0.1. Dense 32 → 1. The document compares SGD, "
+        "X 500×5, y = X·[1, -2, 3, -1, 0.5] + 0.1. Dense 32 → 1. The article compares SGD, "
         "SGD with momentum 0.9 and Nesterov momentum at lr 0.01.",
         (5,),
         (REG,),
@@ -168,7 +168,7 @@ _add(
         "multi-output",
         "Multi-output: price (regression) + category (3 classes)",
         "000 · compile() Deep Dive · Multi-Output Models",
-        "X 500×10; price ~ N(0,1) and category ∈ {0,1,2} drawn at random as in the document "
+        "X 500×10; price ~ N(0,1) and category ∈ {0,1,2} drawn at random as in the article "
         "(learnable: true makes both functions of X). Shared Dense 64 → price (1) and "
         "category (3, softmax); losses mse + sparse CCE weighted 1.0 / 0.5.",
         (10,),
@@ -194,7 +194,7 @@ _add(
         "sequence",
         "Sequence classification with stacked LSTMs (clipping for RNNs)",
         "000 · Gradient Clipping · Clipping for RNNs",
-        "X 200×50×10 (50 steps, 10 features), y ∈ {0,1} at random as in the document "
+        "X 200×50×10 (50 steps, 10 features), y ∈ {0,1} at random as in the article "
         "(learnable: true labels by the sign of a fixed projection of the sequence mean). "
         "LSTM 64 (sequences) → LSTM 32 → Dense 1 sigmoid, Adam with global_clipnorm 1.0.",
         (50, 10),
@@ -217,7 +217,7 @@ _add(
         "mixed-precision",
         "Mixed-precision MLP (loss scaling, float32 output)",
         "000 · Mixed Precision Training · Loss Scaling",
-        "X 1000×20, y ~ N(0,1) at random as in the document (learnable: true uses a fixed "
+        "X 1000×20, y ~ N(0,1) at random as in the article (learnable: true uses a fixed "
         "random teacher network). Dense 128 → 64 → 1 with the output layer kept in float32.",
         (20,),
         (REG,),
@@ -241,7 +241,7 @@ _add(
         "The complete pipeline: 10 classes, BN + dropout, AdamW + warmup-cosine",
         "000 · Complete Example · End-to-End Training Pipeline",
         "X 5000×50 train and 1000×50 validation, labels of 10 classes at random as in the "
-        "document: a network that can only memorise (learnable: true uses a fixed random "
+        "article: a network that can only memorise (learnable: true uses a fixed random "
         "teacher). 256-BN-Dropout .3-128-BN-Dropout .2-64-10 logits; AdamW wd 1e-4 with linear "
         "warmup (10%) and cosine decay, global_clipnorm 1.0, sparse CCE from logits, accuracy "
         "and top-3, early stopping and reduce-LR-on-plateau.",
@@ -306,13 +306,19 @@ MAX_INPUT_FLOATS = 50_000_000  # n × features (× timesteps): 200 MB of float32
 
 DATA_PARAMS = {
     "n_train": Param(
-        "int", None, lo=8, hi=MAX_N_TRAIN, help="Training examples (before the validation split)."
+        "int",
+        None,
+        lo=8,
+        hi=MAX_N_TRAIN,
+        label="Training examples",
+        help="Training examples (before the validation split).",
     ),
     "n_val": Param(
         "int",
         None,
         lo=0,
         hi=MAX_N_TEST,
+        label="Validation examples",
         help="Size of the task's own validation set (only where the document has one).",
     ),
     "n_test": Param(
@@ -320,6 +326,7 @@ DATA_PARAMS = {
         None,
         lo=1,
         hi=MAX_N_TEST,
+        label="Test examples",
         help="Held-out test examples, evaluated once after training.",
     ),
     "noise": Param(
@@ -327,12 +334,14 @@ DATA_PARAMS = {
         None,
         lo=0,
         hi=100,
+        label="Noise",
         help="Regression: std of Gaussian noise on "
         "the target. Classification: share of labels replaced at random (≤ 0.5).",
     ),
     "learnable": Param(
         "bool",
         None,
+        label="Learnable targets",
         help="Targets are a function of the inputs. false = "
         "random targets, which can only be memorised (an overfitting demo).",
     ),
@@ -345,6 +354,7 @@ MODEL_PARAMS = {
         lo=0,
         lo_open=True,
         hi=8.0,
+        label="Width multiplier",
         help="Multiplies every hidden layer's units. >1 adds capacity.",
     ),
     "depth": Param(
@@ -353,6 +363,7 @@ MODEL_PARAMS = {
         lo=0,
         hi=8,
         nullable=True,
+        label="Hidden layers",
         help="Number of hidden Dense/LSTM layers. null = the document's.",
     ),
     "dropout": Param(
@@ -361,6 +372,7 @@ MODEL_PARAMS = {
         lo=0,
         hi=0.9,
         nullable=True,
+        label="Dropout",
         help="Dropout after every hidden layer. null = the document's.",
     ),
     "l2": Param(
@@ -369,6 +381,7 @@ MODEL_PARAMS = {
         lo=0,
         hi=1.0,
         log=True,
+        label="L2 penalty",
         help="L2 penalty on kernels (added to the loss). Typical 1e-5 to 1e-3.",
     ),
 }

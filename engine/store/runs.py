@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from engine.store import db
 from engine.store.schema import (
@@ -47,6 +47,10 @@ MAX_TAGS = 50
 MAX_TAG = 50
 MAX_ERROR = 20_000
 MAX_ID = 100
+# Per-update points per run in a CSV export unless the caller asks for all of them: a
+# 1.92M-update run was a 476 MB file; the charts draw 1,000 points too.
+EXPORT_UPDATE_POINTS = 1000
+CSV_COLUMNS = ("run_id", "run_name", "series", "x_kind", "x", "value")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HIGHER_IS_BETTER = re.compile(
@@ -153,6 +157,28 @@ def _default_name(config: Mapping[str, Any], run_id: str) -> str:
         parts.append(f"lr={lr:g}")
     parts = [p for p in parts if p]
     return (" ".join(parts) + f" {run_id[:6]}")[:MAX_NAME] if parts else f"run {run_id}"
+
+
+def flatten_config(config: Any, prefix: str = "") -> dict[str, str]:
+    """A config as ``{dotted.path: cell text}``: objects flattened, lists and scalars
+    as compact JSON (``true``, ``null``, ``["mae"]``), strings as they are."""
+    out: dict[str, str] = {}
+    if isinstance(config, Mapping):
+        for k, v in config.items():
+            path = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, Mapping) and v:
+                out.update(flatten_config(v, path))
+            else:
+                out[path] = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+    return out
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(int(v))
+    return repr(float(v)) if isinstance(v, float) else str(v)
 
 
 def _downsample_rows(n: int, max_points: int | None) -> int:
@@ -771,62 +797,118 @@ class RunStore:
             ).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def export_csv(self, run_ids: str | Iterable[str]) -> str:
-        """Every point of every series, long format, one file for pandas/spreadsheets.
+    def require_runs(self, run_ids: str | Iterable[str]) -> None:
+        """Raise ``KeyError`` naming every id that is not in the store."""
+        with self._read() as conn:
+            self._require_all(conn, _as_ids(run_ids))
 
-        NaN/inf are written as ``nan``/``inf``/``-inf`` (what pandas reads back as
-        floats); a missing value is an empty cell.
+    def write_csv(
+        self,
+        run_ids: str | Iterable[str],
+        out: TextIO,
+        *,
+        updates: int | None = EXPORT_UPDATE_POINTS,
+    ) -> None:
+        """Every series of the runs, long format, written to ``out`` as it is read.
+
+        One row per run, series and point: ``run_id, run_name, series, x_kind, x,
+        value``, then the run's config flattened to dotted paths (``config.optimizer.name``
+        …) so runs can be told apart and grouped in pandas or a spreadsheet. Rows stream
+        from SQLite cursors to ``out``, so memory stays flat however many runs and points
+        there are. Per-update series are thinned to about ``updates`` points per run
+        (first, last and every NaN/inf row kept, as on the charts); ``None`` = all rows.
+        NaN/inf are written ``nan``/``inf``/``-inf`` (pandas reads them back as floats);
+        a missing value is an empty cell.
         """
         ids = _as_ids(run_ids)
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["run_id", "run_name", "series", "x_kind", "x", "value"])
-
-        def fmt(v: Any) -> str:
-            if v is None:
-                return ""
-            if isinstance(v, bool):
-                return str(int(v))
-            return repr(float(v)) if isinstance(v, float) else str(v)
-
+        w = csv.writer(out, lineterminator="\n")
         with self._read() as conn:
             self._require_all(conn, ids)
+            meta, columns = {}, {}
             for run_id in ids:
-                name = conn.execute("SELECT name FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+                name, config = conn.execute(
+                    "SELECT name, config FROM runs WHERE id = ?", (run_id,)
+                ).fetchone()
+                flat = flatten_config(_loads(config))
+                meta[run_id] = (name, flat)
+                columns.update(dict.fromkeys(flat))
+            w.writerow([*CSV_COLUMNS, *(f"config.{c}" for c in columns)])
+            for run_id in ids:
+                name, flat = meta[run_id]
+                tail = [flat.get(c, "") for c in columns]
                 for key, epoch, v, kind in conn.execute(
                     "SELECT key, epoch, value, kind FROM epoch_values WHERE run_id = ?"
                     " ORDER BY key, epoch",
                     (run_id,),
                 ):
-                    w.writerow([run_id, name, key, "epoch", epoch, fmt(decode(v, kind))])
-                rows = conn.execute(
-                    "SELECT update_no, loss, loss_kind, lr, lr_kind, grad_norm, grad_norm_kind,"
-                    " clipped FROM updates WHERE run_id = ? ORDER BY update_no",
-                    (run_id,),
-                ).fetchall()
-                for c, (vi, ki) in zip(
-                    ("loss", "lr", "grad_norm"), ((1, 2), (3, 4), (5, 6)), strict=True
-                ):
-                    for r in rows:
-                        w.writerow([run_id, name, c, "update", r[0], fmt(decode(r[vi], r[ki]))])
-                for r in rows:
-                    clipped = None if r[7] is None else bool(r[7])
-                    w.writerow([run_id, name, "clipped", "update", r[0], fmt(clipped)])
+                    w.writerow([run_id, name, key, "epoch", epoch, _cell(decode(v, kind)), *tail])
+                n = conn.execute(
+                    "SELECT COUNT(*) FROM updates WHERE run_id = ?", (run_id,)
+                ).fetchone()[0]
+                stride = _downsample_rows(n, updates)
+                for column in (*UPDATE_FLOAT_COLUMNS, "clipped"):
+                    kind_col = "0" if column == "clipped" else f"{column}_kind"
+                    sql = (
+                        f"SELECT update_no, {column}, {kind_col} FROM updates WHERE run_id = ?"
+                        " ORDER BY update_no"
+                    )
+                    params: tuple = (run_id,)
+                    if stride > 1:
+                        nonfinite = " OR ".join(
+                            f"{c}_kind IN ({','.join(map(str, NON_FINITE_KINDS))})"
+                            for c in UPDATE_FLOAT_COLUMNS
+                        )
+                        sql = (
+                            f"SELECT update_no, {column}, {kind_col} FROM (SELECT *, ROW_NUMBER()"
+                            " OVER (ORDER BY update_no) - 1 AS rn FROM updates WHERE run_id = ?)"
+                            f" WHERE rn % ? = 0 OR rn = ? OR {nonfinite} ORDER BY update_no"
+                        )
+                        params = (run_id, stride, n - 1)
+                    for upd, v, kind in conn.execute(sql, params):
+                        value = (
+                            (None if v is None else bool(v))
+                            if column == "clipped"
+                            else (decode(v, kind))
+                        )
+                        w.writerow([run_id, name, column, "update", upd, _cell(value), *tail])
+
+    def export_csv(
+        self, run_ids: str | Iterable[str], *, updates: int | None = EXPORT_UPDATE_POINTS
+    ) -> str:
+        """``write_csv`` into one string (the dashboard's download button takes text):
+        bounded by the default thinning of per-update series."""
+        buf = io.StringIO()
+        self.write_csv(run_ids, buf, updates=updates)
         return buf.getvalue()
 
-    def export_json(self, run_ids: str | Iterable[str]) -> dict[str, Any]:
-        """Everything about the runs, full resolution. NaN/inf stay floats (``json.dumps``
-        writes them as ``NaN``/``Infinity``, which Python and JavaScript's JSON5 read)."""
+    def _export_run(self, run_id: str, updates: int | None) -> dict[str, Any]:
+        run = self.get_run(run_id)
+        run["epochs"] = self.epoch_series([run_id], max_points=None)[run_id]
+        run["updates"] = self.update_series(run_id, max_points=updates)
+        run["test"] = self.test_metrics(run_id)
+        run["predictions"] = self.predictions(run_id)
+        return run
+
+    def write_json(
+        self, run_ids: str | Iterable[str], out: TextIO, *, updates: int | None = None
+    ) -> None:
+        """``export_json`` written to ``out`` one run at a time (memory: one run)."""
         ids = _as_ids(run_ids)
-        series = self.epoch_series(ids, max_points=None)
-        runs = []
-        for run_id in ids:
-            run = self.get_run(run_id)
-            run["epochs"] = series[run_id]
-            run["updates"] = self.update_series(run_id, max_points=None)
-            run["test"] = self.test_metrics(run_id)
-            run["predictions"] = self.predictions(run_id)
-            runs.append(run)
+        self.require_runs(ids)
+        out.write('{"format": "hplab-runs", "version": 1, "runs": [')
+        for i, run_id in enumerate(ids):
+            out.write((", " if i else "") + json.dumps(self._export_run(run_id, updates)))
+        out.write("]}")
+
+    def export_json(
+        self, run_ids: str | Iterable[str], *, updates: int | None = None
+    ) -> dict[str, Any]:
+        """Everything about the runs, full resolution unless ``updates`` thins the
+        per-update series. NaN/inf stay floats (``json.dumps`` writes them as
+        ``NaN``/``Infinity``, which Python and JavaScript's JSON5 read)."""
+        ids = _as_ids(run_ids)
+        self.require_runs(ids)
+        runs = [self._export_run(run_id, updates) for run_id in ids]
         return {"format": "hplab-runs", "version": 1, "runs": runs}
 
     # ------------------------------------------------------------------ edits

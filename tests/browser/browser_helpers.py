@@ -43,16 +43,24 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(tmp: Path, *, workers: int = 2) -> Iterator[Server]:
+def serve(
+    tmp: Path, *, workers: int = 2, root: Path = ROOT, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """``streamlit run app.py`` on a free port with its own store in ``tmp``, until exit.
 
-    Shared by the browser suite and ``benchmarks/ui_speed.py`` so both measure the
-    server a person starts, not a variant of it.
+    Shared by the browser suite and the benchmarks so both measure the server a person
+    starts, not a variant of it; ``root`` is the checkout to serve (``first_load.py``
+    serves an older commit beside this one), ``env`` extra environment variables.
     """
     port = free_port()
     store = tmp / "hplab.db"
     log = tmp / "server.log"
-    env = {**os.environ, "HPLAB_STORE": str(store), "HPLAB_WORKERS": str(workers)}
+    env = {
+        **os.environ,
+        "HPLAB_STORE": str(store),
+        "HPLAB_WORKERS": str(workers),
+        **(env or {}),
+    }
     with log.open("w") as out:
         proc = subprocess.Popen(
             [
@@ -66,7 +74,7 @@ def serve(tmp: Path, *, workers: int = 2) -> Iterator[Server]:
                 "--server.headless",
                 "true",
             ],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -62,3 +62,20 @@ def test_cli_lr_find_json(tmp_path):
         timeout=60,
     )
     assert bad.returncode == 2 and "--updates" in bad.stderr
+
+
+def test_the_curve_streams_in_order_and_a_stop_ends_it_early():
+    """What the TensorFlow service relays to the page: every update exactly once, in
+    order; and ``should_stop`` (the owner is gone) ends the test at once."""
+    cfg = {"task": "regression", "data": {"n_train": 200, "n_test": 20}}
+    got: dict[str, list] = {}
+    out = lr_find(
+        cfg,
+        updates=60,
+        on_updates=lambda c: [got.setdefault(k, []).extend(v) for k, v in c.items()],
+    )
+    assert got["lr"] == out["lr"] and got["loss"] == out["loss"]
+    assert got["smoothed"] == out["smoothed"] and not out["cancelled"]
+    asked = []
+    stopped = lr_find(cfg, updates=60, should_stop=lambda: len(asked) > 5 or asked.append(1))
+    assert stopped["cancelled"] and stopped["updates"] == 6

@@ -78,3 +78,27 @@ def test_keras_cosine_warmup_peaks_at_learning_rate():
 def test_accumulation_counts_updates_not_batches():
     sched = {"name": "exponential_decay", "decay_steps": 10, "decay_rate": 0.5, "staircase": True}
     assert lr_at(sched, [0, 9, 10, 20], k=4) == pytest.approx([0.01, 0.01, 0.005, 0.0025])
+
+
+def test_a_branching_schedule_is_previewed_in_one_graph_equal_to_eager_calls():
+    """Cosine decay with warmup branches on the step (no vector call): the preview
+    evaluates it in one traced graph, bit for bit the rates of one eager call per step."""
+    from engine.keras_parts.build import build_base_schedule
+    from engine.keras_parts.schedules import UpdateSchedule
+    from engine.schedule_preview import step_by_step
+
+    cfg = validate(
+        {
+            "task": "regression",
+            "schedule": {"name": "cosine_decay", "warmup_steps": 30, "alpha": 0.1},
+            "grad_accum_steps": 2,
+            "epochs": 4,
+        }
+    )
+    schedule = UpdateSchedule(build_base_schedule(cfg), accum_steps=2)
+    raw = np.arange(1, 51, dtype=np.int64) * 2 - 1
+    with pytest.raises(Exception):  # noqa: B017 - whatever Keras raises for a vector
+        np.asarray(schedule(raw))
+    eager = [float(schedule(int(r))) for r in raw]
+    assert step_by_step(schedule, raw).tolist() == eager
+    assert preview(cfg, 50)["lr"] == eager

@@ -81,7 +81,8 @@ def test_export_csv_has_every_runs_series_in_long_format(swept, tmp_path):
     out = engine("export", *ids, "--format", "csv", "--store", store, "-o", target)
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
-    assert set(rows[0]) == {"run_id", "run_name", "series", "x_kind", "x", "value"}
+    assert list(rows[0])[:6] == ["run_id", "run_name", "series", "x_kind", "x", "value"]
+    assert {"config.task", "config.optimizer.name", "config.learning_rate"} <= set(rows[0])
     assert {r["run_id"] for r in rows} == set(ids)
     for run in runs[:2]:
         mine = [r for r in rows if r["run_id"] == run["id"]]

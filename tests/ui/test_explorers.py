@@ -10,7 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from ui_helpers import ROOT, all_text, open_app
+from ui_helpers import ROOT, all_text, open_app, run_until
 
 from engine.spec.losses import LOSSES
 from engine.spec.schedules import SCHEDULES
@@ -229,6 +229,11 @@ def _ok(at) -> None:
     assert not at.exception, [e.message for e in at.exception]
 
 
+def _previews_in(at) -> None:
+    """Rerun until no preview is still being computed by the TensorFlow service."""
+    run_until(at, lambda a: "Preparing the exact schedules" not in all_text(a), what="previews")
+
+
 def test_loss_page_huber_delta_moves_where_the_gradient_saturates(store_path):
     at = open_app("pages/losses.py")
     _ok(at)
@@ -306,16 +311,17 @@ def test_loss_page_never_loads_tensorflow(tmp_path):
 
 def test_schedule_page_overlays_edits_and_explains(store_path):
     at = open_app("pages/schedules.py")
+    _previews_in(at)
     _ok(at)
     assert [t.value for t in at.title] == ["Schedule explorer"]
     per_update = _chart(at, "Per optimizer update")
     assert [t["name"] for t in per_update["data"]] == ["1 · warmup_cosine", "2 · exponential_decay"]
     assert len(_chart(at, "Per epoch")["data"]) == 2
     # The curve is the preview's: every drawn point is the rate of the update it names.
-    from ui.resources import schedule_preview
+    from engine.schedule_preview import preview
 
     expected, _ = sx.check(sx.raw_config(SHARED, 1e-3, {"name": "warmup_cosine"}))
-    lrs = schedule_preview(expected)["lr"]
+    lrs = preview(expected)["lr"]
     t0 = per_update["data"][0]
     assert len(t0["x"]) > 100
     np.testing.assert_allclose(t0["y"], [lrs[u - 1] for u in t0["customdata"]], rtol=1e-9)
@@ -327,6 +333,7 @@ def test_schedule_page_overlays_edits_and_explains(store_path):
 
     # A second batch size: fewer updates per epoch, so fewer points per update.
     at.number_input(key="sx_batch_size").set_value(128).run()
+    _previews_in(at)
     _ok(at)
     assert "40 updates per epoch" in all_text(at) and "1,200 updates" in all_text(at)
     assert max(_chart(at, "Per optimizer update")["data"][0]["x"]) == 1200
@@ -334,10 +341,12 @@ def test_schedule_page_overlays_edits_and_explains(store_path):
 
     # Adding a schedule adds a curve; changing its kind changes its formula and code.
     at.button(key="sx_add").click().run()
+    _previews_in(at)
     _ok(at)
     assert _chart(at, "Per optimizer update")["data"][2]["name"] == "3 · cosine_decay_restarts"
     assert len(_chart(at, "Per epoch")["data"]) == 3
     at.selectbox(key="sx2").set_value("piecewise_constant").run()
+    _previews_in(at)
     _ok(at)
     assert _chart(at, "Per optimizer update")["data"][2]["name"] == "3 · piecewise_constant"
     assert any("PiecewiseConstantDecay(" in c.value for c in at.code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ui_helpers import open_app
+from ui_helpers import all_text, open_app, run_until
 
 from ui import resources
 from ui.charts import LR_FINDER_COLOR, RAW_ALPHA, lr_finder_figure
@@ -66,6 +66,13 @@ def test_the_cache_key_ignores_what_the_range_test_ignores():
 # ----------------------------------------------------------------------------- the page
 
 
+def _use_button(at):
+    try:
+        return at.button(key="setup_lrf_use")
+    except KeyError:
+        return None
+
+
 def _finder_chart(at):
     for c in at.get("plotly_chart"):
         spec = json.loads(c.proto.spec)
@@ -83,6 +90,10 @@ def test_finding_a_learning_rate_fills_the_form(store_path):
     assert _finder_chart(at) is None and not at.button(key="setup_lrf_run").disabled
     at.button(key="setup_lrf_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
+    # The test trains in the TensorFlow service: the page says so and does not wait.
+    text = all_text(at)
+    assert any(w in text for w in ("Preparing the range test", "Waiting:", "Training:")), text
+    run_until(at, lambda a: _use_button(a) is not None, what="the range test's result")
     spec = _finder_chart(at)
     assert spec is not None and spec["layout"]["xaxis"]["type"] == "log"
     series = {t["meta"]["series"]: t for t in spec["data"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -17,8 +18,9 @@ TEACHING_PAGES = ("pages/demos.py", "pages/schedules.py", "pages/losses.py")
 def open_app(page: str | None = None, *, preview: bool = False, **state) -> AppTest:
     """The whole app (entry point, navigation, sidebar) showing ``page``.
 
-    The schedule preview is off unless asked for: it is the one feature that loads
-    TensorFlow into the server process, and most tests are about something else.
+    The schedule preview is off unless asked for: it is the one feature that starts the
+    server's TensorFlow service (a process importing TensorFlow for seconds), and most
+    tests are about something else.
     """
     at = AppTest.from_file(APP, default_timeout=90)
     at.session_state["setup_preview"] = preview
@@ -46,3 +48,16 @@ def all_text(at: AppTest) -> str:
     for kind in ("title", "markdown", "caption", "error", "warning", "info", "success"):
         parts += texts(at, kind)
     return "\n".join(parts)
+
+
+def run_until(at: AppTest, predicate, *, timeout: float = 240, what: str = "the page") -> AppTest:
+    """Rerun ``at`` until ``predicate(at)`` holds: what the page's polling fragment does
+    in a browser while the TensorFlow service computes (AppTest does not poll)."""
+    deadline = time.monotonic() + timeout
+    while not predicate(at):
+        assert not at.exception, [e.message for e in at.exception]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)  # polling interval, not synchronisation
+        at.run()
+    return at

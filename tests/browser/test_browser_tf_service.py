@@ -1,0 +1,288 @@
+"""TensorFlow stays out of the Streamlit server, in Chromium against a real server.
+
+The module's server starts cold for the first test: Set up runs must be usable (Launch
+enabled) while the exact LR preview still says it is being prepared. Then the journeys
+the service carries: a preview answered while another session's range test trains,
+LR finder → Use ⟨lr⟩ → Launch, a cosine + warmup preview equal to the rate the run
+applies, a SIGKILLed preview process replaced. Last, every page visited, the server's
+own memory map holds no TensorFlow library.
+
+Screenshots of the preparing / ready states at 1280×720 and 1440×900 go to
+``$HPLAB_SCREENSHOT_DIR`` (default: the test's temporary folder; the paths are printed)
+to be looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+from browser_helpers import wait_idle, wait_until
+from playwright.sync_api import expect
+from test_browser_flow import no_exception
+
+from engine.store import RunStore
+
+pytestmark = pytest.mark.browser
+
+START = 240_000  # ms for a TensorFlow process to start on a loaded 2-core machine
+SIZES = ((1280, 720), (1440, 900))
+
+CHART_JS = """(key) => {
+  const d = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  return d && d.data && d.data.length ? d.data.map(t => ({
+    name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || []),
+    customdata: Array.from(t.customdata || [])})) : null;
+}"""
+
+
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``: {pid: comm}."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+            out[int(entry.name)] = comm
+    return out
+
+
+def service_pid(server, lane: str) -> int | None:
+    found = [p for p, comm in children(server.proc.pid).items() if comm == f"hplab-{lane}"]
+    return found[0] if found else None
+
+
+def tensorflow_libraries(pid: int) -> set[str]:
+    """TensorFlow's shared objects mapped into ``pid`` (empty: never imported)."""
+    paths = {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()}
+    return {p for p in paths if "tensorflow" in p.lower() and ".so" in p.rsplit("/", 1)[-1]}
+
+
+def shots(page, locator, tmp_path: Path, name: str) -> None:
+    """What a person sees with ``locator`` in view, at a projector's and a laptop's size."""
+    folder = Path(os.environ.get("HPLAB_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for w, h in SIZES:
+        page.set_viewport_size({"width": w, "height": h})
+        locator.scroll_into_view_if_needed()
+        path = folder / f"{name}-{w}x{h}.png"
+        page.screenshot(path=str(path))
+        print(f"\nscreenshot: {path}")
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def open_setup(server, page) -> None:
+    page.set_default_timeout(START)  # a machine shared by several suites can be slow
+    page.goto(server.url)
+    expect(page.get_by_role("heading", name="Set up runs")).to_be_visible(timeout=START)
+
+
+def set_number(page, key: str, value) -> None:
+    box = page.locator(f".st-key-{key} input")
+    box.fill(str(value), timeout=START)
+    box.press("Enter")
+    expect(box).to_have_value(str(value), timeout=START)
+
+
+def choose(page, key: str, option: str) -> None:
+    """Open a selectbox and click the option whose label matches ``option`` (a regex)."""
+    page.locator(f".st-key-{key} input").first.click(timeout=START)
+    page.get_by_role("option", name=re.compile(option)).click(timeout=START)
+
+
+def test_first_load_launch_works_while_the_preview_prepares(server, page, tmp_path):
+    """A cold server: Launch is visible and enabled while the preview says it is
+    being prepared (before, the page stayed blank until TensorFlow had loaded)."""
+    open_setup(server, page)
+    launch = page.locator(".st-key-setup_launch button")
+    # Timeouts are for a machine shared by several test suites: the order is the check.
+    expect(launch).to_be_enabled(timeout=START)
+    waiting = page.locator(".st-key-setup_preview_wait")
+    assert page.locator(".st-key-setup_schedule_chart .main-svg").count() == 0
+    expect(waiting).to_contain_text("Preparing the preview")
+    launch.click(trial=True)  # actionable: visible, enabled, not covered
+    no_exception(page)
+    shots(page, waiting, tmp_path, "setup-preview-preparing")
+    chart = page.locator(".st-key-setup_schedule_chart .main-svg").first
+    expect(chart).to_be_visible(timeout=START)
+    expect(waiting).to_have_count(0)
+    wait_idle(page)
+    no_exception(page)
+    shots(page, chart, tmp_path, "setup-preview-ready")
+
+
+def test_a_preview_never_waits_behind_another_sessions_range_test(server, browser, page):
+    """Session A runs a long range test; session B's new preview is drawn while A's test
+    is still training (before, B's page waited for A's test behind one server lock)."""
+    open_setup(server, page)
+    choose(page, "cfg-task", r"^Sequence classification")
+    page.get_by_text("Find a learning rate").click()
+    updates = page.locator(".st-key-setup_lrf_updates input[type=range]")
+    updates.focus()
+    updates.press("End")  # 400 LSTM updates...
+    expect(page.locator(".st-key-setup_lrf_updates")).to_contain_text("400", timeout=START)
+    top = page.locator(".st-key-setup_lrf_range input[type=range]").last
+    top.focus()
+    for _ in range(4):  # ...up to a rate of 1e-3: the loss never blows up, all 400 run
+        top.press("ArrowLeft")
+    expect(page.locator(".st-key-setup_lrf_range")).to_contain_text("0.001", timeout=START)
+
+    other = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    try:
+        open_setup(server, other)
+        expect(other.locator(".st-key-setup_schedule_chart .main-svg").first).to_be_visible(
+            timeout=START
+        )
+        wait_idle(other, timeout=START / 1000)
+        page.locator(".st-key-setup_lrf_run button").click()
+        training = page.get_by_text(re.compile(r"Training:\s*update \d+ of up to 400"))
+        expect(training).to_be_visible(timeout=START)
+
+        set_number(other, "cfg-epochs", 13)  # a schedule nobody previewed yet
+        expect(other.get_by_text("325 updates each", exact=False)).to_be_visible(timeout=START)
+
+        def new_preview():
+            traces = other.evaluate(CHART_JS, "setup_schedule_chart")
+            return traces and len(traces[0]["x"]) == 325
+
+        wait_until(new_preview, timeout=START / 1000, what="session B's new preview")
+        assert training.count() == 1, "the range test ended first: the check proved nothing"
+        assert page.locator(".st-key-setup_lrf_use").count() == 0
+        no_exception(other)
+    finally:
+        other.context.close()
+
+
+def test_lr_finder_use_then_launch(server, page, tmp_path):
+    """LR finder → Use ⟨lr⟩ → Launch: the launched run trains at the suggestion."""
+    store = RunStore(server.store)
+    before = {r["id"] for r in store.list_runs()}
+    open_setup(server, page)
+    page.get_by_text("Find a learning rate").click()
+    run = page.locator(".st-key-setup_lrf_run button")
+    run.click()
+    state = page.get_by_text(
+        re.compile(r"Training:\s*(update|building)|Preparing the range test|Waiting:\s*\d")
+    )
+    expect(state.first).to_be_visible(timeout=START)
+    shots(page, state.first, tmp_path, "lr-finder-running")
+    use = page.locator(".st-key-setup_lrf_use button").first
+    expect(use).to_be_visible(timeout=START)
+    label = use.inner_text()
+    suggestion = float(re.search(r"Use ([0-9.e+-]+)", label).group(1))
+    wait_idle(page)
+    shots(page, use, tmp_path, "lr-finder-ready")
+    use.click()
+    lr_box = page.locator(".st-key-cfg-learning_rate input")
+    expect(lr_box).to_have_value(re.compile(rf"^{re.escape(f'{suggestion:g}')}$"), timeout=START)
+    expect(use).to_be_disabled(timeout=START)  # spent: the field holds it now
+    no_exception(page)
+    launch = page.locator(".st-key-setup_launch button")
+    expect(launch).to_be_enabled(timeout=START)
+    launch.click()
+    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=START)
+    new = wait_until(
+        lambda: [r for r in store.list_runs() if r["id"] not in before],
+        timeout=30,
+        what="the launched run",
+    )
+    assert len(new) == 1
+    assert new[0]["config"]["learning_rate"] == pytest.approx(suggestion)
+
+
+def test_cosine_warmup_preview_is_the_rate_the_run_applies(server, page):
+    store = RunStore(server.store)
+    before = {r["id"] for r in store.list_runs()}
+    open_setup(server, page)
+    choose(page, "cfg-schedule", r"^Cosine decay\s+\(cosine_decay\)")
+    set_number(page, "cfg-schedule-cosine_decay-warmup_steps", 40)
+    set_number(page, "cfg-epochs", 6)
+    expect(page.get_by_text("150 updates each", exact=False)).to_be_visible(timeout=START)
+
+    def drawn():
+        traces = page.evaluate(CHART_JS, "setup_schedule_chart")
+        return traces if traces and len(traces[0]["x"]) == 150 else None
+
+    traces = wait_until(drawn, timeout=START / 1000, what="the 150-update preview")
+    preview = dict(zip(traces[0]["customdata"], traces[0]["y"], strict=True))
+    assert preview[1] < preview[40] and preview[40] == pytest.approx(1e-3, rel=1e-3)
+    assert preview[150] < 1e-5  # warmed up, then decayed to (about) zero
+    page.locator(".st-key-setup_launch button").click()
+    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=START)
+    run = wait_until(
+        lambda: [r for r in store.list_runs() if r["id"] not in before], timeout=30, what="a run"
+    )[0]
+    wait_until(
+        lambda: store.get_run(run["id"])["status"] == "completed",
+        timeout=300,
+        what="the run to complete",
+    )
+    applied = store.update_series(run["id"], max_points=None)
+    got = dict(zip(applied["update"], applied["lr"], strict=True))
+    assert sorted(got) == sorted(preview)
+    for u, lr in preview.items():
+        assert got[u] == pytest.approx(lr, rel=1e-6, abs=1e-12), u
+    wait_idle(page)
+    no_exception(page)
+
+
+def test_a_killed_preview_process_is_replaced(server, page):
+    open_setup(server, page)
+    expect(page.locator(".st-key-setup_schedule_chart .main-svg").first).to_be_visible(
+        timeout=START
+    )
+    pid = service_pid(server, "preview")
+    assert pid is not None, children(server.proc.pid)
+    os.kill(pid, signal.SIGKILL)
+    set_number(page, "cfg-epochs", 17)  # a new preview, asked of a dead process
+    expect(page.get_by_text("425 updates each", exact=False)).to_be_visible(timeout=START)
+
+    def redrawn():
+        traces = page.evaluate(CHART_JS, "setup_schedule_chart")
+        return traces and len(traces[0]["x"]) == 425
+
+    wait_until(redrawn, timeout=START / 1000, what="the preview from the new process")
+    new = service_pid(server, "preview")
+    assert new is not None and new != pid
+    no_exception(page)
+
+
+def test_the_server_never_loads_tensorflow(server, page, tmp_path):
+    """Every page visited (previews, range tests and runs done above): the Streamlit
+    process has no TensorFlow library mapped; the service processes do (the check
+    sees TensorFlow where it is)."""
+    store = RunStore(server.store)
+    runs = store.list_runs()
+    assert runs, "the journeys above launched runs"
+    visits = [
+        ("/", "Set up runs"),
+        ("/compare", "Watch & compare"),
+        (f"/run?run={runs[0]['id']}", "Run detail"),
+        ("/demos", "Guided demos"),
+        ("/schedules", "Schedule explorer"),
+        ("/losses", "Loss explorer"),
+    ]
+    page.set_default_timeout(START)
+    for path, heading in visits:
+        page.goto(f"{server.url}{path}")
+        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=START)
+        if path == "/schedules":
+            chart = page.locator(".st-key-sx_chart_update .main-svg").first
+            expect(chart).to_be_visible(timeout=START)
+            wait_idle(page)
+            shots(page, chart, tmp_path, "schedule-explorer")
+        wait_idle(page)
+        no_exception(page)
+    assert tensorflow_libraries(server.proc.pid) == set()
+    lanes = {comm: pid for pid, comm in children(server.proc.pid).items()}
+    assert {"hplab-preview", "hplab-jobs"} <= set(lanes), lanes
+    assert tensorflow_libraries(lanes["hplab-preview"]), "the check cannot see TensorFlow"

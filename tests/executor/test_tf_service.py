@@ -1,0 +1,207 @@
+"""The TensorFlow service: previews and range tests in processes of their own, with
+real processes and real signals. One service serves the module (each start imports
+TensorFlow twice); tests that kill a process wait for its replacement before they end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from executor_helpers import poll
+
+from engine.config import validate
+from engine.executor.tf_service import DONE, FAILED, QUEUED, RUNNING, TFService
+from engine.executor.worker import pid_alive
+
+ROOT = Path(__file__).resolve().parents[2]
+PREVIEW_BUDGET = 100_000  # bytes: a handful of small previews, so eviction is seen
+START = 240  # seconds for a lane to import TensorFlow on a loaded 2-core machine
+
+COSINE = {"task": "regression", "schedule": {"name": "cosine_decay", "warmup_steps": 30}}
+# Thousands of LSTM updates: still running for many seconds, whatever the machine.
+LONG_LR = {"task": "sequence", "data": {"n_train": 256}}
+
+
+def lr_payload(cfg: dict, updates: int, **kw) -> dict:
+    return {"config": validate(cfg), "min_lr": 1e-7, "max_lr": 10.0, "updates": updates, **kw}
+
+
+def wait_done(svc: TFService, kind: str, key: str, timeout: float = START):
+    def ready():
+        t = svc.ticket(kind, key)
+        return t if t is not None and not t.pending else None
+
+    return poll(ready, timeout, f"{kind} {key[:60]}", interval=0.1)
+
+
+def wait_ready(svc: TFService, lane: str, timeout: float = START) -> dict:
+    return poll(
+        lambda: (s := svc.status()["lanes"][lane])["ready"] and s,
+        timeout,
+        f"the {lane} lane to be ready",
+        interval=0.1,
+    )
+
+
+@pytest.fixture(scope="module")
+def svc():
+    service = TFService(cache_bytes={"preview": PREVIEW_BUDGET}).start()
+    try:
+        wait_ready(service, "preview")
+        wait_ready(service, "jobs")  # started by itself once the preview lane was up
+        yield service
+    finally:
+        lanes = service.status()["lanes"]
+        service.stop(timeout=5)
+        pids = [s["pid"] for s in lanes.values() if s["pid"]]
+        poll(lambda: not any(pid_alive(p) for p in pids), 10, "every service process to end")
+
+
+def test_the_preview_is_the_engines_own(svc):
+    """The service answers with engine.schedule_preview.preview itself: the very
+    schedule object training builds (test_numerics proves that equals the applied LR)."""
+    from engine.schedule_preview import preview
+
+    cfg = validate(COSINE)
+    t = svc.submit("preview", {"config": cfg})
+    assert t.state in (QUEUED, RUNNING, DONE)
+    got = wait_done(svc, "preview", t.key)
+    assert got.state == DONE, got.error
+    assert got.result == preview(cfg)
+    # Asked again: the cache answers at once, no new job.
+    again = svc.submit("preview", {"config": cfg})
+    assert again.state == DONE and again.result is got.result
+
+
+def test_a_bad_request_is_an_answer_and_the_process_serves_on(svc):
+    pid = svc.status()["lanes"]["jobs"]["pid"]
+    t = svc.submit("lr_find", lr_payload({"task": "regression"}, 50, min_lr=1.0, max_lr=0.5))
+    got = wait_done(svc, "lr_find", t.key)
+    assert got.state == FAILED and "min_lr" in got.error
+    assert svc.status()["lanes"]["jobs"]["pid"] == pid  # the same process, alive
+    # Remembered: asking again does not re-run it; retry does.
+    bad = lr_payload({"task": "regression"}, 50, min_lr=1.0, max_lr=0.5)
+    assert svc.submit("lr_find", bad).state == FAILED
+    assert svc.submit("lr_find", bad, retry=True).pending
+    assert "min_lr" in wait_done(svc, "lr_find", t.key).error
+    with pytest.raises(ValueError, match="kind"):
+        svc.submit("train", {})
+
+
+def test_the_range_test_streams_its_curve_and_matches_the_engine(svc):
+    cfg = {"task": "regression", "data": {"n_train": 400}}
+    t = svc.submit("lr_find", lr_payload(cfg, 300), owner="a")
+    sizes = []
+
+    def finished():
+        now = svc.ticket("lr_find", t.key)
+        if now.state == RUNNING:
+            sizes.append(len((now.partial or {}).get("lr", [])))
+        return now if not now.pending else None
+
+    got = poll(finished, START, "the range test", interval=0.05)
+    assert got.state == DONE, got.error
+    res = got.result
+    # Seen part-way: the curve grew while the test ran.
+    assert any(0 < n < res["updates"] for n in sizes), sizes
+    assert res["lr"][0] == pytest.approx(1e-7) and res["suggestion"] > 0
+    assert len(res["loss"]) == res["updates"] and not res["cancelled"]
+
+
+def test_a_preview_never_waits_behind_a_range_test(svc):
+    long = svc.submit("lr_find", lr_payload(LONG_LR, 2000), owner="teacher")
+    poll(lambda: svc.ticket("lr_find", long.key).state == RUNNING, START, "the long test to run")
+    cfg = validate({**COSINE, "epochs": 7})
+    t = svc.submit("preview", {"config": cfg})
+    got = wait_done(svc, "preview", t.key, timeout=120)
+    still = svc.ticket("lr_find", long.key)
+    assert got.state == DONE
+    assert still.state == RUNNING, "the range test ended first: the check proved nothing"
+    # A second session's test queues behind the running one and says so...
+    other = svc.submit("lr_find", lr_payload({"task": "regression"}, 60), owner="student")
+    assert other.state == QUEUED and other.ahead == 1
+    # ...and a session's newer test replaces its own queued older one.
+    newer = svc.submit("lr_find", lr_payload({"task": "regression"}, 70), owner="student")
+    assert svc.ticket("lr_find", other.key) is None
+    assert newer.state == QUEUED and newer.ahead == 1
+    # SIGKILL the job process mid-test: that test fails with the reason, the queued one
+    # runs on its replacement, and previews were never affected.
+    pid = svc.status()["lanes"]["jobs"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    dead = wait_done(svc, "lr_find", long.key, timeout=30)
+    assert dead.state == FAILED
+    assert "SIGKILL" in dead.error and "try again" in dead.error
+    lane = wait_ready(svc, "jobs")
+    assert lane["pid"] != pid and lane["restarts"] == 1
+    assert wait_done(svc, "lr_find", newer.key).state == DONE
+    fresh = svc.submit("preview", {"config": validate({**COSINE, "epochs": 8})})
+    assert wait_done(svc, "preview", fresh.key, timeout=60).state == DONE
+
+
+def test_a_killed_preview_process_is_replaced(svc):
+    before = svc.status()["lanes"]["preview"]
+    os.kill(before["pid"], signal.SIGKILL)
+    poll(
+        lambda: svc.status()["lanes"]["preview"]["restarts"] == before["restarts"] + 1,
+        30,
+        "the death to be noticed",
+    )
+    # Asked at once, while the new process is still starting: answered when it is up.
+    cfg = validate({**COSINE, "epochs": 9})
+    t = svc.submit("preview", {"config": cfg})
+    assert t.pending
+    assert wait_done(svc, "preview", t.key).state == DONE
+    after = svc.status()["lanes"]["preview"]
+    assert after["pid"] != before["pid"] and after["ready"]
+    assert "SIGKILL" in after["deaths"][-1]["reason"]
+
+
+def test_the_preview_cache_is_bounded_by_bytes(svc):
+    keys = []
+    for epochs in range(11, 23):  # constant rates: vectorised, milliseconds each
+        t = svc.submit("preview", {"config": validate({"task": "regression", "epochs": epochs})})
+        keys.append(t.key)
+        assert wait_done(svc, "preview", t.key).state == DONE
+    held = svc.status()["cached_bytes"]["preview"]
+    assert 0 < held <= PREVIEW_BUDGET
+    assert svc.ticket("preview", keys[0]) is None  # the oldest went first
+    assert svc.ticket("preview", keys[-1]).state == DONE
+
+
+def test_the_service_ends_with_its_owner(tmp_path):
+    """SIGKILL the process that owns a service: its lanes' processes exit by themselves
+    at once, even while they are still importing TensorFlow."""
+    script = textwrap.dedent(
+        f"""
+        import json, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from engine.executor.tf_service import TFService
+        svc = TFService(eager=("preview", "jobs")).start()
+        while not all(s["pid"] for s in svc.status()["lanes"].values()):
+            time.sleep(0.05)
+        print(json.dumps([s["pid"] for s in svc.status()["lanes"].values()]), flush=True)
+        time.sleep(600)
+        """
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        pids = json.loads(owner.stdout.readline())
+        assert len(pids) == 2 and all(pid_alive(p) for p in pids)
+        t0 = time.monotonic()
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        poll(lambda: not any(pid_alive(p) for p in pids), 10, "the orphaned service to exit")
+        print(f"\nservice processes gone {time.monotonic() - t0:.2f} s after their owner")
+    finally:
+        if owner.poll() is None:
+            owner.kill()

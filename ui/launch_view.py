@@ -1,0 +1,151 @@
+"""Set up runs › the launch bar and the review: what one click on Launch queues.
+
+The bar sits above the settings so Launch is on the first screen (a projector's
+1280×720); the review below them repeats every problem and warning (a field may sit
+on a tab that is not open), lists the runs and previews their learning rates. Both
+draw a ``ui.launch.Launch``; the page owns the callbacks and the preview.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from engine.config import shape_of
+from ui import launch, resources
+from ui.launch import Launch
+from ui.runs import differing_keys, summary
+from ui.widgets import escape_md, problem_list, say
+
+
+def run_list(L: Launch, most: int = 4) -> str:
+    """``adam · lr 0.001, sgd · lr 0.01``: the runs by name, seed repeats once."""
+    names = list(dict.fromkeys(r.name.split(" · seed ")[0] for r in L.runs))
+    more = f", … ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
+def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None]) -> None:
+    """Summary, Launch and the exports, in one bordered row."""
+    state = st.session_state
+    with st.container(border=True, key="setup_launch_bar"):
+        lc0, lc1 = st.columns([3, 2], vertical_alignment="center")
+        with lc0:
+            st.markdown(f"**{launch.summary(L)}**")
+            problems = L.all_problems
+            if problems:
+                st.caption(
+                    f":red[✖ {len(problems)} setting{'s' if len(problems) != 1 else ''} to fix "
+                    "before launch] — listed under **Review**, each also under its field."
+                )
+            elif L.hint:
+                st.caption(L.hint)
+            else:
+                warnings = [a for a in L.review_advice(gpu=gpu) if a.level == "warning"]
+                status = (
+                    f":orange[⚠ {len(warnings)} warning{'s' if len(warnings) != 1 else ''}] — "
+                    "see **Review**; warnings do not block."
+                    if warnings
+                    else "Every run is valid."
+                )
+                st.caption(
+                    f"{escape_md(run_list(L))} — {status}" if L.mode != launch.MODES[0] else status
+                )
+        with lc1:
+            n = len(L.runs)
+            st.button(
+                f"Launch {n} run{'s' if n != 1 else ''}" if n else "Launch",
+                type="primary",
+                icon=":material/rocket_launch:",
+                disabled=not L.ok,
+                key="setup_launch",
+                on_click=on_launch,
+                width="stretch",
+            )
+            first = L.valid[0][1] if L.valid else None
+            lc2, lc3 = st.columns(2)
+        with lc2:
+            st.download_button(
+                "Config JSON",
+                data=json.dumps(first, indent=2) if first else "",
+                file_name=f"hplab-{first['task']}.json" if first else "hplab.json",
+                mime="application/json",
+                icon=":material/data_object:",
+                key="setup_export_json",
+                disabled=first is None,
+                width="stretch",
+                on_click="ignore",
+                help="The first planned run's config, to import again or run with "
+                "`python -m engine run`.",
+            )
+        with lc3:
+            script = resources.export_script_for(first) if first else None
+            st.download_button(
+                "Keras script",
+                data=script or "",
+                file_name=f"hplab_{first['task'].replace('-', '_')}.py" if first else "hplab.py",
+                mime="text/x-python",
+                icon=":material/code:",
+                key="setup_export_script",
+                disabled=script is None,
+                width="stretch",
+                on_click="ignore",
+                help="A standalone Keras script that reproduces the first planned run.",
+            )
+        if state.get("setup_launch_error"):
+            st.error("The launch was refused; nothing was queued.", icon=":material/error:")
+            problem_list(state["setup_launch_error"])
+
+
+def review(L: Launch, *, gpu: bool) -> None:
+    """Every problem and warning, and the planned runs' table."""
+    st.markdown("#### Review")
+    if L.uses_form and L.base_problems:
+        # Repeated here: its field may sit on a tab that is not open.
+        st.error(
+            f"{len(L.base_problems)} setting(s) need fixing before launch (each is also marked "
+            "under its field):",
+            icon=":material/error:",
+        )
+    problem_list(L.all_problems)
+    if L.hint:
+        st.info(L.hint, icon=":material/info:")
+    for a in L.review_advice(gpu=gpu):
+        (st.warning if a.level == "warning" else st.info)(
+            f"**{a.field}** — {say(a.message)}",
+            icon=":material/warning:" if a.level == "warning" else ":material/lightbulb:",
+        )
+
+    valid = L.valid
+    if valid:
+        configs = [c for _, c in valid]
+        # One column per top-level setting that differs; objects are summarised by name
+        # (the Run column already says "sgd · momentum 0.9").
+        differ = list(dict.fromkeys(k.split(".")[0] for k in differing_keys(configs)))
+        rows = []
+        shapes = [shape_of(c) for c in configs]
+        for (p, cfg), shape in zip(valid, shapes, strict=True):
+            row = {"Run": p.name}
+            for k in differ[:6]:
+                row[k] = summary(cfg[k])
+            row["Epochs"] = cfg["epochs"]
+            row["Updates/epoch"] = round(shape.updates_per_epoch, 2)
+            row["Updates"] = shape.total_updates
+            rows.append(row)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="setup_plan_table")
+        totals = sorted({s.total_updates for s in shapes})
+        each = (
+            f"{totals[0]:,} updates each"
+            if len(totals) == 1
+            else f"{totals[0]:,}–{totals[-1]:,} updates per run"
+        )
+        skipped = len(L.runs) - len(valid)
+        st.caption(
+            f"{len(valid)} valid run{'s' if len(valid) != 1 else ''}"
+            + (f" of {len(L.runs)} planned" if skipped else "")
+            + f" · {each} · task {configs[0]['task']}"
+            + (f" · differing in: {', '.join(differ)}" if differ else "")
+        )
