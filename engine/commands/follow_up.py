@@ -2,7 +2,7 @@
 diagnosis' suggestions applied, as its child; prints the new run's id."""
 
 from engine.cli import UsageError, print_json
-from engine.store import RunStore, default_store_path
+from engine.commands.runs import add_store_arg, open_store
 
 
 def add_parser(sub):
@@ -18,9 +18,7 @@ def add_parser(sub):
         metavar="N",
         help="which suggestion, as `diagnose` numbers them (default 1, the most promising)",
     )
-    p.add_argument(
-        "--store", default=None, help="run store file (default: $HPLAB_STORE or ./hplab.db)"
-    )
+    add_store_arg(p)
     p.add_argument("--json", action="store_true", help="print the child's id, name and change")
 
 
@@ -29,7 +27,7 @@ def run(args):
 
     if args.suggestion < 1:
         raise UsageError(f"--suggestion: must be 1 or more, got {args.suggestion}")
-    store = RunStore(args.store or default_store_path())
+    store = open_store(args.store)
     try:
         child = queue_follow_up(store, args.run_id, args.suggestion - 1)
     except KeyError:
