@@ -22,6 +22,7 @@ from engine.store import TERMINAL, higher_is_better
 from ui import resources
 from ui.charts import X_AXES, metric_figure, parallel_figure, updates_figure
 from ui.diagnosis_view import badges, diagnosis_of, label_counts, render_explanation
+from ui.paired_view import render_comparison_summary
 from ui.palette import run_colors
 from ui.runs import (
     ACTIVE,
@@ -146,7 +147,9 @@ with st.container(border=True):
         on_select=functools.partial(_on_table_select, table_key, shown_ids),
         selection_mode="multi-row",
         placeholder="—",
-        selection_default={"selection": {"rows": [shown_ids.index(i) for i in visible_selected]}},
+        selection_default={
+            "selection": {"rows": sorted(shown_ids.index(i) for i in visible_selected)}
+        },
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * max(1, len(table))),
@@ -400,7 +403,7 @@ def _progress_panel(runs: list[dict]) -> None:
                 help="Why this label: the evidence in numbers and what to try.",
             ):
                 st.markdown(f"{badges(diag)} · **{html.escape(r['name'])}**")
-                render_explanation(diag)
+                render_explanation(diag, run=r)
         if r["status"] in ACTIVE:
             c[4].button(
                 "Cancel",
@@ -650,6 +653,7 @@ if groups:
         )
     if lines:
         st.markdown("**Seed repeats** (identical runs but for the seed)\n" + "\n".join(lines))
+render_comparison_summary(selected, all_runs)
 
 st.markdown("#### Hyperparameters against the result")
 # One task at a time: the selection's task, among the runs the table shows.
