@@ -24,6 +24,7 @@ from engine.store import TERMINAL, higher_is_better
 from ui import literal, resources
 from ui.charts import MANY_RUNS, X_AXES, finite, metric_figure, parallel_figure, updates_figure
 from ui.diagnosis_view import badges, diagnosis_of, label_counts, render_explanation
+from ui.paired_view import render_comparison_summary
 from ui.palette import run_colors
 from ui.runs import (
     ACTIVE,
@@ -302,7 +303,9 @@ with st.expander(
         on_select=functools.partial(_on_table_select, table_key, shown_ids),
         selection_mode="multi-row",
         placeholder="—",
-        selection_default={"selection": {"rows": [shown_ids.index(i) for i in visible_selected]}},
+        selection_default={
+            "selection": {"rows": sorted(shown_ids.index(i) for i in visible_selected)}
+        },
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * max(1, len(table))),
@@ -417,7 +420,7 @@ def _progress_panel(runs: list[dict]) -> None:
                     help="Why this label: the evidence in numbers and what to try.",
                 ):
                     st.markdown(f"{badges(diag)} · **{name}**")
-                    render_explanation(diag)
+                    render_explanation(diag, run=r)
             if r["status"] in ACTIVE:
                 st.button(
                     "Cancel",
@@ -677,6 +680,7 @@ if groups:
         )
     if lines:
         st.markdown("**Seed repeats** (identical runs but for the seed)\n" + "\n".join(lines))
+render_comparison_summary(selected, all_runs)
 
 # Parallel coordinates are drawn with WebGL: without a GPU (a classroom laptop, this CI)
 # the browser spends 10-20 s on them, blocking every other chart and the live panel's

@@ -210,7 +210,7 @@ def curves_panel() -> None:
             f"What the curves say: {diag.get('summary') or diag['label']}",
             icon=":material/lightbulb:",
         ):
-            render_explanation(diag)
+            render_explanation(diag, run=r)
     epochs, updates = resources.run_series(r)
     curves = [curves_for(r, epochs, updates, color)]
     log_y = st.toggle(

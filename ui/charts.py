@@ -22,6 +22,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ui import literal
+from ui.clip_view import clip_annotations
 from ui.palette import faded
 
 X_AXES = {
@@ -808,6 +809,7 @@ def updates_figure(
         )
         if column == "grad_norm" and show_clip:
             _clip_traces(draft, run, x, values, u.get("clipped") or [])
+            clip_annotations(draft, run, x)
         _update_marker_points(draft, run, column, x_axis)
         _marker_lines(draft, run, column, x_axis, per_epoch=False)
     layout = _layout_props(
