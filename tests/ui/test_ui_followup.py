@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from ui_fake_runs import _info
 from ui_helpers import all_text, open_app
 
@@ -18,7 +16,7 @@ from engine.diagnosis import diagnose_stored
 from engine.store import RunStore
 from ui.charts import RunCurves, updates_figure
 from ui.diagnosis_view import explanation_markdown
-from ui.followup_view import follow_ups, literal
+from ui.followup_view import follow_ups
 from ui.paired_view import arms, comparison_line, comparisons
 from ui.palette import RUN_COLORS
 
@@ -218,19 +216,3 @@ def test_gradient_chart_marks_the_p90_and_the_clipped_share():
     fig = updates_figure([unclipped], "grad_norm")
     assert not [t for t in fig.data if t.meta and t.meta.get("series") == "clip_p90"]
     json.dumps(fig.to_plotly_json(), default=str)  # serialisable as the page sends it
-
-
-# Run names never hold control characters (the store refuses them).
-NAMES = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=80)
-
-
-@settings(max_examples=1000, deadline=None)
-@given(NAMES)
-def test_user_text_is_shown_literally(text):
-    """Nothing markdown or HTML reads as syntax survives (``**``, ``[x](y)``, ``<b>``,
-    Streamlit's ``:red[...]``), and the entities decode back to exactly the text."""
-    import html
-
-    out = literal(text)
-    assert all(ch.isalnum() or ch in " &#;" for ch in out)
-    assert html.unescape(out) == text
