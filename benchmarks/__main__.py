@@ -14,6 +14,7 @@ BENCHMARKS = (
     "one_run.py",
     "export_memory.py",
     "memory_estimate.py",
+    "duration_estimate.py",
 )
 
 if __name__ == "__main__":
