@@ -176,6 +176,49 @@ def test_the_preview_cache_is_bounded_by_bytes(svc):
     assert svc.ticket("preview", keys[-1]).state == DONE
 
 
+def test_a_sessions_newer_range_test_cancels_its_running_older_one(svc):
+    """The older test is still training when the same session asks for another: nobody
+    reads it any more, so it stops at its next update in the same process (before, it
+    trained to its end while the newer one waited), and its truncated curve is not
+    kept as the answer to its settings."""
+    pid = svc.status()["lanes"]["jobs"]["pid"]
+    old = svc.submit("lr_find", lr_payload(LONG_LR, 2000), owner="pupil")
+    poll(lambda: svc.ticket("lr_find", old.key).state == RUNNING, START, "the old test to run")
+    newer = svc.submit("lr_find", lr_payload({"task": "regression"}, 40), owner="pupil")
+    assert svc.ticket("lr_find", old.key) is None  # forgotten at once
+    got = wait_done(svc, "lr_find", newer.key)
+    assert got.state == DONE and got.result["updates"] == 40, got.error
+    assert svc.ticket("lr_find", old.key) is None, "the cancelled test's answer was kept"
+    assert svc.status()["lanes"]["jobs"]["pid"] == pid  # cancelled, not killed
+    # Another session waiting for the same test keeps it running.
+    shared = svc.submit("lr_find", lr_payload(LONG_LR, 2000), owner="pupil")
+    svc.submit("lr_find", lr_payload(LONG_LR, 2000), owner="classmate")
+    poll(lambda: svc.ticket("lr_find", shared.key).state == RUNNING, START, "the shared test")
+    svc.submit("lr_find", lr_payload({"task": "regression"}, 41), owner="pupil")
+    assert svc.ticket("lr_find", shared.key).state == RUNNING
+    svc.submit("lr_find", lr_payload({"task": "regression"}, 42), owner="classmate")
+    assert svc.ticket("lr_find", shared.key) is None
+
+
+def test_a_failure_of_a_lane_that_could_not_start_is_forgotten_when_it_is_up():
+    """ "Unavailable: its process cannot start" is about the lane, not the request: once
+    a start succeeds, asking again runs it (before, it stayed failed for good)."""
+    from engine.executor import tf_jobs
+    from engine.executor.tf_service import _Job
+
+    service = TFService()  # not started: no process, the bookkeeping alone
+    job = _Job(1, tf_jobs.get("preview"), "k", {})
+    service._fail(job, "the schedule preview is unavailable: …", transient=True)
+    bad = _Job(2, tf_jobs.get("preview"), "bad", {})
+    service._fail(bad, "schedule.decay_steps: must be > 0")
+    assert service.ticket("preview", "k").state == FAILED
+    service._on_ready(service._lanes["jobs"])  # another lane: not this one's failure
+    assert service.ticket("preview", "k").state == FAILED
+    service._on_ready(service._lanes["preview"])
+    assert service.ticket("preview", "k") is None
+    assert service.ticket("preview", "bad").state == FAILED  # the request's own error stays
+
+
 def test_the_service_ends_with_its_owner(tmp_path):
     """SIGKILL the process that owns a service: its lanes' processes exit by themselves
     at once, even while they are still importing TensorFlow."""
@@ -205,3 +248,22 @@ def test_the_service_ends_with_its_owner(tmp_path):
     finally:
         if owner.poll() is None:
             owner.kill()
+
+
+def test_stop_ends_a_running_range_test_at_its_next_update(svc):
+    """Last in this module (it stops the shared service). A range test is training when
+    the server stops: its process is told to, stops the test at its next update and
+    exits by itself (exit code 0); before, it trained on until stop() gave up waiting
+    and terminated it, which alone took longer than a whole server may take to stop."""
+    long = svc.submit("lr_find", lr_payload(LONG_LR, 2000), owner="last")
+    poll(
+        lambda: (t := svc.ticket("lr_find", long.key)).state == RUNNING and t.partial,
+        START,
+        "the test to stream",
+    )
+    # The processes' own handles: stop() closes the Process objects.
+    popens = {name: lane.proc._popen for name, lane in svc._lanes.items()}
+    svc.stop(timeout=5)
+    assert {name: p.returncode for name, p in popens.items()} == {"preview": 0, "jobs": 0}
+    got = svc.ticket("lr_find", long.key)
+    assert got.state == FAILED and "stopping" in got.error
