@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import wait_idle, wait_until
+from browser_helpers import serve, wait_idle, wait_until
 from playwright.sync_api import expect
 from test_browser_flow import no_exception
 
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.browser
 
 START = 240_000  # ms for a TensorFlow process to start on a loaded 2-core machine
 SIZES = ((1280, 720), (1440, 900))
+STOP_LIMIT = 5.0  # seconds from SIGTERM or Ctrl-C to the server and all its children gone
 
 CHART_JS = """(key) => {
   const d = document.querySelector(`.st-key-${key} .js-plotly-plot`);
@@ -67,13 +69,28 @@ def tensorflow_libraries(pid: int) -> set[str]:
     return {p for p in paths if "tensorflow" in p.lower() and ".so" in p.rsplit("/", 1)[-1]}
 
 
-def shots(page, locator, tmp_path: Path, name: str) -> None:
-    """What a person sees with ``locator`` in view, at a projector's and a laptop's size."""
+# Scrolls the page so that the element's top sits ``margin`` px below the window's top
+# (under the fixed navigation bar), whichever ancestor scrolls.
+TOP_JS = """(e, margin) => {
+  e.scrollIntoView({block: 'start'});
+  let p = e.parentElement;
+  while (p && !(p.scrollHeight > p.clientHeight
+                && /(auto|scroll)/.test(getComputedStyle(p).overflowY))) p = p.parentElement;
+  (p || document.scrollingElement).scrollBy(0, -margin);
+}"""
+
+
+def shots(page, locator, tmp_path: Path, name: str, *, top: int | None = None) -> None:
+    """What a person sees with ``locator`` in view (``top``: its top edge that many px
+    from the window's top), at a projector's and a laptop's size."""
     folder = Path(os.environ.get("HPLAB_SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     for w, h in SIZES:
         page.set_viewport_size({"width": w, "height": h})
-        locator.scroll_into_view_if_needed()
+        if top is None:
+            locator.scroll_into_view_if_needed()
+        else:
+            locator.evaluate(TOP_JS, top)
         path = folder / f"{name}-{w}x{h}.png"
         page.screenshot(path=str(path))
         print(f"\nscreenshot: {path}")
@@ -99,6 +116,30 @@ def choose(page, key: str, option: str) -> None:
     page.get_by_role("option", name=re.compile(option)).click(timeout=START)
 
 
+def set_up_a_long_range_test(page) -> None:
+    """The range test of an LSTM for 400 updates up to a rate of 1e-3 (the loss never
+    blows up, so all 400 run): tens of seconds on any machine."""
+    choose(page, "cfg-task", r"^Sequence classification")
+    page.get_by_text("Find a learning rate").click()
+    updates = page.locator(".st-key-setup_lrf_updates input[type=range]")
+    updates.focus()
+    updates.press("End")
+    expect(page.locator(".st-key-setup_lrf_updates")).to_contain_text("400", timeout=START)
+    top = page.locator(".st-key-setup_lrf_range input[type=range]").last
+    top.focus()
+    for _ in range(4):
+        top.press("ArrowLeft")
+    expect(page.locator(".st-key-setup_lrf_range")).to_contain_text("0.001", timeout=START)
+
+
+def run_the_long_range_test(page):
+    """Click Run; the "Training: update n of up to 400" line once it shows."""
+    page.locator(".st-key-setup_lrf_run button").click()
+    training = page.get_by_text(re.compile(r"Training:\s*update \d+ of up to 400"))
+    expect(training).to_be_visible(timeout=START)
+    return training
+
+
 def test_first_load_launch_works_while_the_preview_prepares(server, page, tmp_path):
     """A cold server: Launch is visible and enabled while the preview says it is
     being prepared (before, the page stayed blank until TensorFlow had loaded)."""
@@ -111,7 +152,9 @@ def test_first_load_launch_works_while_the_preview_prepares(server, page, tmp_pa
     expect(waiting).to_contain_text("Preparing the preview")
     launch.click(trial=True)  # actionable: visible, enabled, not covered
     no_exception(page)
+    shots(page, launch, tmp_path, "setup-first-load")  # the launch bar, usable meanwhile
     shots(page, waiting, tmp_path, "setup-preview-preparing")
+    expect(waiting).to_contain_text("Preparing the preview")  # the shots showed it
     chart = page.locator(".st-key-setup_schedule_chart .main-svg").first
     expect(chart).to_be_visible(timeout=START)
     expect(waiting).to_have_count(0)
@@ -120,21 +163,11 @@ def test_first_load_launch_works_while_the_preview_prepares(server, page, tmp_pa
     shots(page, chart, tmp_path, "setup-preview-ready")
 
 
-def test_a_preview_never_waits_behind_another_sessions_range_test(server, browser, page):
+def test_a_preview_never_waits_behind_another_sessions_range_test(server, browser, page, tmp_path):
     """Session A runs a long range test; session B's new preview is drawn while A's test
     is still training (before, B's page waited for A's test behind one server lock)."""
     open_setup(server, page)
-    choose(page, "cfg-task", r"^Sequence classification")
-    page.get_by_text("Find a learning rate").click()
-    updates = page.locator(".st-key-setup_lrf_updates input[type=range]")
-    updates.focus()
-    updates.press("End")  # 400 LSTM updates...
-    expect(page.locator(".st-key-setup_lrf_updates")).to_contain_text("400", timeout=START)
-    top = page.locator(".st-key-setup_lrf_range input[type=range]").last
-    top.focus()
-    for _ in range(4):  # ...up to a rate of 1e-3: the loss never blows up, all 400 run
-        top.press("ArrowLeft")
-    expect(page.locator(".st-key-setup_lrf_range")).to_contain_text("0.001", timeout=START)
+    set_up_a_long_range_test(page)
 
     other = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     try:
@@ -143,9 +176,11 @@ def test_a_preview_never_waits_behind_another_sessions_range_test(server, browse
             timeout=START
         )
         wait_idle(other, timeout=START / 1000)
-        page.locator(".st-key-setup_lrf_run button").click()
-        training = page.get_by_text(re.compile(r"Training:\s*update \d+ of up to 400"))
-        expect(training).to_be_visible(timeout=START)
+        training = run_the_long_range_test(page)
+        live = page.locator(".st-key-setup_lrf_live .main-svg").first
+        expect(live).to_be_visible(timeout=START)
+        shots(page, page.locator(".st-key-setup_lrf_range"), tmp_path, "lr-finder-running", top=90)
+        assert training.count() == 1, "the range test ended before its screenshots"
 
         set_number(other, "cfg-epochs", 13)  # a schedule nobody previewed yet
         expect(other.get_by_text("325 updates each", exact=False)).to_be_visible(timeout=START)
@@ -174,13 +209,12 @@ def test_lr_finder_use_then_launch(server, page, tmp_path):
         re.compile(r"Training:\s*(update|building)|Preparing the range test|Waiting:\s*\d")
     )
     expect(state.first).to_be_visible(timeout=START)
-    shots(page, state.first, tmp_path, "lr-finder-running")
     use = page.locator(".st-key-setup_lrf_use button").first
     expect(use).to_be_visible(timeout=START)
     label = use.inner_text()
     suggestion = float(re.search(r"Use ([0-9.e+-]+)", label).group(1))
     wait_idle(page)
-    shots(page, use, tmp_path, "lr-finder-ready")
+    shots(page, page.locator(".st-key-setup_lrf_chart"), tmp_path, "lr-finder-ready", top=90)
     use.click()
     lr_box = page.locator(".st-key-cfg-learning_rate input")
     expect(lr_box).to_have_value(re.compile(rf"^{re.escape(f'{suggestion:g}')}$"), timeout=START)
@@ -214,8 +248,10 @@ def test_cosine_warmup_preview_is_the_rate_the_run_applies(server, page):
 
     traces = wait_until(drawn, timeout=START / 1000, what="the 150-update preview")
     preview = dict(zip(traces[0]["customdata"], traces[0]["y"], strict=True))
-    assert preview[1] < preview[40] and preview[40] == pytest.approx(1e-3, rel=1e-3)
-    assert preview[150] < 1e-5  # warmed up, then decayed to (about) zero
+    # Update u applies the schedule at step u - 1: 40 warmup steps rise from 0 (update 1)
+    # to the peak at update 41, then the cosine decays to (about) zero.
+    assert preview[1] == 0 and preview[40] == pytest.approx(39 / 40 * 1e-3, rel=1e-6)
+    assert preview[41] == pytest.approx(1e-3, rel=1e-6) and preview[150] < 1e-5
     page.locator(".st-key-setup_launch button").click()
     page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=START)
     run = wait_until(
@@ -279,10 +315,58 @@ def test_the_server_never_loads_tensorflow(server, page, tmp_path):
             chart = page.locator(".st-key-sx_chart_update .main-svg").first
             expect(chart).to_be_visible(timeout=START)
             wait_idle(page)
-            shots(page, chart, tmp_path, "schedule-explorer")
+            title = page.get_by_role("heading", name=heading)
+            shots(page, title, tmp_path, "schedule-explorer", top=90)
         wait_idle(page)
         no_exception(page)
     assert tensorflow_libraries(server.proc.pid) == set()
     lanes = {comm: pid for pid, comm in children(server.proc.pid).items()}
     assert {"hplab-preview", "hplab-jobs"} <= set(lanes), lanes
     assert tensorflow_libraries(lanes["hplab-preview"]), "the check cannot see TensorFlow"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (workers, service lanes, their helpers)."""
+    found, todo = set(), [pid]
+    while todo:
+        kids = set(children(todo.pop())) - found
+        found |= kids
+        todo += kids
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_server_stops_within_5_s_while_a_range_test_trains(browser, tmp_path, sig):
+    """SIGTERM (systemd, docker stop) or Ctrl-C while the jobs process is in the middle of
+    a range test: the server and every process it started (workers, both TensorFlow
+    processes) are gone within 5 s, with no traceback in its log."""
+    with serve(tmp_path, workers=2) as srv:
+        page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        open_setup(srv, page)
+        set_up_a_long_range_test(page)
+        run_the_long_range_test(page)
+        procs = descendants(srv.proc.pid)
+        lanes = {service_pid(srv, "preview"), service_pid(srv, "jobs")}
+        assert None not in lanes and lanes <= procs, (lanes, children(srv.proc.pid))
+        t0 = time.monotonic()
+        srv.proc.send_signal(sig)
+        srv.proc.wait(timeout=STOP_LIMIT + 10)
+        wait_until(
+            lambda: not any(alive(p) for p in procs),
+            timeout=max(0.1, t0 + STOP_LIMIT + 5 - time.monotonic()),
+            interval=0.05,
+            what=f"every child to exit: {sorted(p for p in procs if alive(p))}",
+        )
+        took = time.monotonic() - t0
+        print(f"\n{sig.name} with a range test training → server and children gone {took:.2f} s")
+        page.context.close()
+    assert took <= STOP_LIMIT, f"{took:.1f} s"
+    assert "Traceback" not in srv.log.read_text(errors="replace"), srv.log_tail()
