@@ -14,7 +14,7 @@ import streamlit as st
 from engine.spec.optimizers import OPTIMIZERS
 from ui import form, pending, plan, resources
 from ui.charts import lr_finder_figure
-from ui.widgets import problem_list
+from ui.widgets import escape_md, problem_list
 
 LRF_RATES = tuple(10.0**e for e in range(-8, 2))  # the range test's sweep bounds to pick from
 LRF_UPDATES = (50, 100, 200, 400)
@@ -118,7 +118,7 @@ def lr_finder(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> No
             held = {**held, "result": ticket.result, "error": ticket.error}
             st.session_state["setup_lrf"] = held
         if held["error"]:
-            st.error(f"The range test failed: {held['error']}", icon=":material/error:")
+            st.error(f"The range test failed: {escape_md(held['error'])}", icon=":material/error:")
             return
         _result(held["result"])
 
