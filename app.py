@@ -8,6 +8,8 @@ the worker processes of ``engine.executor``, never in this process.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from engine.errors import StoreError
@@ -37,18 +39,36 @@ def main() -> None:
     page = st.navigation(pages, position="top")
     try:
         resources.store()  # opens (or creates) the store and starts the worker pool
-    except StoreError as e:  # a foreign, newer or damaged file: say so, do not crash
-        st.error(f"**The run store cannot be used.** {e}", icon=":material/error:")
+    except StoreError as e:  # a foreign, newer or damaged file, a bad path: say so
+        st.error("**The run store cannot be used.**", icon=":material/error:")
+        st.code(str(e), language=None, wrap_lines=True)  # the engine's sentence, verbatim
         st.caption(
             "Point HP Lab at another file with the HPLAB_STORE environment variable, e.g. "
             "`HPLAB_STORE=~/hplab.db streamlit run app.py`."
         )
         st.stop()
+    problem = resources.store_problem()
+    if problem is not None:  # read-only: every page that only reads still works
+        st.warning(_with_code_path(problem), icon=":material/lock:")
+        st.caption(
+            "Runs can be browsed, compared and exported; launching, cancelling, renaming, "
+            "tagging and deleting need a store this server can write (HPLAB_STORE)."
+        )
     sidebar.render()
     try:
         page.run()
     except Exception as e:  # st.stop / st.rerun / switch_page are BaseExceptions: not caught
         errors.show_unexpected(e, page.title)
+
+
+def _with_code_path(problem: StoreError) -> str:
+    """The engine's sentence with its path as inline code, so no character of a path
+    is read as markdown."""
+    text, path = str(problem), getattr(problem, "path", None)
+    literal = path if path and path in text else text
+    fence = "`" * (max((len(r) for r in re.findall("`+", literal)), default=0) + 1)
+    pad = " " if literal.startswith("`") or literal.endswith("`") else ""
+    return text.replace(literal, f"{fence}{pad}{literal}{pad}{fence}")
 
 
 # Streamlit installs this script as ``__main__``, so the worker processes the pool

@@ -17,6 +17,7 @@ import time
 
 import streamlit as st
 
+from engine.errors import StoreError
 from engine.store import TERMINAL, higher_is_better
 from ui import resources
 from ui.charts import X_AXES, metric_figure, parallel_figure, updates_figure
@@ -224,7 +225,11 @@ if not selected:
 # (a toast from a fragment callback lands at the top of the page and shifts it), so
 # they leave a note that the fragment shows on its next draw.
 def _cancel_runs(ids: list[str]) -> None:
-    n = sum(resources.cancel(i) for i in ids)
+    try:
+        n = sum(resources.cancel(i) for i in ids)
+    except StoreError as e:  # read-only, locked, disk full: the store's own sentence
+        state["compare_notice"] = f"Not cancelled: {e}"
+        return
     state["compare_notice"] = (
         f"Cancel requested for {n} run(s): a running run stops at the end of its epoch and "
         "keeps its curves."
@@ -234,7 +239,11 @@ def _cancel_runs(ids: list[str]) -> None:
 
 
 def _cancel_sweep(sweep_id: str) -> None:
-    n = resources.cancel(sweep_id=sweep_id)
+    try:
+        n = resources.cancel(sweep_id=sweep_id)
+    except StoreError as e:
+        state["compare_notice"] = f"Not cancelled: {e}"
+        return
     state["compare_notice"] = f"Cancel requested for {n} run(s) of this comparison."
 
 
@@ -246,7 +255,7 @@ def _add_tag(ids: list[str]) -> None:
         for i in ids:
             run = store.get_run(i)
             store.set_tags(i, list(dict.fromkeys([*(run.get("tags") or []), tag])))
-    except ValueError as e:
+    except (ValueError, StoreError) as e:
         st.toast(f"Tag refused: {e}", icon=":material/error:")
         return
     state["compare_new_tag"] = ""

@@ -12,6 +12,7 @@ import time
 
 import streamlit as st
 
+from engine.errors import StoreError
 from engine.store import TERMINAL
 from ui import form, resources
 from ui.charts import (
@@ -380,7 +381,7 @@ def _save_name() -> None:
     try:
         store.rename(run_id, state["detail_name"])
         st.toast("Renamed.", icon=":material/edit:")
-    except ValueError as e:
+    except (ValueError, StoreError) as e:
         st.toast(f"Not renamed: {e}", icon=":material/error:")
 
 
@@ -388,7 +389,7 @@ def _save_tags() -> None:
     try:
         store.set_tags(run_id, [t.strip() for t in state["detail_tags"] if str(t).strip()])
         st.toast("Tags saved.", icon=":material/sell:")
-    except ValueError as e:
+    except (ValueError, StoreError) as e:
         st.toast(f"Tags not saved: {e}", icon=":material/error:")
 
 
@@ -396,7 +397,7 @@ def _save_notes() -> None:
     try:
         store.set_notes(run_id, state["detail_notes"])
         st.toast("Notes saved.", icon=":material/edit_note:")
-    except ValueError as e:
+    except (ValueError, StoreError) as e:
         st.toast(f"Notes not saved: {e}", icon=":material/error:")
 
 

@@ -30,7 +30,9 @@ from typing import Any
 
 import streamlit as st
 
+from engine.errors import StoreError, StoreReadOnly
 from engine.store import RunStore, default_store_path
+from engine.store.db import writable
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,22 @@ def store() -> RunStore:
     _settle()
     ex = executor()
     return ex.store if ex is not None else _store(store_path())
+
+
+def _read_only(path: str) -> bool:
+    p = Path(path)
+    return p.exists() and not writable(p)
+
+
+def store_problem() -> StoreError | None:
+    """Why this server cannot write its store, if it cannot: the file, its folder or
+    its file system is read-only (then no pool is started and every page that only
+    reads keeps working), or the pool gave up on it (its workers found it read-only)."""
+    path = store_path()
+    if _read_only(path):
+        return StoreReadOnly(path)
+    ex = executor()
+    return None if ex is None else ex.error
 
 
 def _freeze_heap() -> None:
@@ -120,8 +138,12 @@ def _executor(path: str, workers: int):
 
 
 def executor():
-    """The server's worker pool, started on first use; None when disabled."""
-    return _executor(store_path(), worker_count())
+    """The server's worker pool, started on first use; None when disabled or when the
+    store cannot be written (workers could claim nothing; ``store_problem`` says why)."""
+    path = store_path()
+    if _read_only(path):
+        return None
+    return _executor(path, worker_count())
 
 
 def submit(configs: list[dict], *, names: list[str], sweep_id: str, tags: list[str]) -> list[str]:
@@ -149,7 +171,15 @@ def pool_status() -> dict[str, Any]:
             log.warning("executor status failed: %s", e)
     queued = len(store().list_runs(status="queued"))
     running = len(store().list_runs(status="running"))
-    return {"backend": "none", "workers": [], "busy": running, "idle": 0, "queued": queued}
+    problem = store_problem()
+    return {
+        "backend": "none",
+        "workers": [],
+        "busy": running,
+        "idle": 0,
+        "queued": queued,
+        "problem": None if problem is None else str(problem),
+    }
 
 
 @st.cache_data(show_spinner=False)

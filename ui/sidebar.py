@@ -35,7 +35,9 @@ def _last_device() -> str | None:
 def _pool_panel() -> None:
     status = resources.pool_status()
     workers = status["workers"]
-    if status["backend"] == "none":
+    if status["backend"] == "none" and status.get("problem"):
+        st.markdown("**Workers** · none: the run store cannot be written")
+    elif status["backend"] == "none":
         st.markdown("**Workers** · no pool in this server")
         st.caption(
             "HPLAB_WORKERS=0: launched runs wait in the store until a worker serves it "

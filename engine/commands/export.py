@@ -10,9 +10,8 @@ unless ``--updates full`` (or ``--updates N``) asks otherwise.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from engine.cli import UsageError
+from engine.cli import UsageError, output_file
 from engine.commands.runs import add_store_arg, open_store
 from engine.store.runs import EXPORT_UPDATE_POINTS
 
@@ -48,28 +47,20 @@ def add_parser(sub):
 def run(args):
     updates = updates_arg(args.updates)
     store = open_store(args.store)
-    out_path = Path(args.output) if args.output else None
-    if out_path is not None and out_path.is_dir():
-        raise UsageError(f"-o: {args.output!r} is a folder")
     write = store.write_csv if args.format == "csv" else store.write_json
     try:
         # Unknown ids are refused before the file is created: nothing half-written.
         store.require_runs(args.run_ids)
     except KeyError as e:
         raise UsageError(f"run_id: {e.args[0]}") from None
-    if out_path is None:
+    if not args.output:
         write(args.run_ids, sys.stdout, updates=updates)
         if args.format == "json":
             sys.stdout.write("\n")
         return 0
-    tmp = out_path.with_name(out_path.name + ".part")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as f:
-            write(args.run_ids, f, updates=updates)
-            if args.format == "json":
-                f.write("\n")
-        tmp.replace(out_path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"-o: cannot write {args.output!r} ({e.strerror})") from None
+    # Written beside the target and renamed once whole: a full disk leaves no half file.
+    with output_file(args.output, "-o") as f:
+        write(args.run_ids, f, updates=updates)
+        if args.format == "json":
+            f.write("\n")
     return 0

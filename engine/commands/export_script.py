@@ -1,9 +1,8 @@
 """``export-script CONFIG.json [-o FILE]``: the run as a standalone Keras script."""
 
 import sys
-from pathlib import Path
 
-from engine.cli import UsageError, read_json
+from engine.cli import output_file, read_json
 
 
 def add_parser(sub):
@@ -26,9 +25,7 @@ def run(args):
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    try:
-        Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise UsageError(f"--output: cannot write {args.output!r} ({e.strerror})") from None
+    with output_file(args.output, "--output") as f:
+        f.write(text)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

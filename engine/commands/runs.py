@@ -5,10 +5,9 @@ Also home of the ``--store`` option every run-store command shares.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from engine.cli import UsageError, print_json
-from engine.store import STATUSES, RunStore, default_store_path
+from engine.store import STATUSES, RunStore
+from engine.store.db import resolve_path
 
 _SHOWN = ("val_loss", "loss")
 
@@ -24,13 +23,10 @@ def add_store_arg(p) -> None:
 def open_store(path: str | None, *, create: bool = False) -> RunStore:
     """The store, refusing to invent an empty one for a read: a typo in ``--store``
     should say so, not list zero runs."""
-    p = Path(path).expanduser() if path else default_store_path()
+    p = resolve_path(path or None)  # ':memory:', a URI: a StoreError naming it (exit 2)
     if not create and not p.exists():
         raise UsageError(f"--store: no run store at {str(p)!r} (give --store or set HPLAB_STORE)")
-    try:
-        return RunStore(p)
-    except ValueError as e:
-        raise UsageError(f"--store: {e}") from None
+    return RunStore(p)  # a bad path or file: a StoreError naming the path and the problem
 
 
 def summary(run: dict) -> dict:

@@ -1,8 +1,9 @@
 """``worker``: serve the store's queue with a local pool, e.g. after ``sweep --detach``.
 
 Runs until the queue is empty and its runs have finished (or forever with
-``--forever``); Ctrl-C cancels the runs in progress cleanly and leaves queued runs
-for the next pool.
+``--forever``). Ctrl-C or SIGTERM stops within seconds: runs in progress end
+``interrupted`` at their next epoch boundary (their curves kept), queued runs wait
+for the next pool. A store that cannot be written exits with status 2 at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from engine.commands.runs import add_store_arg, open_store
 from engine.commands.sweep import stop_on_sigterm
 
 CHECK_EVERY = 0.5
+STOP_TIMEOUT = 4.0  # seconds the pool gets to stop: the whole command exits within ~5 s
 
 
 def add_parser(sub):
@@ -38,6 +40,8 @@ def run(args):
         if not args.json:
             print(f"worker pool: {ex.n_workers} process(es) on {store.path}", flush=True)
         while True:
+            if ex.error is not None:  # e.g. the store became read-only: respawning is futile
+                raise ex.error
             st = ex.status()
             if not args.forever and st["queued"] == 0 and st["busy"] == 0:
                 break
@@ -45,7 +49,7 @@ def run(args):
     except KeyboardInterrupt:
         code = 130
     finally:
-        ex.stop()
+        ex.stop(timeout=STOP_TIMEOUT)
     served = [r for r in store.list_runs() if r["worker_id"] in ex.worker_ids]
     if args.json:
         print_json({"runs": [{"id": r["id"], "status": r["status"]} for r in served]})

@@ -52,7 +52,7 @@ def run_stack(
 
     ``should_stop(run_id)`` and ``sink(run_id)`` make each member's cancel check and
     store writer, as the single-run path has them."""
-    from engine.executor.worker import fail_run
+    from engine.executor.worker import fail_run, failure_reason
     from engine.training.stacked import train_stacked
 
     ids = [rid for rid, _ in claimed]
@@ -66,5 +66,5 @@ def run_stack(
     except Exception as e:  # invalid or incompatible configs, or the store failed
         log.warning("worker %s: stack of %d failed: %s", worker_id, len(ids), e)
         for rid in ids:
-            fail_run(store, rid, f"{type(e).__name__}: {e}")
+            fail_run(store, rid, failure_reason(e))
         return ["failed"] * len(ids)

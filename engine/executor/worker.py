@@ -7,8 +7,10 @@ process at a time keeps global Keras state (dtype policy, seeds) from leaking be
 runs, and a crash (segfault, out-of-memory kill) takes down one run, not the pool.
 
 The store is the queue, so a worker needs nothing from its owner but the store path
-and two events (stop, wake-up). It watches its parent too: a worker whose pool owner
-died stops its run and exits instead of training on as an orphan nobody will read.
+and the read end of its control pipe (``control.Inbox``: wake-ups, and end-of-file
+for "stop"). It watches its parent too: a worker whose pool owner died stops its run
+and exits instead of training on as an orphan nobody will read. A run stopped for
+any reason other than a cancel request ends ``interrupted``, saying why.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ log = logging.getLogger("engine.executor")
 ORPHAN_GRACE = 10.0
 PARENT_CHECK = 0.5
 INTERRUPTED_BY_OWNER = "interrupted: the process that owned the worker pool died"
+INTERRUPTED_BY_STOP = "interrupted: the worker pool was stopped before the run finished"
+INTERRUPTED_BY_SIGTERM = "interrupted: the worker was sent SIGTERM"
+# A worker whose store cannot be written (read-only file, folder or filesystem) exits
+# with this code; its pool stops respawning it and reports the store's error instead.
+EXIT_STORE_READ_ONLY = 75
 
 
 def worker_id_for(pid: int | None = None) -> str:
@@ -116,6 +123,21 @@ class _ParentWatch:
             return
         threading.Thread(target=self._watch, name="hplab-parent-watch", daemon=True).start()
 
+    def check(self) -> bool:
+        """True if the owner is gone, looking now (the watch thread may not have run
+        yet when the owner's death and its closed pipe arrive together)."""
+        if self.orphaned.is_set():
+            return True
+        if self.parent_pid is None:
+            return False
+        dead = os.getppid() != self.parent_pid
+        if not dead and self._sentinel is not None:
+            with contextlib.suppress(OSError, ValueError):
+                dead = bool(multiprocessing.connection.wait([self._sentinel], timeout=0))
+        if dead:
+            self.orphaned.set()
+        return dead
+
     def _watch(self) -> None:
         while not self.orphaned.is_set():
             if self._sentinel is not None:
@@ -129,33 +151,95 @@ class _ParentWatch:
                 self.orphaned.set()
 
 
-class _RunSink:
-    """``StoreSink`` plus one rule: a run stopped because the owner died is recorded
-    as ``interrupted``, not ``cancelled`` (nobody asked for it to stop)."""
+class _Stops:
+    """Why this worker must stop the run it trains, if it must: its owner died, it
+    was sent SIGTERM, or its owner closed the control pipe (the pool is stopping).
 
-    def __init__(self, store, run_id: str, watch: _ParentWatch) -> None:
+    SIGTERM is how ``kill``, systemd and ``docker stop`` end a process; sent to a
+    whole process group it reaches the workers as well as the server. An idle worker
+    dies of it at once, as it always did; a training one stops its run at the next
+    epoch boundary, recorded ``interrupted``, and then exits.
+    """
+
+    def __init__(self, inbox, watch: _ParentWatch) -> None:
+        self.inbox, self.watch = inbox, watch
+        self.sigterm = threading.Event()
+        self.busy = False
+
+    def install_sigterm(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum, frame) -> None:
+        if not self.busy:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        self.sigterm.set()
+
+    def reason(self) -> str | None:
+        if self.watch.check():
+            return INTERRUPTED_BY_OWNER
+        if self.inbox.stop_requested():  # the pool stops (and sends SIGTERM as well)
+            return INTERRUPTED_BY_STOP
+        if self.sigterm.is_set():
+            return INTERRUPTED_BY_SIGTERM
+        return None
+
+    def serving(self) -> bool:
+        """True while this worker should claim runs."""
+        return self.reason() is None
+
+
+class _RunSink:
+    """``StoreSink`` plus one rule: a run stopped for any reason but a cancel request
+    (the owner died or stopped the pool, SIGTERM) is recorded as ``interrupted``, with
+    that reason, not ``cancelled``: nobody asked for that run to stop."""
+
+    def __init__(self, store, run_id: str, stops: _Stops) -> None:
         from engine.store import StoreSink
 
         self._sink = StoreSink(store, run_id)
-        self.store, self.run_id, self.watch = store, run_id, watch
+        self.store, self.run_id, self.stops = store, run_id, stops
+
+        self.store_error: Exception | None = None
+
+    def _write(self, method, payload):
+        from engine.errors import StoreError
+
+        try:
+            method(payload)
+        except StoreError as e:  # full disk, read-only, locked past the timeout
+            self.store_error = e
+            raise
 
     def on_start(self, info):
-        self._sink.on_start(info)
+        self._write(self._sink.on_start, info)
 
     def on_epoch(self, record):
-        self._sink.on_epoch(record)
+        self._write(self._sink.on_epoch, record)
 
     def on_updates(self, columns):
-        self._sink.on_updates(columns)
+        self._write(self._sink.on_updates, columns)
 
     def on_finish(self, result):
-        if (
-            result.get("status") == "cancelled"
-            and self.watch.orphaned.is_set()
-            and not self.store.cancel_requested(self.run_id)
-        ):
-            result = {**result, "status": "interrupted", "error": INTERRUPTED_BY_OWNER}
+        if result.get("status") == "cancelled" and not self._cancel_requested():
+            reason = self.stops.reason()
+            if reason is not None:
+                result = {**result, "status": "interrupted", "error": reason}
+        if result.get("status") == "failed" and self.store_error is not None:
+            # The store's own sentence, not a traceback through the sink; and a small
+            # write, so it still fits when the disk is full.
+            result = {**result, "error": str(self.store_error), "traceback": None}
+            result.pop("predictions", None)
         self._sink.on_finish(result)
+
+    def _cancel_requested(self) -> bool:
+        from engine.errors import StoreError
+
+        try:
+            return self.store.cancel_requested(self.run_id)
+        except StoreError:
+            return False
 
 
 def _warm_up(intra_threads: int | None, inter_threads: int | None) -> None:
@@ -198,22 +282,49 @@ def run_one(
         fail_run(store, run_id, f"invalid config: {e}")
         return "failed"
     except Exception as e:  # the store itself failed (disk full, locked too long)
-        fail_run(store, run_id, f"{type(e).__name__}: {e}")
+        fail_run(store, run_id, failure_reason(e))
         return "failed"
     finally:
         if run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def fail_run(store, run_id: str, reason: str) -> None:
+# How long a worker keeps trying to record a run's failure while the store cannot
+# take the write (disk full, locked): a person freeing space meanwhile gets the
+# reason in the run, not a run left 'running'.
+FAIL_RETRY_FOR = 10.0
+
+
+def failure_reason(e: Exception) -> str:
+    """A store error's own sentence (it names the file); other errors with their type."""
+    from engine.errors import StoreError
+
+    return str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
+
+
+def fail_run(store, run_id: str, reason: str, *, retry_for: float = FAIL_RETRY_FOR) -> None:
     """Record a failure; a run already terminal (or gone) keeps what it has."""
+    from engine.errors import StoreFull, StoreLocked
     from engine.store import IllegalTransition
 
-    with contextlib.suppress(IllegalTransition, Exception):
-        store.fail_run(run_id, reason)
+    deadline = time.monotonic() + retry_for
+    while True:
+        try:
+            store.fail_run(run_id, reason)
+            return
+        except (StoreFull, StoreLocked) as e:
+            if time.monotonic() >= deadline:
+                log.error("run %s: cannot record its failure (%s): %s", run_id, reason, e)
+                return
+            time.sleep(0.5)
+        except (IllegalTransition, KeyError):
+            return
+        except Exception as e:  # a read-only store: nothing more to do here
+            log.error("run %s: cannot record its failure (%s): %s", run_id, reason, e)
+            return
 
 
-def _prewarm(configs: list[dict], stop_event) -> None:
+def _prewarm(configs: list[dict], stops: _Stops) -> None:
     """Trace each config's graph into the warm cache (one epoch, results dropped).
 
     A run queued meanwhile waits for it: the configs are the likely first launches,
@@ -222,7 +333,7 @@ def _prewarm(configs: list[dict], stop_event) -> None:
     from engine.training.warm import CACHE
 
     for cfg in configs:
-        if stop_event.is_set():
+        if not stops.serving():
             return
         result = train({**cfg, "epochs": 1}, warm=CACHE)
         if result["status"] == "failed":
@@ -231,8 +342,7 @@ def _prewarm(configs: list[dict], stop_event) -> None:
 
 def main(
     store_path: str,
-    stop_event,
-    wake_event,
+    control,
     *,
     parent_pid: int | None = None,
     intra_threads: int | None = None,
@@ -242,82 +352,125 @@ def main(
     prewarm: list[dict] | None = None,
     pool_size: int = 1,
 ) -> None:
-    """Serve runs until ``stop_event`` is set or the owner dies."""
+    """Serve runs until the owner closes ``control`` (the read end of this worker's
+    control pipe, ``engine.executor.control``), dies, or sends SIGTERM."""
+    from engine.executor.control import Inbox
+
     # Ctrl-C in a terminal reaches the whole process group: the owner decides what
-    # happens to runs (cancel them cleanly), so the worker must not die mid-write.
+    # happens to runs (stops them cleanly), so the worker must not die mid-write.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # `kill -USR1 <pid>` prints where a stuck worker is, without stopping it.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     watch = _ParentWatch(parent_pid)
     watch.start()
+    stops = _Stops(Inbox(control), watch)
+    stops.install_sigterm()
     _warm_up(intra_threads, inter_threads)
-    _prewarm(prewarm or [], stop_event)
+    _prewarm(prewarm or [], stops)
 
-    from engine.errors import StoreError
-    from engine.executor.stacking import claim_share, run_stack
-    from engine.store import RunStore
-
-    store = RunStore(store_path)
-    worker_id = worker_id_for()
-    while not stop_event.is_set() and not watch.orphaned.is_set():
-        try:
-            claim = store.claim_next(worker_id)
-        except StoreError as e:  # locked for busy_timeout by a long writer: try again
-            log.warning("worker %s: cannot claim a run: %s", worker_id, e)
-            stop_event.wait(5 * poll_interval)
-            continue
-        if claim is None:
-            if wake_event.wait(poll_interval):
-                wake_event.clear()
-            continue
-        run_id, config = claim
-
-        def should_stop(run_id=run_id) -> bool:
-            if stop_event.is_set() or watch.orphaned.is_set():
-                return True
-            try:
-                return store.cancel_requested(run_id)
-            except StoreError:  # a busy store is no reason to stop; ask next epoch
-                return False
-
-        try:
-            claimed = claim_share(store, run_id, config, worker_id, pool_size)
-        except Exception as e:  # the store is busy or the config foreign: train it alone
-            log.warning("worker %s: no stack for %s: %s", worker_id, run_id, e)
-            claimed = [(run_id, config)]
-        done = threading.Event()
-        for rid, _ in claimed:
-            threading.Thread(
-                target=_orphan_guard, args=(store, rid, watch, done), daemon=True
-            ).start()
-        try:
-            if len(claimed) > 1:
-                run_stack(
-                    store,
-                    claimed,
-                    worker_id,
-                    should_stop=should_stop,
-                    sink=lambda rid: _RunSink(store, rid, watch),
-                )
-            else:
-                run_one(
-                    store,
-                    run_id,
-                    config,
-                    worker_id,
-                    should_stop=should_stop,
-                    sink=_RunSink(store, run_id, watch),
-                    workdir=workdir,
-                )
-        finally:
-            done.set()
-    store.close()
+    code = _serve(store_path, stops, poll_interval, workdir, pool_size)
     # Every record is committed; skip TensorFlow's slow interpreter teardown so a
     # pool stops (and a test's fixture ends) in a fraction of a second.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
+
+
+# Seconds between claims while the store cannot take them (locked past the busy
+# timeout, disk full): the worker waits and tries again; nothing is lost meanwhile.
+RETRY_LOCKED = 1.0
+RETRY_FULL = 5.0
+
+
+def _serve(store_path: str, stops: _Stops, poll_interval: float, workdir, pool_size) -> int:
+    """The claim loop: take the next job from the store and run it, until told to
+    stop. Returns the process's exit code (``EXIT_STORE_READ_ONLY``: the store cannot
+    be written, so respawning this worker would only fail again)."""
+    from engine.errors import StoreError, StoreFull, StoreReadOnly
+    from engine.store import RunStore
+
+    worker_id = worker_id_for()
+    try:
+        store = RunStore(store_path)
+        if store.read_only:
+            raise StoreReadOnly(store.path)
+    except StoreError as e:
+        log.error("worker %s: %s; exiting", worker_id, e)
+        return EXIT_STORE_READ_ONLY if isinstance(e, StoreReadOnly) else 1
+    try:
+        while stops.serving():
+            claim = None
+            stops.busy = True  # from the claim on, SIGTERM stops the run, not the process
+            try:
+                claim = store.claim_next(worker_id)
+                if claim is not None:
+                    _train_claim(store, claim, stops, worker_id, workdir, pool_size)
+            except StoreReadOnly as e:
+                log.error("worker %s: %s; exiting", worker_id, e)
+                return EXIT_STORE_READ_ONLY
+            except StoreError as e:  # locked by a long writer, disk full: try again
+                log.warning("worker %s: cannot claim a run: %s", worker_id, e)
+                stops.inbox.wait(RETRY_FULL if isinstance(e, StoreFull) else RETRY_LOCKED)
+                continue
+            finally:
+                stops.busy = False
+            if stops.sigterm.is_set():  # its run is recorded: now die of the signal
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
+            if claim is None:
+                stops.inbox.wait(poll_interval)
+        return 0
+    finally:
+        store.close()
+
+
+def _train_claim(store, claim, stops: _Stops, worker_id: str, workdir, pool_size) -> None:
+    """One claimed run, with its sweep's stackable share; each ends terminal."""
+    from engine.errors import StoreError
+    from engine.executor.stacking import claim_share, run_stack
+
+    run_id, config = claim
+
+    def should_stop(run_id=run_id) -> bool:
+        if stops.reason() is not None:
+            return True
+        try:
+            return store.cancel_requested(run_id)
+        except StoreError:  # a busy store is no reason to stop; ask next epoch
+            return False
+
+    try:
+        claimed = claim_share(store, run_id, config, worker_id, pool_size)
+    except Exception as e:  # the store is busy or the config foreign: train it alone
+        log.warning("worker %s: no stack for %s: %s", worker_id, run_id, e)
+        claimed = [(run_id, config)]
+    done = threading.Event()
+    for rid, _ in claimed:
+        threading.Thread(
+            target=_orphan_guard, args=(store, rid, stops.watch, done), daemon=True
+        ).start()
+    try:
+        if len(claimed) > 1:
+            run_stack(
+                store,
+                claimed,
+                worker_id,
+                should_stop=should_stop,
+                sink=lambda rid: _RunSink(store, rid, stops),
+            )
+        else:
+            run_one(
+                store,
+                run_id,
+                config,
+                worker_id,
+                should_stop=should_stop,
+                sink=_RunSink(store, run_id, stops),
+                workdir=workdir,
+            )
+    finally:
+        done.set()
 
 
 def _orphan_guard(store, run_id: str, watch: _ParentWatch, done: threading.Event) -> None:

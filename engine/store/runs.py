@@ -207,8 +207,10 @@ class RunStore:
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path: Path = db.resolve_path(path)
-        db.open_store(self.path)
-        self._conns = db.Connections(self.path)
+        # A store nobody may write is opened for reading: every write raises
+        # StoreReadOnly naming the file before anything is touched.
+        self.read_only: bool = db.open_store(self.path)
+        self._conns = db.Connections(self.path, read_only=self.read_only)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"

@@ -171,7 +171,13 @@ def test_launch_watch_cancel_export(server, page):
     with open(dl.value.path(), encoding="utf-8") as f:
         text = f.read()
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert text.splitlines()[0] == "run_id,run_name,series,x_kind,x,value"
+    header = text.splitlines()[0].split(",")
+    assert header[:6] == ["run_id", "run_name", "series", "x_kind", "x", "value"]
+    assert "config.optimizer.name" in header and "config.learning_rate" in header
+    # each row carries its own run's config, so one file can be pivoted by hyperparameter
+    assert {r["run_id"]: r["config.optimizer.name"] for r in rows} == {
+        rid: store.get_run(rid)["config"]["optimizer"]["name"] for rid in ids
+    }
     assert {r["run_id"] for r in rows} == set(ids)
     for rid in ids:
         loss = [

@@ -14,7 +14,12 @@ import executor_helpers
 from executor_helpers import SLOW, TINY, assert_store_whole, epochs_of, poll
 
 from engine.executor import LocalExecutor
-from engine.executor.worker import INTERRUPTED_BY_OWNER, parse_worker_id, pid_alive
+from engine.executor.worker import (
+    INTERRUPTED_BY_OWNER,
+    INTERRUPTED_BY_STOP,
+    parse_worker_id,
+    pid_alive,
+)
 from engine.store import RunStore
 
 
@@ -94,13 +99,18 @@ def test_orphaned_worker_stops_its_run_and_exits(tmp_path):
     assert_store_whole(store)
 
 
-def test_stop_cancels_running_runs_and_leaves_queued_ones(tmp_path):
+def test_stop_interrupts_running_runs_and_leaves_queued_ones(tmp_path):
+    # Nobody cancelled the run: the pool stopping under it is an interruption, with
+    # its partial curve kept (the dashboard's server stopping takes this path).
     ex = LocalExecutor(tmp_path / "runs.db", workers=1).start()
     slow, later = ex.submit([SLOW, TINY])
     poll(lambda: ex.store.get_run(slow)["epochs_done"] >= 1, 120, "the slow run's epoch")
     pids = [w["pid"] for w in ex.status()["workers"]]
     ex.stop(timeout=30)
-    assert ex.store.get_run(slow)["status"] == "cancelled"
+    stopped = ex.store.get_run(slow)
+    assert stopped["status"] == "interrupted"
+    assert stopped["error"] == INTERRUPTED_BY_STOP
+    assert len(epochs_of(ex.store, slow)) == stopped["epochs_done"] >= 1
     assert ex.store.get_run(later)["status"] == "queued"
     assert not any(pid_alive(p) for p in pids)
     # The queued run is served by the next pool.

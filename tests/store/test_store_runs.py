@@ -494,8 +494,8 @@ def test_list_runs_query_count_does_not_grow_with_runs(tmp_path, monkeypatch):
     statements: list[str] = []
     real_connect = store_db._connect
 
-    def traced(path):
-        conn = real_connect(path)
+    def traced(path, **kw):
+        conn = real_connect(path, **kw)
         conn.set_trace_callback(statements.append)
         return conn
 

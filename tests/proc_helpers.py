@@ -1,0 +1,165 @@
+"""What a fault test needs to see of real processes: a pool's workers, whether one is
+serving (its store file is open), zombies, and the time a process takes to exit.
+
+Read from ``/proc`` (Linux), never from the code under test: a worker counts as
+serving once it has opened the run store, which it does only after its TensorFlow
+warm-up, right before it starts claiming runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(errors="replace")
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()  # [state, ppid, ...]
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (zombies included)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st is not None and int(st[1]) == pid:
+                out.append(int(entry))
+    return sorted(out)
+
+
+def is_zombie(pid: int) -> bool:
+    st = _stat(pid)
+    return st is not None and st[0] in ("Z", "X")
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie."""
+    st = _stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
+def group(pgid: int) -> list[int]:
+    """Live processes of process group ``pgid`` (a server started in its own session:
+    every worker it ever spawned, replacements included, inherits the group)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st is not None and int(st[2]) == pgid and st[0] not in ("Z", "X"):
+                out.append(int(entry))
+    return sorted(out)
+
+
+def describe(pids: list[int]) -> list[str]:
+    """``pid: command line`` of each, for a failure message."""
+    out = []
+    for pid in pids:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            cmd = "(gone)"
+        out.append(f"{pid}: {cmd[:160]}")
+    return out
+
+
+def workers_of(pid: int) -> list[int]:
+    """The pool's worker processes among ``pid``'s children (multiprocessing spawn)."""
+    out = []
+    for child in children(pid):
+        try:
+            cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmd and running(child):
+            out.append(child)
+    return out
+
+
+def has_open(pid: int, path: Path) -> bool:
+    """True if ``pid`` holds ``path`` open (a worker that reached its serving loop)."""
+    target = str(Path(path).resolve())
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def serving_workers(owner: int, store: Path) -> list[int]:
+    return [w for w in workers_of(owner) if has_open(w, store)]
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
+    """Poll ``predicate`` until truthy; AssertionError naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def time_to_exit(proc: subprocess.Popen, limit: float) -> float:
+    """Seconds until ``proc`` exits; AssertionError (after killing its process group)
+    if it is still alive after ``limit``."""
+    t0 = time.monotonic()
+    try:
+        proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        stuck = [p for p in [proc.pid, *children(proc.pid)] if running(p)]
+        os.killpg(proc.pid, 9)  # the test's own process group (start_new_session)
+        proc.wait(timeout=10)
+        raise AssertionError(f"still alive {limit:g} s after the signal: {stuck}") from None
+    return time.monotonic() - t0
+
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("COMMIT")
+print("released", flush=True)
+"""
+
+
+class LockHolder:
+    """A second process that holds ``BEGIN IMMEDIATE`` on the store until released."""
+
+    def __init__(self, path: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("\n")
+            self.proc.stdin.flush()
+            assert self.proc.stdout.readline().strip() == "released"
+            self.proc.wait(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
