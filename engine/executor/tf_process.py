@@ -168,7 +168,10 @@ class Inbox:
         return self.stopping or job_id in self.cancelled
 
     def finished(self, job_id: int) -> None:
-        self.cancelled.discard(job_id)
+        """``job_id`` was answered. Ids grow and a lane serves its jobs in order, so a
+        cancel for this job or an earlier one (sent after its answer) is forgotten too:
+        the set stays as small as the queue, however long the process lives."""
+        self.cancelled = {i for i in self.cancelled if i > job_id}
 
 
 class _OwnerGone(Exception):

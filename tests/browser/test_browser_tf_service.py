@@ -341,7 +341,9 @@ def test_the_server_never_loads_tensorflow(server, page, tmp_path):
     store = RunStore(server.store)
     before = {r["id"] for r in store.list_runs()}
     open_setup(server, page)
-    expect(page.locator(".st-key-setup_schedule_chart .main-svg").first).to_be_visible(timeout=START)
+    expect(page.locator(".st-key-setup_schedule_chart .main-svg").first).to_be_visible(
+        timeout=START
+    )
     page.get_by_text("Find a learning rate").click()
     page.locator(".st-key-setup_lrf_run button").click()
     expect(page.locator(".st-key-setup_lrf_use button").first).to_be_visible(timeout=START)

@@ -219,6 +219,28 @@ def test_a_failure_of_a_lane_that_could_not_start_is_forgotten_when_it_is_up():
     assert service.ticket("preview", "bad").state == FAILED  # the request's own error stays
 
 
+def test_a_cancel_that_comes_after_its_answer_is_not_kept():
+    """The server cancels a range test its process has just answered (the two crossed
+    in the pipe): the process must not keep that id for ever, nor stop a later job."""
+    import multiprocessing
+
+    from engine.executor.tf_process import Inbox
+
+    ours, theirs = multiprocessing.Pipe()
+    inbox = Inbox(theirs)
+    ours.send((5, "lr_find", {}))
+    assert inbox.next_job(1)[0] == 5
+    inbox.finished(5)  # answered...
+    ours.send(("cancel", 5))  # ...while the server cancelled it
+    ours.send((6, "lr_find", {}))
+    assert inbox.next_job(1) is None  # the cancel came first: no job in it
+    assert inbox.next_job(1)[0] == 6 and not inbox.should_stop(6)
+    inbox.finished(6)
+    assert inbox.cancelled == set()
+    ours.send(("cancel", 7))  # a cancel for a job still queued behind the running one
+    assert inbox.should_stop(6) is False and inbox.cancelled == {7}
+
+
 def test_the_service_ends_with_its_owner(tmp_path):
     """SIGKILL the process that owns a service: its lanes' processes exit by themselves
     at once, even while they are still importing TensorFlow."""
