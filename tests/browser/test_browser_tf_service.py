@@ -82,10 +82,11 @@ TOP_JS = """(e, margin) => {
 }"""
 
 
-def shots(page, locator, tmp_path: Path, name: str, *, top: int | None = None) -> None:
+def shots(page, locator, tmp_path: Path, name: str, *, top: int | None = None, drawn=None) -> None:
     """What a person sees with ``locator`` in view (``top``: its top edge that many px
     from the window's top), at a projector's and a laptop's size. A rerun may replace
-    the element between finding and scrolling it: found again until it holds still."""
+    the element between finding and scrolling it: found again until it holds still.
+    ``drawn``: a locator visible once a chart has redrawn at the new size."""
     folder = Path(os.environ.get("HPLAB_SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     for w, h in SIZES:
@@ -102,6 +103,8 @@ def shots(page, locator, tmp_path: Path, name: str, *, top: int | None = None) -
             return True
 
         wait_until(scrolled, timeout=START / 1000, what=f"{name} to scroll into view")
+        if drawn is not None:
+            expect(drawn).to_be_visible(timeout=START)
         path = folder / f"{name}-{w}x{h}.png"
         page.screenshot(path=str(path))
         print(f"\nscreenshot: {path}")
@@ -201,7 +204,8 @@ def test_a_cold_server_works_at_once_and_sigterm_stops_it_within_5_s(own_server,
     expect(waiting).to_have_count(0)
     wait_idle(page)
     no_exception(page)
-    shots(page, chart, tmp_path, "setup-preview-ready")
+    line = page.locator(".st-key-setup_schedule_chart .scatterlayer .trace").first
+    shots(page, chart, tmp_path, "setup-preview-ready", drawn=line)
     stops_within_the_limit(srv, page, signal.SIGTERM)
 
 
@@ -221,7 +225,9 @@ def test_a_preview_never_waits_behind_another_sessions_range_test(server, browse
         training = run_the_long_range_test(page)
         live = page.locator(".st-key-setup_lrf_live .main-svg").first
         expect(live).to_be_visible(timeout=START)
-        shots(page, page.locator(".st-key-setup_lrf_range"), tmp_path, "lr-finder-running", top=90)
+        curve = page.locator(".st-key-setup_lrf_live .scatterlayer .trace").first
+        area = page.locator(".st-key-setup_lrf_range")
+        shots(page, area, tmp_path, "lr-finder-running", top=90, drawn=curve)
         assert training.count() == 1, "the range test ended before its screenshots"
 
         set_number(other, "cfg-epochs", 13)  # a schedule nobody previewed yet
@@ -256,7 +262,9 @@ def test_lr_finder_use_then_launch(server, page, tmp_path):
     label = use.inner_text()
     suggestion = float(re.search(r"Use ([0-9.e+-]+)", label).group(1))
     wait_idle(page)
-    shots(page, page.locator(".st-key-setup_lrf_chart"), tmp_path, "lr-finder-ready", top=90)
+    result = page.locator(".st-key-setup_lrf_chart")
+    curve = result.locator(".scatterlayer .trace").first
+    shots(page, result, tmp_path, "lr-finder-ready", top=90, drawn=curve)
     use.click()
     lr_box = page.locator(".st-key-cfg-learning_rate input")
     expect(lr_box).to_have_value(re.compile(rf"^{re.escape(f'{suggestion:g}')}$"), timeout=START)
@@ -372,7 +380,8 @@ def test_the_server_never_loads_tensorflow(server, page, tmp_path):
             expect(chart).to_be_visible(timeout=START)
             wait_idle(page)
             # the data controls above, both charts below: what the page is for
-            shots(page, chart, tmp_path, "schedule-explorer", top=250)
+            line = page.locator(".st-key-sx_chart_update .scatterlayer .trace").first
+            shots(page, chart, tmp_path, "schedule-explorer", top=250, drawn=line)
         wait_idle(page)
         no_exception(page)
     assert tensorflow_libraries(server.proc.pid) == set()
