@@ -196,9 +196,12 @@ def test_a_cold_server_works_at_once_and_sigterm_stops_it_within_5_s(own_server,
     expect(waiting).to_contain_text("Preparing the preview")
     launch.click(trial=True)  # actionable: visible, enabled, not covered
     no_exception(page)
-    shots(page, launch, tmp_path, "setup-first-load")  # the launch bar, usable meanwhile
+    # What it looks like meanwhile: best effort, the checks above are the test (on a
+    # loaded machine the preview may come in while the screenshots are taken).
     shots(page, waiting, tmp_path, "setup-preview-preparing")
-    expect(waiting).to_contain_text("Preparing the preview")  # the shots showed it
+    shots(page, launch, tmp_path, "setup-first-load")  # the launch bar, usable meanwhile
+    if page.locator(".st-key-setup_preview_wait").count() == 0:
+        print("\nnote: the preview came in while the screenshots were taken")
     chart = page.locator(".st-key-setup_schedule_chart .main-svg").first
     expect(chart).to_be_visible(timeout=START)
     expect(waiting).to_have_count(0)
