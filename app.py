@@ -13,7 +13,7 @@ import re
 import streamlit as st
 
 from engine.errors import StoreError
-from ui import errors, resources, sidebar
+from ui import errors, resources, shell, sidebar
 
 PAGES = [
     ("pages/setup.py", "Set up runs", ":material/tune:", "setup"),
@@ -28,10 +28,14 @@ PAGES = [
 def main() -> None:
     st.set_page_config(
         page_title="HP Lab",
-        page_icon=":material/science:",
+        # An emoji, not a Material icon: Streamlit turns ``:material/…:`` page icons into
+        # a favicon URL on Google's font CDN, which an offline classroom cannot reach; an
+        # emoji becomes an inline SVG. (Icons inside pages use the bundled font.)
+        page_icon="🧪",
         layout="wide",
         initial_sidebar_state="expanded",
     )
+    shell.frame()
     pages = [
         st.Page(path, title=title, icon=icon, url_path=url, default=i == 0)
         for i, (path, title, icon, url) in enumerate(PAGES)

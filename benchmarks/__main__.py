@@ -10,9 +10,11 @@ BENCHMARKS = (
     "sweep_vs_serial.py",
     "stacked_vs_serial.py",
     "ui_speed.py",
+    "compare_draw.py",
     "one_run.py",
     "export_memory.py",
     "memory_estimate.py",
+    "duration_estimate.py",
 )
 
 if __name__ == "__main__":

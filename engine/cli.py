@@ -34,6 +34,7 @@ COMMANDS = (
     "cancel",
     "export",
     "diagnose",
+    "follow_up",
     "worker",
 )
 

@@ -31,10 +31,17 @@ NORM_FLOATS = 1.0  # per unit and example, batch normalisation
 DROPOUT_FLOATS = 0.5  # per unit and example, the dropout mask
 LSTM_FLOATS = 8.0  # per unit, step and example: the gates, c and h kept for backprop
 ACTIVATION_OVERHEAD = 1.0  # backward-pass temporaries on top of what the forward pass keeps
-# Wall time: a fixed start (build, trace), a cost per optimizer update, and compute.
-START_SECONDS = 4.0
-SECONDS_PER_UPDATE = 4e-4
-FLOPS_PER_SECOND = 4e9
+# Wall time in a warm worker, as a sum of costs per thing counted (``time_features``),
+# fitted by least squares to measured runs (``benchmarks/duration_estimate.py``):
+# building and tracing the model, each epoch's fixed work (validation, callbacks, the
+# store), each batch's dispatch, each sequential LSTM step of a batch, and arithmetic.
+SECONDS_PER = {  # fitted on 11 runs of 2-28 s: estimate / measured 0.61-1.26
+    "start": 2.4,
+    "epoch": 0.015,
+    "batch": 9e-4,
+    "lstm_step": 2.5e-3,
+    "gflop": 0.65,
+}
 
 # Optimizer state per parameter (Keras 3 slot variables).
 _SLOTS = {"sgd": 0, "adam": 2, "adamw": 2, "nadam": 2, "rmsprop": 1, "adagrad": 1, "lion": 1}
@@ -54,6 +61,7 @@ class RunCost:
     activation_bytes: int  # one training batch's activations kept for backprop
     updates: int
     seconds: float
+    time_parts: dict[str, float]  # what ``seconds`` sums: counts per ``SECONDS_PER`` key
 
     @property
     def peak_bytes(self) -> int:
@@ -129,12 +137,8 @@ def estimate(cfg: dict) -> RunCost:
     copies = 2 + _slots(cfg["optimizer"]) + (cfg["grad_accum_steps"] > 1)
     weights = 4 * params * copies
     activations = ACTIVATION_OVERHEAD * 4 * act * cfg["batch_size"]
-    examples = shape.total_updates * cfg["grad_accum_steps"] * cfg["batch_size"]
-    seconds = (
-        START_SECONDS
-        + shape.total_updates * SECONDS_PER_UPDATE
-        + 3 * flops * examples / FLOPS_PER_SECOND
-    )
+    parts = _time_features(cfg, shape, steps if _has_lstm(cfg) else 0, flops)
+    seconds = sum(SECONDS_PER[k] * v for k, v in parts.items())
     return RunCost(
         params=params,
         runtime_bytes=RUNTIME_BYTES,
@@ -143,7 +147,30 @@ def estimate(cfg: dict) -> RunCost:
         activation_bytes=int(activations),
         updates=shape.total_updates,
         seconds=seconds,
+        time_parts=parts,
     )
+
+
+def _has_lstm(cfg: dict) -> bool:
+    return any(spec["type"] == "lstm" for spec in _layers(cfg))
+
+
+def _time_features(cfg: dict, shape, lstm_steps: int, flops: float) -> dict[str, float]:
+    """What a run's wall time is a sum of: one start, its epochs, its batches (training,
+    then validation every epoch and the test set once), the sequential LSTM steps of
+    those batches, and its arithmetic (a training example costs ~3 forward passes)."""
+    bs = cfg["batch_size"]
+    epochs = cfg["epochs"]
+    train_batches = shape.steps_per_epoch * epochs
+    eval_batches = math.ceil(shape.n_val / bs) * epochs + math.ceil(shape.n_test / bs)
+    examples = 3 * shape.n_train * epochs + shape.n_val * epochs + shape.n_test
+    return {
+        "start": 1.0,
+        "epoch": float(epochs),
+        "batch": float(train_batches + eval_batches),
+        "lstm_step": float(lstm_steps * (train_batches + eval_batches)),
+        "gflop": flops * examples / 1e9,
+    }
 
 
 def _physical_memory() -> int | None:

@@ -1,37 +1,43 @@
 """Watch & compare: live progress and overlaid curves of the selected runs.
 
-The run table picks what is compared. The live panel (progress, charts) is a
-fragment that re-reads the store *only while a selected run is queued or running*:
-every 0.3 s until a just-launched run has drawn its first epoch, then every 1.5 s
-(``ui.runs.poll_seconds``); nothing else on the page reruns, so the table, filters
-and zoom stay put. When a run changes state or the pace should change, the page
-refreshes once; when the last run finishes it stops polling.
+The curves come first: a one-line selection bar, then the charts, then each run's
+progress and diagnosis. The run table that picks what is compared folds away
+beneath the bar. The address bar follows the selection (``?sweep=`` for one whole
+launch, ``?runs=`` otherwise), so a link shows what the page shows. The live panel
+(charts, progress) is a fragment that re-reads the store *only while a selected run
+is queued or running*: every 0.3 s until a just-launched run has drawn its first
+epoch, then every 1.5 s (``ui.runs.poll_seconds``); nothing else on the page reruns,
+so the table, filters and zoom stay put. When a run changes state or the pace
+should change, the page refreshes once; when the last run finishes it stops polling.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import html
 import time
 
 import streamlit as st
 
 from engine.errors import StoreError
 from engine.store import TERMINAL, higher_is_better
-from ui import resources
-from ui.charts import X_AXES, metric_figure, parallel_figure, updates_figure
+from ui import literal, resources
+from ui.charts import MANY_RUNS, X_AXES, finite, metric_figure, parallel_figure, updates_figure
 from ui.diagnosis_view import badges, diagnosis_of, label_counts, render_explanation
+from ui.paired_view import render_comparison_summary
 from ui.palette import run_colors
 from ui.runs import (
     ACTIVE,
     FAST_POLL_SECONDS,
     config_diff,
     curves_for,
+    display_names,
     filter_runs,
     fmt_num,
+    group_label,
     hyperparameters,
     ident,
+    log_dims,
     metric_keys,
     parallel_rows,
     poll_seconds,
@@ -39,6 +45,7 @@ from ui.runs import (
     result_keys,
     runs_table,
     seed_groups,
+    with_result,
 )
 from ui.shell import require_shell
 from ui.widgets import color_dot, status_text
@@ -49,11 +56,6 @@ state = st.session_state
 store = resources.store()
 
 st.title("Watch & compare")
-st.caption(
-    "Select runs in the table to overlay them. Training curves are solid, validation "
-    "curves dashed, and each run keeps one colour on every chart. The panel updates live "
-    "while runs train; cancelling keeps a run's partial curves."
-)
 
 all_runs = store.list_runs()
 if not all_runs:
@@ -81,6 +83,16 @@ def _select(ids: list[str]) -> None:
     state["compare_sel_version"] = state.get("compare_sel_version", 0) + 1
 
 
+def _url_query(ids: list[str]) -> tuple[str | None, str | None]:
+    """The address of a selection: one whole launch by its sweep, else the run ids."""
+    sweeps = {by_id[i].get("sweep_id") for i in ids}
+    if len(sweeps) == 1 and None not in sweeps:
+        (sweep,) = sweeps
+        if {r["id"] for r in all_runs if r.get("sweep_id") == sweep} == set(ids):
+            return sweep, None
+    return None, ",".join(ids) or None
+
+
 # --- the selection: the URL (a launch or a shared link) wins once, then the person does
 query = (st.query_params.get("sweep"), st.query_params.get("runs"))
 if any(query) and state.get("compare_query_applied") != query:
@@ -91,47 +103,192 @@ if any(query) and state.get("compare_query_applied") != query:
         ids = [i for i in (listed or "").split(",") if i in by_id]
     if ids:
         _select(ids)
+    if st.query_params.get("tab") in TABS:  # a lesson opens on the chart it is about
+        state["compare_tabs"] = st.query_params["tab"]
     state["compare_query_applied"] = query
 if "compare_ids" not in state:
     _select(_latest_launch())
 state["compare_ids"] = [i for i in state["compare_ids"] if i in by_id]
+# ... and the address bar follows what is shown
+shown_query = _url_query(state["compare_ids"])
+if shown_query != query or "tab" in st.query_params:
+    st.query_params.from_dict(
+        {k: v for k, v in zip(("sweep", "runs"), shown_query, strict=True) if v}
+    )
+state["compare_query_applied"] = shown_query
 
 # ----------------------------------------------------------------------------- table
 
-with st.container(border=True):
-    fc = st.columns([2, 2, 2, 2, 3])
-    tasks = sorted({r.get("task") or "" for r in all_runs} - {""})
-    statuses = [
-        s
-        for s in (
-            "queued",
-            "running",
-            "completed",
-            "diverged",
-            "failed",
-            "cancelled",
-            "interrupted",
+STATUSES = ("queued", "running", "completed", "diverged", "failed", "cancelled", "interrupted")
+# The filters are read from their widgets' state before the widgets are drawn (in the
+# folded table below): the selection bar above needs the count of runs they show.
+shown = filter_runs(
+    list(reversed(all_runs)),
+    tasks=state.get("compare_f_task") or [],
+    statuses=state.get("compare_f_status") or [],
+    optimizers=state.get("compare_f_opt") or [],
+    tags=state.get("compare_f_tags") or [],
+    text=state.get("compare_f_text") or "",
+)
+table = runs_table(shown)
+shown_ids = table["id"].tolist()
+selected = [by_id[i] for i in state["compare_ids"]]
+sel_ids = [r["id"] for r in selected]
+
+
+# Cancel buttons live in the live fragment: their callbacks must not draw anything
+# (a toast from a fragment callback lands at the top of the page and shifts it), so
+# they leave a note that the fragment shows on its next draw.
+def _cancel_runs(ids: list[str]) -> None:
+    try:
+        n = sum(resources.cancel(i) for i in ids)
+    except StoreError as e:  # read-only, locked, disk full: the store's own sentence
+        state["compare_notice"] = f"Not cancelled: {literal.md(e)}"
+        return
+    state["compare_notice"] = (
+        f"Cancel requested for {n} run(s): a running run stops at the end of its epoch and "
+        "keeps its curves."
+        if n
+        else "Nothing left to cancel."
+    )
+
+
+def _cancel_sweep(sweep_id: str) -> None:
+    try:
+        n = resources.cancel(sweep_id=sweep_id)
+    except StoreError as e:
+        state["compare_notice"] = f"Not cancelled: {literal.md(e)}"
+        return
+    state["compare_notice"] = f"Cancel requested for {n} run(s) of this comparison."
+
+
+def _add_tag(ids: list[str]) -> None:
+    tag = (state.get("compare_new_tag") or "").strip()
+    if not tag:
+        return
+    try:
+        for i in ids:
+            run = store.get_run(i)
+            store.set_tags(i, list(dict.fromkeys([*(run.get("tags") or []), tag])))
+    except (ValueError, StoreError) as e:
+        st.toast(f"Tag refused: {literal.md(e)}", icon=":material/error:")
+        return
+    state["compare_new_tag"] = ""
+    st.toast(f"Tagged {len(ids)} run(s) “{literal.md(tag)}”.", icon=":material/sell:")
+
+
+def _delete(ids: list[str]) -> None:
+    try:
+        n = store.delete_runs(ids)
+    except Exception as e:  # a run started meanwhile: the store refuses, we say why
+        st.toast(f"Not deleted: {literal.md(e)}", icon=":material/error:")
+        return
+    state["compare_confirm_delete"] = None
+    state["compare_ids"] = [i for i in state.get("compare_ids", []) if i in by_id and i not in ids]
+    st.toast(f"Deleted {n} run(s).", icon=":material/delete:")
+
+
+# --- the selection bar: what is shown, the quick picks, and what to do with it
+with st.container(horizontal=True, vertical_alignment="center", gap="small", key="compare_bar"):
+    st.markdown(f"**{len(sel_ids)} of {len(all_runs)}** runs selected")
+    st.button(
+        "Latest launch",
+        on_click=_select,
+        args=(_latest_launch(),),
+        key="compare_pick_latest",
+        icon=":material/history:",
+    )
+    st.button(
+        f"All {len(shown_ids)} shown",
+        on_click=_select,
+        args=(shown_ids,),
+        key="compare_pick_all",
+        icon=":material/select_all:",
+        help="Every run the table shows (its filters apply).",
+    )
+    st.button(
+        "Clear", on_click=_select, args=([],), key="compare_pick_none", icon=":material/deselect:"
+    )
+    if sel_ids:
+        st.download_button(
+            "Export CSV",
+            data=lambda ids=tuple(sel_ids): store.export_csv(list(ids)),
+            file_name=f"hplab-{len(sel_ids)}-runs.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="compare_export_csv",
+            on_click="ignore",
+            help=f"The {len(sel_ids)} selected runs: every epoch point and about 1,000 "
+            "per-update points per run, long format: run_id, run_name, series, x_kind, x, "
+            "value, then each run's config as dotted-path columns (config.optimizer.name, "
+            "...). For every update: `engine export --updates full`.",
         )
-        if any(r["status"] == s for r in all_runs)
-    ]
+        if len(sel_ids) == 1:
+            st.page_link(
+                "pages/run.py",
+                label="Open run detail",
+                icon=":material/insights:",
+                query_params={"run": sel_ids[0]},
+            )
+        with st.popover("Tag or delete", icon=":material/sell:", key="compare_more"):
+            st.text_input("Tag to add to the selected runs", key="compare_new_tag", max_chars=50)
+            st.button("Add tag", on_click=_add_tag, args=(sel_ids,), key="compare_add_tag")
+            st.divider()
+            deletable = [r["id"] for r in selected if r["status"] not in ("running",)]
+            if st.button(
+                f"Delete {len(deletable)} run(s)…",
+                icon=":material/delete:",
+                key="compare_delete",
+                disabled=not deletable,
+                help="Runs that are running must be cancelled first.",
+            ):
+                state["compare_confirm_delete"] = deletable
+
+pending = state.get("compare_confirm_delete")
+if pending:
+    with st.container(border=True):
+        st.warning(
+            f"Delete {len(pending)} run(s) and all their curves for good? "
+            + ", ".join(literal.md(by_id[i]["name"]) for i in pending if i in by_id),
+            icon=":material/delete_forever:",
+        )
+        with st.container(horizontal=True):
+            st.button(
+                "Yes, delete",
+                type="primary",
+                on_click=_delete,
+                args=(pending,),
+                key="compare_delete_confirm",
+            )
+            st.button(
+                "Keep them",
+                on_click=lambda: state.update(compare_confirm_delete=None),
+                key="compare_delete_cancel",
+            )
+
+# --- the run table, folded away once something is selected: the curves come first
+with st.expander(
+    "Runs table: filter, sort and tick the runs to compare",
+    expanded=not sel_ids,
+    icon=":material/table_rows:",
+    key="compare_runs",
+):
+    fc = st.columns([3, 2, 2, 2, 2])
+    tasks = sorted({r.get("task") or "" for r in all_runs} - {""})
+    statuses = [s for s in STATUSES if any(r["status"] == s for r in all_runs)]
     optimizers = sorted({ident(r["config"].get("optimizer")) or "?" for r in all_runs})
     all_tags = sorted({t for r in all_runs for t in (r.get("tags") or [])})
-    f_task = fc[0].multiselect("Task", tasks, key="compare_f_task", placeholder="all tasks")
-    f_status = fc[1].multiselect("Status", statuses, key="compare_f_status", placeholder="any")
-    f_opt = fc[2].multiselect("Optimizer", optimizers, key="compare_f_opt", placeholder="any")
-    f_tags = fc[3].multiselect("Tags", all_tags, key="compare_f_tags", placeholder="any")
-    f_text = fc[4].text_input("Search", key="compare_f_text", placeholder="name, id or note")
-
-    shown = filter_runs(
-        list(reversed(all_runs)),
-        tasks=f_task,
-        statuses=f_status,
-        optimizers=f_opt,
-        tags=f_tags,
-        text=f_text,
+    fc[0].text_input("Search", key="compare_f_text", placeholder="name, id or note")
+    fc[1].multiselect("Task", tasks, key="compare_f_task", placeholder="all tasks")
+    fc[2].multiselect("Status", statuses, key="compare_f_status", placeholder="any")
+    fc[3].multiselect("Optimizer", optimizers, key="compare_f_opt", placeholder="any")
+    fc[4].multiselect("Tags", all_tags, key="compare_f_tags", placeholder="any")
+    # A line of text between the filters and the table: the table's hover toolbar
+    # (search, download, full screen) floats above its top right corner.
+    st.caption(
+        f"{len(shown_ids)} of {len(all_runs)} runs shown. Tick rows (the checkbox column) "
+        "to choose what the charts overlay; click a header to sort."
     )
-    table = runs_table(shown)
-    shown_ids = table["id"].tolist()
     digest = hashlib.sha1(",".join(shown_ids).encode()).hexdigest()[:10]
     table_key = f"compare_table_{digest}_{state.get('compare_sel_version', 0)}"
     visible_selected = [i for i in state["compare_ids"] if i in shown_ids]
@@ -146,13 +303,15 @@ with st.container(border=True):
         on_select=functools.partial(_on_table_select, table_key, shown_ids),
         selection_mode="multi-row",
         placeholder="—",
-        selection_default={"selection": {"rows": [shown_ids.index(i) for i in visible_selected]}},
+        selection_default={
+            "selection": {"rows": sorted(shown_ids.index(i) for i in visible_selected)}
+        },
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * max(1, len(table))),
         column_order=[c for c in table.columns if c not in ("id", "Best loss is")],
         column_config={
-            "Run": st.column_config.TextColumn("Run", width="medium"),
+            "Run": st.column_config.TextColumn("Run", width="large", pinned=True),
             "Status": st.column_config.TextColumn("Status", width=95),
             "Diagnosis": st.column_config.TextColumn(
                 "Diagnosis",
@@ -183,151 +342,10 @@ with st.container(border=True):
             "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s"),
         },
     )
-    bc = st.columns([1, 1, 1, 4])
-    bc[0].button(
-        "Latest launch",
-        on_click=_select,
-        args=(_latest_launch(),),
-        key="compare_pick_latest",
-        icon=":material/history:",
-        width="stretch",
-    )
-    bc[1].button(
-        f"All {len(shown_ids)} shown",
-        on_click=_select,
-        args=(shown_ids,),
-        key="compare_pick_all",
-        icon=":material/select_all:",
-        width="stretch",
-    )
-    bc[2].button(
-        "Clear",
-        on_click=_select,
-        args=([],),
-        key="compare_pick_none",
-        icon=":material/deselect:",
-        width="stretch",
-    )
-    bc[3].caption(
-        f"{len(state['compare_ids'])} of {len(all_runs)} runs selected. Click rows (the "
-        "checkbox column) to choose what the charts overlay; click a header to sort."
-    )
 
-selected = [by_id[i] for i in state["compare_ids"]]
 if not selected:
     st.info("Select one or more runs in the table to see their curves.", icon=":material/info:")
     st.stop()
-
-# ----------------------------------------------------------------------------- actions
-
-
-# Cancel buttons live in the live fragment: their callbacks must not draw anything
-# (a toast from a fragment callback lands at the top of the page and shifts it), so
-# they leave a note that the fragment shows on its next draw.
-def _cancel_runs(ids: list[str]) -> None:
-    try:
-        n = sum(resources.cancel(i) for i in ids)
-    except StoreError as e:  # read-only, locked, disk full: the store's own sentence
-        state["compare_notice"] = f"Not cancelled: {e}"
-        return
-    state["compare_notice"] = (
-        f"Cancel requested for {n} run(s): a running run stops at the end of its epoch and "
-        "keeps its curves."
-        if n
-        else "Nothing left to cancel."
-    )
-
-
-def _cancel_sweep(sweep_id: str) -> None:
-    try:
-        n = resources.cancel(sweep_id=sweep_id)
-    except StoreError as e:
-        state["compare_notice"] = f"Not cancelled: {e}"
-        return
-    state["compare_notice"] = f"Cancel requested for {n} run(s) of this comparison."
-
-
-def _add_tag(ids: list[str]) -> None:
-    tag = (state.get("compare_new_tag") or "").strip()
-    if not tag:
-        return
-    try:
-        for i in ids:
-            run = store.get_run(i)
-            store.set_tags(i, list(dict.fromkeys([*(run.get("tags") or []), tag])))
-    except (ValueError, StoreError) as e:
-        st.toast(f"Tag refused: {e}", icon=":material/error:")
-        return
-    state["compare_new_tag"] = ""
-    st.toast(f"Tagged {len(ids)} run(s) “{tag}”.", icon=":material/sell:")
-
-
-def _delete(ids: list[str]) -> None:
-    try:
-        n = store.delete_runs(ids)
-    except Exception as e:  # a run started meanwhile: the store refuses, we say why
-        st.toast(f"Not deleted: {e}", icon=":material/error:")
-        return
-    state["compare_confirm_delete"] = None
-    state["compare_ids"] = [i for i in state.get("compare_ids", []) if i not in ids]
-    st.toast(f"Deleted {n} run(s).", icon=":material/delete:")
-
-
-sel_ids = [r["id"] for r in selected]
-with st.container(horizontal=True, vertical_alignment="center"):
-    st.download_button(
-        f"Export {len(sel_ids)} run(s) as CSV",
-        data=lambda ids=tuple(sel_ids): store.export_csv(list(ids)),
-        file_name=f"hplab-{len(sel_ids)}-runs.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key="compare_export_csv",
-        on_click="ignore",
-        help="Every epoch point and about 1,000 per-update points per run, long format: "
-        "run_id, run_name, series, x_kind, x, value, then each run's config as dotted-path "
-        "columns (config.optimizer.name, ...). For every update: `engine export --updates full`.",
-    )
-    if len(sel_ids) == 1:
-        st.page_link(
-            "pages/run.py",
-            label="Open run detail",
-            icon=":material/insights:",
-            query_params={"run": sel_ids[0]},
-        )
-    with st.popover("Tag", icon=":material/sell:"):
-        st.text_input("Tag to add to the selected runs", key="compare_new_tag", max_chars=50)
-        st.button("Add tag", on_click=_add_tag, args=(sel_ids,), key="compare_add_tag")
-    deletable = [r["id"] for r in selected if r["status"] not in ("running",)]
-    if st.button(
-        "Delete…",
-        icon=":material/delete:",
-        key="compare_delete",
-        disabled=not deletable,
-        help="Runs that are running must be cancelled first.",
-    ):
-        state["compare_confirm_delete"] = deletable
-
-pending = state.get("compare_confirm_delete")
-if pending:
-    with st.container(border=True):
-        st.warning(
-            f"Delete {len(pending)} run(s) and all their curves for good? "
-            + ", ".join(by_id[i]["name"] for i in pending if i in by_id),
-            icon=":material/delete_forever:",
-        )
-        dc = st.columns([1, 1, 5])
-        dc[0].button(
-            "Yes, delete",
-            type="primary",
-            on_click=_delete,
-            args=(pending,),
-            key="compare_delete_confirm",
-        )
-        dc[1].button(
-            "Keep them",
-            on_click=lambda: state.update(compare_confirm_delete=None),
-            key="compare_delete_cancel",
-        )
 
 # ----------------------------------------------------------------------------- live panel
 
@@ -348,6 +366,7 @@ def _assign_colors(grouped: bool) -> None:
 
 
 _assign_colors(bool(groups) and state.get("compare_group", True))
+names = dict(zip(sel_ids, display_names(selected), strict=True))  # unique, as typed
 active_at_load = any(r["status"] in ACTIVE for r in selected)
 interval = poll_seconds(selected, time.time())
 
@@ -385,44 +404,46 @@ def _progress_panel(runs: list[dict]) -> None:
     for r in runs:
         p = progress(r, now)
         diag = diagnosis_of(r)
-        c = st.columns([2.6, 1.9, 3.9, 1.3, 1.3], vertical_alignment="center")
+        name = literal.md(names[r["id"]])
+        c = st.columns([2.5, 1.7, 3.8, 2.6], vertical_alignment="center")
         c[0].markdown(
-            f"{color_dot(colors[r['id']])}**{html.escape(r['name'])}** {status_text(r['status'])}",
+            f"{color_dot(colors[r['id']])}**{name}** {status_text(r['status'])}",
             unsafe_allow_html=True,
         )
         c[1].markdown(badges(diag), help=diag.get("summary") if diag else None)
         c[2].progress(p["fraction"], text=p["text"])
-        if diag:
-            with c[3].popover(
-                "Explain",
-                key=f"compare_explain_{r['id']}",
-                width="stretch",
-                help="Why this label: the evidence in numbers and what to try.",
-            ):
-                st.markdown(f"{badges(diag)} · **{html.escape(r['name'])}**")
-                render_explanation(diag)
-        if r["status"] in ACTIVE:
-            c[4].button(
-                "Cancel",
-                key=f"compare_cancel_{r['id']}",
-                on_click=_cancel_runs,
-                args=([r["id"]],),
-                width="stretch",
-            )
-        elif r.get("error") and r["status"] in ("failed", "interrupted"):
-            c[4].page_link("pages/run.py", label="Why?", query_params={"run": r["id"]})
-        else:
-            c[4].page_link(
-                "pages/run.py",
-                label="Details",
-                icon=":material/insights:",
-                query_params={"run": r["id"]},
-            )
+        with c[3].container(horizontal=True, gap="small", vertical_alignment="center"):
+            if diag:
+                with st.popover(
+                    "Explain",
+                    key=f"compare_explain_{r['id']}",
+                    help="Why this label: the evidence in numbers and what to try.",
+                ):
+                    st.markdown(f"{badges(diag)} · **{name}**")
+                    render_explanation(diag, run=r)
+            if r["status"] in ACTIVE:
+                st.button(
+                    "Cancel",
+                    key=f"compare_cancel_{r['id']}",
+                    on_click=_cancel_runs,
+                    args=([r["id"]],),
+                )
+            elif r.get("error") and r["status"] in ("failed", "interrupted"):
+                st.page_link("pages/run.py", label="Why?", query_params={"run": r["id"]})
+            else:
+                st.page_link(
+                    "pages/run.py",
+                    label="Details",
+                    icon=":material/insights:",
+                    query_params={"run": r["id"]},
+                )
 
 
 def _controls(has_groups: bool) -> dict:
-    c = st.columns([4, 3, 1, 2], vertical_alignment="bottom")
-    x_axis = c[0].segmented_control(
+    # One row of content-wide controls: columns would cut "wall time" and the toggle's
+    # label at a projector's 1280 px.
+    bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    x_axis = bar.segmented_control(
         "x axis",
         list(X_AXES),
         key="compare_x",
@@ -430,7 +451,7 @@ def _controls(has_groups: bool) -> dict:
         format_func=lambda k: {
             "epoch": "epoch",
             "update": "update",
-            "examples": "examples seen",
+            "examples": "examples",
             "wall": "wall time",
         }[k],
         required=True,
@@ -439,20 +460,21 @@ def _controls(has_groups: bool) -> dict:
         "sizes fairly.",
     )
     state.setdefault("compare_smooth", 0.0)
-    smoothing = c[1].slider(
+    smoothing = bar.slider(
         "Smoothing",
         0.0,
         0.99,
         key="compare_smooth",
         step=0.01,
+        width=170,
         help="Exponential moving average (TensorBoard's debiased EMA). The raw curve stays "
         "faint beneath. 0.6-0.9 for noisy per-update curves.",
     )
-    log_y = c[2].toggle("log y", key="compare_log")
+    log_y = bar.toggle("log y", key="compare_log")
     group = False
     if has_groups:
-        group = c[3].toggle(
-            "Seeds as mean ± std",
+        group = bar.toggle(
+            "Seeds: mean ± std",
             value=True,
             key="compare_group",
             help="Runs identical but for the seed are drawn as their mean with "
@@ -467,8 +489,16 @@ def _charts(runs: list[dict], ctl: dict) -> None:
     need_updates = tabs[2].open or tabs[3].open
     series = resources.series_for(runs, updates=need_updates)
     curves = [
-        curves_for(r, *series[r["id"]], colors[r["id"]], group=group_of.get(r["id"])) for r in runs
+        curves_for(
+            r, *series[r["id"]], colors[r["id"]], group=group_of.get(r["id"]), name=names[r["id"]]
+        )
+        for r in runs
     ]
+    if len(runs) > MANY_RUNS:
+        st.caption(
+            f"{len(runs)} runs: each chart's legend keeps only the line styles, and pointing "
+            "at a curve names its run. Colours repeat every ten runs; the table is the key."
+        )
     opts = {"x_axis": ctl["x_axis"], "smoothing": ctl["smoothing"], "log_y": ctl["log_y"]}
     if tabs[0].open:
         with tabs[0]:
@@ -481,7 +511,7 @@ def _charts(runs: list[dict], ctl: dict) -> None:
                 "of epoch). ★ marks each run's best epoch, ▲ where it starts to overfit, and the "
                 "shaded band its widening train/validation gap; a dotted line marks the update "
                 "where the loss became NaN. Both high and flat means underfitting; spikes or a ✕ "
-                "(NaN) mean the learning rate is too high. Explain (above) gives each run's "
+                "(NaN) mean the learning rate is too high. Explain (below) gives each run's "
                 "evidence and what to try.",
             )
     if tabs[1].open:
@@ -596,6 +626,8 @@ def live_panel() -> None:
             st.rerun()
     else:
         runs = selected
+    ctl = _controls(bool(groups))
+    _charts(runs, ctl)
     with st.container(border=True):
         if any(r["status"] in ACTIVE for r in runs) or len(runs) <= 6:
             _progress_panel(runs)
@@ -610,8 +642,6 @@ def live_panel() -> None:
             if box.open:
                 with box:
                     _progress_panel(runs)
-    ctl = _controls(bool(groups))
-    _charts(runs, ctl)
     # A run changed state (started, finished, was cancelled) or the polling pace should
     # change (a first epoch arrived): redraw the whole page once so the table, the
     # actions and the polling follow; later epochs alone do not.
@@ -639,56 +669,73 @@ if groups:
     result = "val_loss" if any("val_loss" in (r.get("best") or {}) for r in selected) else "loss"
     lines = []
     for ids in groups.values():
-        vals = [by_id[i]["best"].get(result) for i in ids if by_id[i]["best"].get(result)]
-        if not vals:
+        vals = [v for i in ids if finite(v := (by_id[i].get("best") or {}).get(result))]
+        if len(vals) < 2:
             continue
         mean = sum(vals) / len(vals)
-        sd = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else 0
-        name = by_id[ids[0]]["name"].rpartition(" · seed ")[0] or by_id[ids[0]]["name"]
+        sd = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
+        name = literal.md(group_label(by_id[ids[0]]["name"]))
         lines.append(
             f"- **{name}**: best {result} {fmt_num(mean)} ± {fmt_num(sd, 2)} over {len(vals)} seeds"
         )
     if lines:
         st.markdown("**Seed repeats** (identical runs but for the seed)\n" + "\n".join(lines))
+render_comparison_summary(selected, all_runs)
 
-st.markdown("#### Hyperparameters against the result")
+# Parallel coordinates are drawn with WebGL: without a GPU (a classroom laptop, this CI)
+# the browser spends 10-20 s on them, blocking every other chart and the live panel's
+# polling. So they are drawn when asked for, and stay open once opened.
+pc_box = st.expander(
+    "Hyperparameters against the result (parallel coordinates)",
+    icon=":material/ssid_chart:",
+    key="compare_pc_open",
+    on_change="rerun",
+)
 # One task at a time: the selection's task, among the runs the table shows.
 pc_task = selected[0]["config"].get("task")
 pc_runs = [by_id[i] for i in shown_ids if by_id[i]["config"].get("task") == pc_task]
 dims = hyperparameters(pc_runs)
 results = result_keys(pc_runs)
-if len(pc_runs) < 2 or not dims or not results:
-    st.caption(
+if not pc_box.open:
+    pass
+elif len(pc_runs) < 2 or not dims or not results:
+    pc_box.caption(
         "Parallel coordinates need two or more runs in the table that differ in some setting "
         "and have results."
     )
 else:
-    pc = st.columns([2, 1, 3])
-    target = pc[0].selectbox("Result", results, key="compare_pc_target")
-    which = pc[1].segmented_control(
-        "Value", ["best", "last"], key="compare_pc_which", default="best", required=True
-    )
-    if interval == FAST_POLL_SECONDS:
-        # Plotly draws parallel coordinates with WebGL: without a GPU that holds the
-        # browser for seconds, and with it the live panel's polling, just when a new run
-        # is about to show its first point. The page redraws once that point is in.
-        st.caption(
-            f"Parallel coordinates of the {len(pc_runs)} {pc_task} runs in the table follow "
-            "once the new run(s) report their first epoch."
+    with pc_box:
+        pc = st.columns([2, 1, 3])
+        target = pc[0].selectbox("Result", results, key="compare_pc_target")
+        which = pc[1].segmented_control(
+            "Value", ["best", "last"], key="compare_pc_which", default="best", required=True
         )
-    else:
-        st.plotly_chart(
-            parallel_figure(
-                parallel_rows(pc_runs, dims, target, which or "best"),
-                dims,
-                target,
-                higher_is_better=higher_is_better(target),
-            ),
-            key="compare_parallel",
-            width="stretch",
-        )
-        st.caption(
-            f"One line per {pc_task} run shown in the table ({len(pc_runs)}), through the "
-            "settings that vary to the result; the best results are drawn darkest. Drag "
-            "along an axis to highlight a range."
-        )
+        if interval == FAST_POLL_SECONDS:
+            # A just-launched run is about to show its first point: WebGL would hold the
+            # browser, and the polling with it, right then. The page redraws once it is in.
+            st.caption(
+                f"Parallel coordinates of the {len(pc_runs)} {pc_task} runs in the table "
+                "follow once the new run(s) report their first epoch."
+            )
+        else:
+            placed = with_result(pc_runs, target, which or "best")
+            st.plotly_chart(
+                parallel_figure(
+                    parallel_rows(placed, dims, target, which or "best"),
+                    dims,
+                    target,
+                    higher_is_better=higher_is_better(target),
+                    log_dims=log_dims(placed, dims),
+                    diverged=[r["status"] == "diverged" for r in placed],
+                ),
+                key="compare_parallel",
+                width="stretch",
+            )
+            better = "highest" if higher_is_better(target) else "lowest"
+            st.caption(
+                f"One line per {pc_task} run shown in the table ({len(placed)}), through the "
+                f"settings that vary to its {which or 'best'} {target}: the best result "
+                f"({better}) is drawn darkest, the worst lightest, and a run that diverged "
+                "sits past the worst end, in red. Learning rates are on a log axis. Drag "
+                "along an axis to highlight a range."
+            )

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import demos, form, resources
+from ui import demos, form, literal, resources
 from ui.diagnosis_view import badge
 from ui.runs import ACTIVE, differing_keys, progress, summary
 from ui.shell import require_shell
@@ -45,13 +45,12 @@ all_runs = store.list_runs()
 launched = {d: demos.demo_runs(all_runs, d) for d in demos.DEMOS}
 
 
-def _marker(demo_id: str) -> str:
+def _state(demo_id: str) -> str | None:
+    """``running`` or ``done`` for a launched demo, None before its first launch."""
     runs = launched[demo_id]
     if not runs:
-        return ""
-    if any(r["status"] in ACTIVE for r in runs):
-        return "  ·  running"
-    return "  ·  done"
+        return None
+    return "running" if any(r["status"] in ACTIVE for r in runs) else "done"
 
 
 # --- which demo: a ?demo= link wins once, then the person's choice
@@ -64,12 +63,15 @@ state.setdefault("demos_pick", ids[0])
 
 left, right = st.columns([1, 2.4], gap="large")
 with left:
-    demo_id = st.radio(
-        "Lesson",
-        ids,
-        key="demos_pick",
-        format_func=lambda d: demos.DEMOS[d].title + _marker(d),
-    )
+    # The labels never change: a radio whose option labels change (a "· running"
+    # marker at launch) is reset by the browser to its first option. What each lesson
+    # is doing is listed beneath instead.
+    demo_id = st.radio("Lesson", ids, key="demos_pick", format_func=lambda d: demos.DEMOS[d].title)
+    with st.container(key="demos_status"):
+        for d in ids:
+            if (now := _state(d)) is not None:
+                icon = ":material/progress_activity:" if now == "running" else ":material/check:"
+                st.caption(f"{icon} {demos.DEMOS[d].title} · {now}")
 demo = demos.DEMOS[demo_id]
 
 
@@ -90,11 +92,6 @@ def _launch(demo_id: str) -> None:
         return
     state[f"demos_error_{demo_id}"] = None
     st.toast(f"Queued {len(configs)} run(s): {d.title}.", icon=":material/rocket_launch:")
-
-
-def _open_compare(demo_id: str, sweep_id: str) -> None:
-    state["compare_tabs"] = demos.DEMOS[demo_id].tab  # open the chart the lesson is about
-    state["demos_goto"] = {"page": "pages/compare.py", "query": {"sweep": sweep_id}}
 
 
 def _edit_in_setup(demo_id: str) -> None:
@@ -189,13 +186,13 @@ def latest_launch() -> None:
     head = st.columns([3, 2], vertical_alignment="center")
     head[0].markdown(f"**Latest launch** · {done}/{len(runs)} finished")
     if sweep_id:
-        head[1].button(
-            "Open in Watch & compare",
+        # A link, not a button: it works from inside this fragment (a button's click
+        # would only rerun the fragment) and the address bar says where it went.
+        head[1].page_link(
+            "pages/compare.py",
+            label="Open in Watch & compare",
             icon=":material/monitoring:",
-            key=f"demos_compare_{demo.id}",
-            on_click=_open_compare,
-            args=(demo.id, sweep_id),
-            width="stretch",
+            query_params={"sweep": sweep_id, "tab": demo.tab},
             help=f"Overlays these runs' curves with the {demo.tab} tab open.",
         )
     now = time.time()
@@ -203,7 +200,7 @@ def latest_launch() -> None:
     for r, v in zip(runs, verdicts, strict=True):
         p = progress(r, now)
         c = st.columns([3, 4, 5], vertical_alignment="center")
-        c[0].markdown(f"**{v.name}** {status_text(r['status'])}")
+        c[0].markdown(f"**{literal.md(v.name)}** {status_text(r['status'])}")
         c[1].progress(p["fraction"], text=p["text"])
         c[2].markdown(_verdict_line(v))
         if v.summary and r["status"] not in ACTIVE:

@@ -164,7 +164,9 @@ with reg_tab:
 # ----------------------------------------------------------------------------- classification
 
 with cls_tab:
-    c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
+    # The last column holds "probability | logit": at a projector's 1280 px anything
+    # narrower cuts "logit" off.
+    c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1.1, 1.8])
     with c1:
         chosen_c = _pick(lc.CLASSIFICATION, list(lc.CLASSIFICATION), "lx_cls")
     with c2:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from engine.errors import StoreError
 from engine.store import TERMINAL
-from ui import form, resources
+from ui import form, literal, resources
 from ui.charts import (
     confusion_figure,
     metric_figure,
@@ -34,6 +34,7 @@ from ui.runs import (
     loss_label,
     metric_keys,
     pick,
+    plateau_text,
     primary_metric,
     progress,
     task_title,
@@ -83,7 +84,7 @@ color = RUN_COLORS[0]
 
 h1, h2 = st.columns([3, 2], vertical_alignment="center")
 with h1:
-    st.subheader(run["name"])
+    st.subheader(literal.md(run["name"]))
     with st.container(horizontal=True, gap="small"):
         status_badge(run["status"])
         diag = diagnosis_of(run)
@@ -209,7 +210,7 @@ def curves_panel() -> None:
             f"What the curves say: {diag.get('summary') or diag['label']}",
             icon=":material/lightbulb:",
         ):
-            render_explanation(diag)
+            render_explanation(diag, run=r)
     epochs, updates = resources.run_series(r)
     curves = [curves_for(r, epochs, updates, color)]
     log_y = st.toggle(
@@ -371,7 +372,9 @@ with tab_config:
             "sweep": run.get("sweep_id") or "—",
         }
         if result.get("plateau_cuts"):
-            facts["LR plateau cuts"] = ", ".join(str(c) for c in result["plateau_cuts"])
+            facts["learning rate cut by reduce-LR-on-plateau"] = plateau_text(
+                result["plateau_cuts"]
+            )
         st.markdown("\n".join(f"- **{k}**: {v}" for k, v in facts.items()))
 
 # ----------------------------------------------------------------------------- keep
@@ -382,7 +385,7 @@ def _save_name() -> None:
         store.rename(run_id, state["detail_name"])
         st.toast("Renamed.", icon=":material/edit:")
     except (ValueError, StoreError) as e:
-        st.toast(f"Not renamed: {e}", icon=":material/error:")
+        st.toast(f"Not renamed: {literal.md(e)}", icon=":material/error:")
 
 
 def _save_tags() -> None:
@@ -390,7 +393,7 @@ def _save_tags() -> None:
         store.set_tags(run_id, [t.strip() for t in state["detail_tags"] if str(t).strip()])
         st.toast("Tags saved.", icon=":material/sell:")
     except (ValueError, StoreError) as e:
-        st.toast(f"Tags not saved: {e}", icon=":material/error:")
+        st.toast(f"Tags not saved: {literal.md(e)}", icon=":material/error:")
 
 
 def _save_notes() -> None:
@@ -398,14 +401,14 @@ def _save_notes() -> None:
         store.set_notes(run_id, state["detail_notes"])
         st.toast("Notes saved.", icon=":material/edit_note:")
     except (ValueError, StoreError) as e:
-        st.toast(f"Notes not saved: {e}", icon=":material/error:")
+        st.toast(f"Notes not saved: {literal.md(e)}", icon=":material/error:")
 
 
 def _delete() -> None:
     try:
         store.delete_runs([run_id])
     except Exception as e:  # running meanwhile: the store refuses
-        st.toast(f"Not deleted: {e}", icon=":material/error:")
+        st.toast(f"Not deleted: {literal.md(e)}", icon=":material/error:")
         return
     state["detail_confirm_delete"] = False
     state.pop("detail_run", None)
@@ -453,7 +456,8 @@ with tab_keep:
         )
     else:
         st.warning(
-            f"Delete “{run['name']}” and all its curves for good?", icon=":material/delete_forever:"
+            f"Delete “{literal.md(run['name'])}” and all its curves for good?",
+            icon=":material/delete_forever:",
         )
         d1, d2, _ = st.columns([1, 1, 5])
         d1.button("Yes, delete", type="primary", key="detail_delete_confirm", on_click=_delete)

@@ -70,7 +70,8 @@ def describe(pids: list[int]) -> list[str]:
 
 
 def workers_of(pid: int) -> list[int]:
-    """The pool's worker processes among ``pid``'s children (multiprocessing spawn)."""
+    """``pid``'s multiprocessing-spawned children: in a dashboard these are the pool's
+    workers and the TensorFlow service's processes (``serving_workers`` tells them apart)."""
     out = []
     for child in children(pid):
         try:

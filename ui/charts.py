@@ -21,6 +21,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from ui import literal
+from ui.clip_view import clip_annotations
 from ui.palette import faded
 
 X_AXES = {
@@ -226,11 +228,124 @@ class _Draft:
     def add_shape(self, **props: Any) -> None:
         self.shapes.append(props)
 
-    def figure(self, layout: dict[str, Any]) -> go.Figure:
+    def figure(self, layout: dict[str, Any], *, keys: Sequence[tuple[str, str]] = ()) -> go.Figure:
+        """The figure; with ``keys`` (more than ``MANY_RUNS`` runs) bundled, its legend
+        reduced to the line styles ``keys`` names (``(label, dash)``)."""
         layout = {**layout, "template": copy.deepcopy(_template())}
+        traces = self.traces
+        if keys:
+            traces = _bundled(traces) + [_legend_key(label, dash) for label, dash in keys]
+            layout["hovermode"] = "closest"
         if self.shapes:
-            layout["shapes"] = self.shapes
-        return go.Figure(data=self.traces, layout=layout, _validate=False)
+            layout["shapes"] = _labels_inside(self.shapes, self.traces)
+        return go.Figure(data=traces, layout=layout, _validate=False)
+
+
+def _labels_inside(shapes: list[dict], traces: list[dict]) -> list[dict]:
+    """A vertical line's label reads to the right of the line, or to its left in the
+    right half of the chart: next to the plot's right edge it would be cut off."""
+    xs = [x for t in traces for x in (t.get("x") or ()) if finite(x)]
+    if not xs:
+        return shapes
+    middle = (min(xs) + max(xs)) / 2
+    out = []
+    for sh in shapes:
+        if "label" in sh and finite(sh.get("x0")) and sh["x0"] > middle:
+            sh = {**sh, "label": {**sh["label"], "xanchor": "right"}}
+        out.append(sh)
+    return out
+
+
+# Past this many runs a run chart bundles its curves. The browser draws each trace as an
+# SVG path with its own legend entry: 200 runs × 30 epochs made some 700 traces and a
+# 200-entry legend, about 4 s of drawing in Chromium (``benchmarks/ui_speed.py``) for a
+# legend nobody can read. Bundled, every curve of one colour and line style is one trace
+# (curves separated by gaps), each point's hover still names its run, and the legend
+# keeps only the line styles; the table is the key to the colours.
+MANY_RUNS = 20
+
+
+def _bundle_key(t: dict) -> tuple | None:
+    meta = t.get("meta") or {}
+    style = (meta.get("series"), bool(meta.get("raw")), bool(meta.get("band")))
+    if t.get("fill"):
+        return ("fill", t.get("fillcolor"), *style)
+    mode = t.get("mode") or ""
+    if mode.startswith("lines"):
+        line = t.get("line") or {}
+        return ("lines", line.get("color"), line.get("dash"), line.get("width"), *style)
+    if mode == "markers":
+        marker = t.get("marker") or {}
+        return ("markers", marker.get("symbol"), marker.get("size"), *style)
+    return None
+
+
+def _hover_text(t: dict) -> str | None:
+    """The fixed part of a trace's hover label (``run · train``), for each bundled point."""
+    template = t.get("hovertemplate")
+    if not template or t.get("hoverinfo") == "skip":
+        return None
+    text = template.removesuffix("<extra></extra>").split("%{", 1)[0]
+    return text.removesuffix(": ").removesuffix(" · ").strip() or None
+
+
+def _bundled(traces: list[dict]) -> list[dict]:
+    """Traces of one kind, colour and line style merged into one (see ``MANY_RUNS``)."""
+    bundles: dict[tuple, dict] = {}
+    out: list[dict] = []
+    for t in traces:
+        key = _bundle_key(t)
+        if key is None:
+            out.append(t)
+            continue
+        b = bundles.get(key)
+        if b is None:
+            b = bundles[key] = {
+                **{k: v for k, v in t.items() if k not in ("x", "y", "customdata", "name")},
+                "x": [],
+                "y": [],
+                "showlegend": False,
+                "meta": {**(t.get("meta") or {}), "runs": [], "bundle": True},
+            }
+            b["meta"].pop("run_id", None)
+            if key[0] == "markers":
+                b["marker"] = {**(t.get("marker") or {}), "color": []}
+            elif key[0] == "lines":
+                b["mode"] = "lines"  # point markers on 200 curves are only ink
+                b.pop("marker", None)
+            if _hover_text(t) is not None:
+                b["customdata"] = []
+                y_part = "" if key[0] == "markers" else ": %{y:.4g}"
+                b["hovertemplate"] = "%{customdata}" + y_part + "<extra></extra>"
+            out.append(b)
+        xs, ys = list(t.get("x") or []), list(t.get("y") or [])
+        gap = key[0] != "markers"
+        b["x"] += xs + ([None] if gap else [])
+        b["y"] += ys + ([None] if gap else [])
+        if "customdata" in b:
+            text = _hover_text(t) or ""
+            b["customdata"] += [text] * len(xs) + ([None] if gap else [])
+        if key[0] == "markers":
+            b["marker"]["color"] += [(t.get("marker") or {}).get("color")] * len(xs)
+        meta = t.get("meta") or {}
+        for rid in meta.get("runs") or [meta.get("run_id")]:
+            if rid is not None and rid not in b["meta"]["runs"]:
+                b["meta"]["runs"].append(rid)
+    return out
+
+
+def _legend_key(label: str, dash: str) -> dict:
+    """A legend entry for a line style alone (no data): what solid and dashed mean."""
+    return {
+        "type": "scatter",
+        "x": [None],
+        "y": [None],
+        "mode": "lines",
+        "line": {"color": "#6b7280", "width": 2, "dash": dash},
+        "name": label,
+        "hoverinfo": "skip",
+        "meta": {"series": "legend_key"},
+    }
 
 
 @functools.cache
@@ -256,13 +371,17 @@ def _layout_props(
     height: int = 360,
     revision: str = "",
 ) -> dict[str, Any]:
-    """Every chart's look: title at the left, legend on top, light grid, log axis option."""
+    """Every chart's look: title at the left, legend beneath, light grid, log axis option."""
     return dict(
         **({"title": dict(text=title, x=0, xanchor="left", font=dict(size=15))} if title else {}),
         height=height,
         margin=dict(l=10, r=10, t=46 if title else 16, b=10),
         hovermode="x unified",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        # Under the plot, not above it: Plotly's toolbar appears over the top right
+        # corner on hover, and the top is where the title and the line labels sit.
+        legend=dict(
+            orientation="h", yanchor="top", y=_legend_y(height, title), xanchor="left", x=0
+        ),
         uirevision=revision or title or y_title,
         xaxis=dict(title=dict(text=x_title), showgrid=True, zeroline=False),
         yaxis=dict(
@@ -273,6 +392,13 @@ def _layout_props(
             exponentformat="power" if log_y else "B",
         ),
     )
+
+
+def _legend_y(height: int, title: str | None) -> float:
+    """Where the legend's top goes, in plot heights below the plot: clear of the x axis's
+    ticks and title (about 62 px), whatever the chart's height."""
+    plot = max(120, height - (46 if title else 16) - 40)
+    return -max(0.2, 62 / plot)
 
 
 def _layout(fig: go.Figure, **props: Any) -> go.Figure:
@@ -303,7 +429,7 @@ def _curve(
             y=_plot_y(values),
             mode="lines",
             line=dict(color=faded(color, RAW_ALPHA), width=1, dash=dash),
-            name=f"{run.name} · {label} (raw)",
+            name=f"{_name(run)} · {label} (raw)",
             legendgroup=run.run_id,
             showlegend=False,
             hoverinfo="skip",
@@ -319,7 +445,7 @@ def _curve(
         mode="lines+markers" if few else "lines",
         marker=dict(size=5, color=color),
         line=dict(color=color, width=2, dash=dash),
-        name=run.name,
+        name=_name(run),
         legendgroup=run.run_id,
         showlegend=showlegend,
         hovertemplate=f"{_esc(run.name)} · {label}: %{{y:.4g}}<extra></extra>",
@@ -330,8 +456,13 @@ def _curve(
 
 
 def _esc(text: str) -> str:
-    """Plotly treats ``%{...}`` in a hovertemplate as a field: a run name must not."""
-    return text.replace("%", "%%").replace("<", "&lt;")
+    """User text inside a hovertemplate: shown as typed, never a field or markup."""
+    return literal.plotly_template(text)
+
+
+def _name(run: RunCurves) -> str:
+    """A run's name as a legend entry: shown as typed (Plotly reads HTML in names)."""
+    return literal.plotly(run.name)
 
 
 def _divergence_marker(fig, run, x, values, drawn, label, color) -> None:
@@ -345,7 +476,7 @@ def _divergence_marker(fig, run, x, values, drawn, label, color) -> None:
         y=[last if last is not None else 0.0],
         mode="markers",
         marker=dict(symbol="x-thin", size=14, line=dict(width=3, color=color), color=color),
-        name=f"{run.name} diverged",
+        name=f"{_name(run)} diverged",
         legendgroup=run.run_id,
         showlegend=False,
         hovertemplate=f"{_esc(run.name)} · {label} became {what} here<extra></extra>",
@@ -403,7 +534,7 @@ def _update_marker_points(fig, run: RunCurves, column: str, x_axis: str) -> None
             y=[float(y) for _, y in group],
             mode="markers",
             marker=dict(symbol=symbol, size=10, color=run.color, line=dict(width=1.5)),
-            name=f"{run.name} · {group[0][0].label}",
+            name=f"{_name(run)} · {group[0][0].label}",
             legendgroup=run.run_id,
             showlegend=False,
             customdata=[m.label for m, _ in group],
@@ -448,11 +579,14 @@ def _marker_lines(fig, run: RunCurves, key: str, x_axis: str, *, per_epoch: bool
             y1=1,
             yref="paper",
             line=dict(color=run.color, width=1.5, dash="dot"),
-            name=f"{run.name} · {m.label}",
+            name=f"{_name(run)} · {m.label}",
             legendgroup=run.run_id,
             label=dict(
                 text=f"✕ {m.label}",
                 textposition="end",
+                textangle=0,
+                xanchor="left",
+                yanchor="top",
                 font=dict(size=11, color=run.color),
             ),
         )
@@ -486,7 +620,7 @@ def _gap_fill(fig, run: RunCurves, train: dict, val: dict) -> None:
         hoverinfo="skip",
         showlegend=False,
         legendgroup=run.run_id,
-        name=f"{run.name} · train/validation gap",
+        name=f"{_name(run)} · train/validation gap",
         meta={"run_id": run.run_id, "series": "gap", "from_epoch": epochs[0]},
     )
     fig.traces.insert(0, fig.traces.pop())  # beneath the curves
@@ -573,7 +707,8 @@ def metric_figure(
     )
     if x_axis == "epoch":
         layout["xaxis"].update(_integer_epochs(runs))
-    return draft.figure(layout)
+    many = len(runs) > MANY_RUNS
+    return draft.figure(layout, keys=[(label, dash) for _, label, dash in keys] if many else ())
 
 
 def _integer_epochs(runs: Sequence[RunCurves]) -> dict[str, int]:
@@ -613,11 +748,12 @@ def _band_traces(fig, members: list[RunCurves], keys, x_axis: str, smoothing: fl
             y=band["hi"] + band["lo"][::-1],
             fill="toself",
             fillcolor=faded(lead.color, BAND_ALPHA),
+            mode="lines",  # Plotly's default adds a marker per point under 20 points
             line=dict(width=0),
             hoverinfo="skip",
             showlegend=False,
             legendgroup=lead.group,
-            name=f"{label} ± 1 std",
+            name=f"{literal.plotly(label)} ± 1 std",
             meta={"group": lead.group, "series": k, "band": True},
         )
         fig.add_trace(
@@ -625,7 +761,7 @@ def _band_traces(fig, members: list[RunCurves], keys, x_axis: str, smoothing: fl
             y=band["mean"],
             mode="lines",
             line=dict(color=lead.color, width=2, dash=dash),
-            name=f"{label} (mean of {len(members)} seeds)",
+            name=f"{literal.plotly(label)} (mean of {len(members)} seeds)",
             legendgroup=lead.group,
             showlegend=not legend_done,
             customdata=band["n"],
@@ -673,6 +809,7 @@ def updates_figure(
         )
         if column == "grad_norm" and show_clip:
             _clip_traces(draft, run, x, values, u.get("clipped") or [])
+            clip_annotations(draft, run, x)
         _update_marker_points(draft, run, column, x_axis)
         _marker_lines(draft, run, column, x_axis, per_epoch=False)
     layout = _layout_props(
@@ -685,7 +822,8 @@ def updates_figure(
     )
     if column in ("lr", "grad_norm") and not log_y:
         layout["yaxis"].update(_from_zero(draft.traces))
-    return draft.figure(layout)
+    many = len(runs) > MANY_RUNS
+    return draft.figure(layout, keys=[(column, TRAIN_DASH)] if many else ())
 
 
 def _from_zero(traces: Iterable[Any]) -> dict[str, list[float]]:
@@ -716,7 +854,7 @@ def _clip_traces(fig, run: RunCurves, x, values, clipped) -> None:
             y=[value, value],
             mode="lines",
             line=dict(color=run.color, width=1.5, dash="dot"),
-            name=f"{run.name} clip threshold",
+            name=f"{_name(run)} clip threshold",
             legendgroup=run.run_id,
             showlegend=False,
             hovertemplate=f"{_esc(run.name)} · clip threshold ({what}) = {value:g}<extra></extra>",
@@ -729,7 +867,7 @@ def _clip_traces(fig, run: RunCurves, x, values, clipped) -> None:
             y=_plot_y(values[i] for i in hits),
             mode="markers",
             marker=dict(symbol="circle-open", size=6, color=run.color),
-            name=f"{run.name} clipped",
+            name=f"{_name(run)} clipped",
             legendgroup=run.run_id,
             showlegend=False,
             hovertemplate=f"{_esc(run.name)} · clipped update<extra></extra>",
@@ -766,7 +904,7 @@ def schedule_figure(
                 y=_plot_y(lrs[i] for i in idx),
                 mode="lines",
                 line=dict(color=color, width=2, shape="hv"),
-                name=label,
+                name=literal.plotly(label),
                 customdata=[steps[i] for i in idx],
                 hovertemplate=f"{_esc(label)}: %{{y:.3g}} (update %{{customdata}})<extra></extra>",
                 meta={"series": "lr_preview"},
@@ -878,57 +1016,137 @@ def _nearest_on_log_x(xs: Sequence[float], ys: Sequence[float], x: float) -> flo
     return min(pts)[1] if pts and x > 0 else None
 
 
+DIVERGED = "diverged"
+DIVERGED_COLOR = "#d62728"
+# Finite results take this share of the colour scale, best (0) to worst; a diverged
+# run sits alone at the top, in its own colour.
+_RESULT_SHARE = 0.8
+
+
 def parallel_figure(
     rows: Sequence[dict[str, Any]],
     dims: Sequence[str],
     target: str,
     *,
     higher_is_better: bool = False,
+    log_dims: Iterable[str] = (),
+    diverged: Sequence[bool] | None = None,
     height: int = 380,
 ) -> go.Figure:
     """Parallel coordinates: one line per run through its hyperparameters to ``target``.
 
-    Text dimensions (optimizer, schedule) become evenly spaced ticks. Lines are
-    coloured by the result, best end of the scale darkest, so good settings read
-    as one dark bundle.
+    Text dimensions (optimizer, schedule) become evenly spaced ticks; ``log_dims``
+    (rate-like knobs: the registry's ``log`` flag) sit on a log axis, labelled with the
+    values used. Lines are coloured by the result, the best darkest whichever way the
+    metric points, so good settings read as one dark bundle. A run that diverged
+    (``diverged``, or a result that is not a number) has no result to place: it goes
+    to the far end of the result axis, past the worst, labelled "diverged" and drawn
+    in its own colour, never at a value.
     """
-    dimensions = []
-    for d in [*dims, target]:
-        vals = [r.get(d) for r in rows]
-        numeric = all(v is None or finite(v) for v in vals)
-        if numeric:
-            nums = [float(v) if finite(v) else float("nan") for v in vals]
-            dimensions.append(dict(label=d, values=nums))
-        else:
-            cats = sorted({str(v) for v in vals})
-            code = {c: i for i, c in enumerate(cats)}
-            dimensions.append(
-                dict(
-                    label=d,
-                    values=[code[str(v)] for v in vals],
-                    tickvals=list(range(len(cats))),
-                    ticktext=cats,
-                    range=[-0.5, len(cats) - 0.5] if len(cats) == 1 else None,
-                )
-            )
-    for dim in dimensions:
-        if dim.get("range") is None:
-            dim.pop("range", None)
-    color = [r.get(target) if finite(r.get(target)) else None for r in rows]
+    flags = list(diverged) if diverged is not None else [False] * len(rows)
+    flags = [bool(f) or not finite(r.get(target)) for r, f in zip(rows, flags, strict=True)]
+    logs = set(log_dims)
+    dimensions = [_parallel_dim(d, [r.get(d) for r in rows], log=d in logs) for d in dims]
+    results = [r.get(target) for r in rows]
+    dimensions.append(_result_dim(target, results, flags, higher_is_better))
     fig = go.Figure(
         go.Parcoords(
             dimensions=dimensions,
-            line=dict(
-                color=[c if c is not None else float("nan") for c in color],
-                colorscale="Viridis",
-                reversescale=not higher_is_better,
-                showscale=True,
-                colorbar=dict(title=dict(text=target)),
-            ),
+            line=_result_colors(target, results, flags, higher_is_better),
         )
     )
     fig.update_layout(height=height, margin=dict(l=60, r=60, t=40, b=20))
     return fig
+
+
+def _parallel_dim(label: str, vals: Sequence[Any], *, log: bool) -> dict[str, Any]:
+    numeric = all(v is None or finite(v) for v in vals)
+    if numeric and log and all(v is not None and v > 0 for v in vals):
+        distinct = sorted({float(v) for v in vals})
+        lo, hi = math.log10(distinct[0]), math.log10(distinct[-1])
+        decades = [10.0**e for e in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
+        # the values themselves when few (a sweep's 1e-4, 1e-3, 3e-3), else the decades
+        ticks = distinct if len(distinct) <= 8 or len(decades) < 2 else decades
+        return dict(
+            label=f"{label} (log)",
+            values=[math.log10(v) for v in vals],
+            tickvals=[math.log10(t) for t in ticks],
+            ticktext=[f"{t:g}" for t in ticks],
+        )
+    if numeric:
+        return dict(label=label, values=[float(v) if finite(v) else float("nan") for v in vals])
+    cats = sorted({str(v) for v in vals})
+    code = {c: i for i, c in enumerate(cats)}
+    dim = dict(
+        label=label,
+        values=[code[str(v)] for v in vals],
+        tickvals=list(range(len(cats))),
+        ticktext=cats,
+    )
+    if len(cats) == 1:
+        dim["range"] = [-0.5, 0.5]
+    return dim
+
+
+def _result_span(results: Sequence[Any], flags: Sequence[bool]) -> tuple[float, float] | None:
+    vals = [float(v) for v, f in zip(results, flags, strict=True) if not f]
+    return (min(vals), max(vals)) if vals else None
+
+
+def _result_dim(target, results, flags, higher_is_better) -> dict[str, Any]:
+    span = _result_span(results, flags)
+    lo, hi = span or (0.0, 1.0)
+    width = (hi - lo) or abs(hi) or 1.0
+    ticks = [lo + width * i / 4 for i in range(5)] if hi > lo else [lo]
+    # past the worst end: above the highest loss, below the lowest accuracy
+    beyond = lo - 0.25 * width if higher_is_better else hi + 0.25 * width
+    values = [beyond if f else float(v) for v, f in zip(results, flags, strict=True)]
+    tickvals, ticktext = list(ticks), [f"{t:.3g}" for t in ticks]
+    if any(flags):
+        tickvals.append(beyond)
+        ticktext.append(DIVERGED)
+    edges = [*values, *tickvals]
+    pad = 0.02 * width
+    return dict(
+        label=target,
+        values=values,
+        tickvals=tickvals,
+        ticktext=ticktext,
+        range=[min(edges) - pad, max(edges) + pad],
+    )
+
+
+def _result_colors(target, results, flags, higher_is_better) -> dict[str, Any]:
+    """Colour 0 = the best result (darkest), ``_RESULT_SHARE`` = the worst (lightest),
+    1 = diverged; the colour bar is labelled with the results themselves."""
+    import plotly.colors as pc
+
+    span = _result_span(results, flags)
+    lo, hi = span or (0.0, 1.0)
+    best, worst = (hi, lo) if higher_is_better else (lo, hi)
+
+    def place(v: float) -> float:
+        return 0.0 if best == worst else _RESULT_SHARE * (v - best) / (worst - best)
+
+    color = [1.0 if f else place(float(v)) for v, f in zip(results, flags, strict=True)]
+    viridis = pc.get_colorscale("Viridis")
+    scale = [[p * _RESULT_SHARE, c] for p, c in viridis]
+    scale += [[_RESULT_SHARE + 1e-6, DIVERGED_COLOR], [1.0, DIVERGED_COLOR]]
+    marks = [best, (best + worst) / 2, worst] if best != worst else [best]
+    tickvals, ticktext = [place(m) for m in marks], [f"{m:.3g}" for m in marks]
+    if best != worst:
+        ticktext[0] += " (best)"
+    if any(flags):
+        tickvals.append(1.0)
+        ticktext.append(DIVERGED)
+    return dict(
+        color=color,
+        colorscale=scale,
+        cmin=0.0,
+        cmax=1.0,
+        showscale=True,
+        colorbar=dict(title=dict(text=target), tickvals=tickvals, ticktext=ticktext),
+    )
 
 
 def regression_figure(
@@ -962,7 +1180,14 @@ def regression_figure(
     )
     _layout(fig, title=title, x_title="true value", y_title="predicted value", height=380)
     fig.update_layout(hovermode="closest")
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    if pts:
+        # Both axes span the data (and only the data): one unit is as long on each, so
+        # the diagonal is at 45°, and the plot narrows to a square rather than the
+        # y axis widening to fill a wide chart (data in -5..6 drawn on -20..20).
+        pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
+        span = [lo - pad, hi + pad]
+        fig.update_xaxes(range=span, constrain="domain")
+        fig.update_yaxes(range=span, scaleanchor="x", scaleratio=1, constrain="domain")
     return fig
 
 

@@ -2,13 +2,17 @@
 
 The engine stores the diagnosis with the run (``run["diagnosis"]``, refreshed each
 epoch while it trains). This module only decides how it reads: the badge colours
-(green fine, orange a fit problem, yellow a learning-rate problem, red broken, grey
-not yet), the evidence in plain words with units, and the advice. The text is built
-by pure functions so it is tested without Streamlit; ``render_explanation`` draws it.
+(green fine, blue unfinished, orange a fit problem, yellow a learning-rate problem,
+red broken, grey not yet), the evidence in plain words with units, each finding's
+checks against their thresholds, the clipping verdict, the advice and the suggested
+config changes. The text is built by pure functions so it is tested without
+Streamlit; ``render_explanation`` draws it, with a **Try this fix** button per
+suggestion (``ui.followup_view``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +25,7 @@ LABEL_COLORS = {
     "lr_too_high": "yellow",
     "lr_too_low": "yellow",
     "diverged": "red",
+    "still_improving": "blue",
     "too_early": "gray",
 }
 
@@ -31,6 +36,7 @@ LABEL_TEXT = {
     "lr_too_high": "LR too high",
     "lr_too_low": "LR too low",
     "diverged": "diverged",
+    "still_improving": "still improving",
     "too_early": "too early",
 }
 
@@ -41,6 +47,7 @@ LABEL_ICONS = {
     "lr_too_high": ":material/bolt:",
     "lr_too_low": ":material/hourglass_bottom:",
     "diverged": ":material/error:",
+    "still_improving": ":material/trending_down:",
     "too_early": ":material/hourglass_empty:",
 }
 
@@ -65,6 +72,12 @@ EVIDENCE = {
     "total_gain": ("loss improvement since epoch 1", "pct"),
     "loss_vs_trivial": ("loss vs always predicting the average", "ratio"),
     "steadily_falling": ("loss fell every recent epoch", "bool"),
+    "val_noise": ("validation's own epoch-to-epoch noise (σ)", "num"),
+    "val_sampling_error": ("validation loss's sampling error (± on this many examples)", "num"),
+    "result_gain_per_epoch": ("result's improvement per epoch, last third", "pct"),
+    "final_gain_per_epoch": ("loss improvement per epoch at the end", "pct"),
+    "clipped_share": ("updates clipped", "pct"),
+    "grad_norm_p90": ("gradient norm, 90th percentile (before clipping)", "num"),
 }
 
 
@@ -165,33 +178,133 @@ def chart_hints(diag: Mapping[str, Any] | None) -> list[str]:
         hints.append(
             f"▼ {n} loss spike{'s' if n != 1 else ''} on the per-update loss chart (Gradients tab)"
         )
+    clipping = (diag or {}).get("clipping") or {}
+    if clipping.get("mode"):
+        hints.append(
+            "the Gradients tab marks the clip threshold, the clipped updates and the 90th "
+            "percentile of the gradient norm (a threshold to use)"
+        )
     return hints
 
 
-def explanation_markdown(diag: Mapping[str, Any] | None) -> str:
-    """The whole explanation (summary, findings, evidence, advice) as one markdown text."""
+def confidence_text(value: Any) -> str | None:
+    """``high (92 %)``: a finding's confidence in words and numbers."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    word = "high" if value >= 0.8 else "medium" if value >= 0.6 else "low"
+    return f"{word} ({value:.0%})"
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int | float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+def check_lines(finding: Mapping[str, Any]) -> list[str]:
+    """``✓ validation rise vs its own noise: 7.2 (needs > 3)``: each check in numbers."""
+    out = []
+    for c in finding.get("checks") or []:
+        mark = "✓" if c.get("passed") else "✗"
+        op = ">" if c.get("above", True) else "<"
+        out.append(
+            f"{mark} {c.get('what', '?')}: {_num(c.get('value'))} "
+            f"(needs {op} {_num(c.get('threshold'))})"
+        )
+    return out
+
+
+def findings_markdown(diag: Mapping[str, Any]) -> str | None:
+    """Per finding: its confidence, the share of the loss it explains, and its checks."""
+    blocks = []
+    for f in diag.get("findings") or []:
+        head = f"*{label_text(f.get('label', '?'))}*"
+        conf = confidence_text(f.get("confidence"))
+        if conf:
+            head += f" · confidence {conf}"
+        explains = f.get("explains")
+        if isinstance(explains, int | float) and 0 < explains < 1e6:
+            head += f" · explains {explains:.0%} of the trivial loss"
+        signs = f.get("signs") or []
+        if signs:
+            head += f" · seen as: {', '.join(signs)}"
+        lines = check_lines(f)
+        blocks.append(head + ("\n\n" + "\n".join(f"- {x}" for x in lines) if lines else ""))
+    return "**Why, in numbers**\n\n" + "\n\n".join(blocks) if blocks else None
+
+
+def change_text(change: Mapping[str, Any]) -> str:
+    """``learning_rate = 0.003, epochs = 20``: a suggestion's config change."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, bool) or v is None:
+            return json.dumps(v)
+        if isinstance(v, float):
+            return f"{v:g}"
+        if isinstance(v, Mapping | list):
+            return json.dumps(v, separators=(", ", ": "))
+        return str(v)
+
+    return ", ".join(f"{k} = {fmt(v)}" for k, v in change.items())
+
+
+def suggestion_lines(diag: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{i}. {s.get('why', '')} `{change_text(s.get('change') or {})}`"
+        for i, s in enumerate(diag.get("suggestions") or [], 1)
+    ]
+
+
+def explanation_markdown(diag: Mapping[str, Any] | None, *, suggestions: bool = True) -> str:
+    """The whole explanation (summary, findings, evidence, advice, changes) as markdown;
+    ``suggestions=False`` leaves the changes to ``render_explanation``'s buttons."""
     if not diag:
         return (
             "Not judged yet: the diagnosis appears after the first epoch and is refreshed "
             "after every epoch while the run trains."
         )
-    parts = [f"**{diag.get('summary') or label_text(diag['label'])}**"]
+    head = f"**{diag.get('summary') or label_text(diag['label'])}**"
+    conf = confidence_text(diag.get("confidence"))
+    if conf:
+        head += f" Confidence: {conf}."
+    parts = [head]
     labels = labels_of(diag)
     if len(labels) > 1:
         parts.append("All findings, main first: " + badges(diag))
     lines = evidence_lines(diag.get("evidence") or {})
     if lines:
         parts.append("**Evidence**\n\n" + "\n".join(f"- {what}: **{v}**" for what, v in lines))
+    why = findings_markdown(diag)
+    if why:
+        parts.append(why)
+    clipping = diag.get("clipping") or {}
+    if clipping.get("message") and clipping.get("mode"):
+        parts.append(f"**Clipping**\n\n{clipping['message']}")
     advice = diag.get("advice") or []
     if advice:
         parts.append(
             "**What to try**\n\n" + "\n".join(f"{i}. {a}" for i, a in enumerate(advice, 1))
         )
+    fixes = suggestion_lines(diag) if suggestions else []
+    if fixes:
+        parts.append("**Suggested changes** (most promising first)\n\n" + "\n".join(fixes))
     hints = chart_hints(diag)
     if hints:
         parts.append("**On the charts**\n\n" + "\n".join(f"- {h}" for h in hints))
     return "\n\n".join(parts)
 
 
-def render_explanation(diag: Mapping[str, Any] | None) -> None:
-    st.markdown(explanation_markdown(diag))
+def render_explanation(
+    diag: Mapping[str, Any] | None, run: Mapping[str, Any] | None = None
+) -> None:
+    """The explanation; with the ``run`` it explains, a **Try this fix** button per
+    suggested change (it queues the follow-up and opens it beside this run)."""
+    buttons = run is not None and bool(diag and diag.get("suggestions"))
+    st.markdown(explanation_markdown(diag, suggestions=not buttons))
+    if buttons and run is not None and diag:
+        from ui.followup_view import try_fix_buttons
+
+        st.markdown("**Suggested changes** (most promising first)")
+        try_fix_buttons(run, diag)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.run_cost import estimate, fmt_seconds
 from engine.spec.params import Param
 from engine.spec.tasks import TASKS
 from ui import form, plan
@@ -197,3 +198,32 @@ def summary(launch: Launch) -> str:
     if launch.repeats > 1:
         parts.append(f"{launch.repeats} seeds each")
     return " · ".join(parts)
+
+
+def expected_seconds(launch: Launch, workers: int) -> tuple[list[float], float]:
+    """Each valid run's expected wall time, and the whole launch's on ``workers``
+    workers (runs start in order on whichever worker is free), so a launch that will
+    take hours says so before anyone clicks."""
+    each = [estimate(c).seconds for _, c in launch.valid]
+    free = [0.0] * max(1, workers)
+    for s in each:
+        i = free.index(min(free))
+        free[i] += s
+    return each, max(free) if each else 0.0
+
+
+def duration_line(launch: Launch, workers: int) -> str:
+    """``about 40 s per run, 2 min in all on 2 workers``: what the bar says."""
+    each, total = expected_seconds(launch, workers)
+    if not each:
+        return ""
+    lo, hi = min(each), max(each)
+    per = (
+        fmt_seconds(lo)
+        if fmt_seconds(lo) == fmt_seconds(hi)
+        else f"{fmt_seconds(lo)}–{fmt_seconds(hi)}"
+    )
+    if len(each) == 1:
+        return f"expected about {per}"
+    on = f"on {workers} worker{'s' if workers != 1 else ''}" if workers else "once a worker runs"
+    return f"expected about {per} per run, {fmt_seconds(total)} in all {on}"

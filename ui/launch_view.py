@@ -15,10 +15,17 @@ import pandas as pd
 import streamlit as st
 
 from engine.config import shape_of
+from engine.run_cost import fmt_seconds
 from ui import launch, resources
 from ui.launch import Launch
 from ui.runs import differing_keys, summary
 from ui.widgets import escape_md, problem_list, say
+
+DURATION_HELP = (
+    "From the run's size alone (updates, model and data sizes; `engine/run_cost.py`), "
+    "measured against real runs on a 2-core machine without a GPU "
+    "(`benchmarks/duration_estimate.py`); a loaded machine takes longer."
+)
 
 
 def run_list(L: Launch, most: int = 4) -> str:
@@ -35,6 +42,9 @@ def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None]) -> None:
         lc0, lc1 = st.columns([3, 2], vertical_alignment="center")
         with lc0:
             st.markdown(f"**{launch.summary(L)}**")
+            duration = launch.duration_line(L, resources.worker_count())
+            if duration and not L.all_problems:
+                st.caption(f":material/schedule: {duration} on this machine", help=DURATION_HELP)
             problems = L.all_problems
             if problems:
                 st.caption(
@@ -127,13 +137,15 @@ def review(L: Launch, *, gpu: bool) -> None:
         differ = list(dict.fromkeys(k.split(".")[0] for k in differing_keys(configs)))
         rows = []
         shapes = [shape_of(c) for c in configs]
-        for (p, cfg), shape in zip(valid, shapes, strict=True):
+        each, _ = launch.expected_seconds(L, 1)
+        for (p, cfg), shape, secs in zip(valid, shapes, each, strict=True):
             row = {"Run": p.name}
             for k in differ[:6]:
                 row[k] = summary(cfg[k])
             row["Epochs"] = cfg["epochs"]
             row["Updates/epoch"] = round(shape.updates_per_epoch, 2)
             row["Updates"] = shape.total_updates
+            row["Expected time"] = fmt_seconds(secs)
             rows.append(row)
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="setup_plan_table")
         totals = sorted({s.total_updates for s in shapes})

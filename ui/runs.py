@@ -16,9 +16,14 @@ from typing import Any
 
 import pandas as pd
 
-from engine.config import shape_of
+from engine.config import SCALARS, shape_of
+from engine.spec.callbacks import CALLBACKS
+from engine.spec.losses import LOSSES
 from engine.spec.metrics import metric_name
-from engine.spec.tasks import TASKS
+from engine.spec.optimizers import OPTIMIZERS
+from engine.spec.params import Param
+from engine.spec.schedules import SCHEDULES
+from engine.spec.tasks import DATA_PARAMS, MODEL_PARAMS, TASKS
 from ui.charts import Marker, RunCurves
 from ui.diagnosis_view import diagnosis_of, table_label
 
@@ -115,6 +120,16 @@ def fmt_num(v: Any, digits: int = 4) -> str:
             return "inf" if v > 0 else "-inf"
         return f"{v:.{digits}g}"
     return str(v)
+
+
+def plateau_text(cuts: Sequence[int]) -> str:
+    """``[4, 9]`` → ``after epochs 4 and 9 (2 cuts)``: when reduce-LR-on-plateau cut the
+    rate. The numbers are epochs, which a bare list reads as a count."""
+    cuts = [int(c) for c in cuts]
+    if len(cuts) == 1:
+        return f"after epoch {cuts[0]} (once)"
+    listed = ", ".join(str(c) for c in cuts[:-1]) + f" and {cuts[-1]}"
+    return f"after epochs {listed} ({len(cuts)} cuts)"
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -215,7 +230,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]], now: float | None = None) -> p
     """One row per run with its settings and best/last results; numbers stay numbers so
     the table sorts correctly."""
     rows = []
-    for r in runs:
+    for r, name in zip(runs, display_names(runs), strict=True):
         cfg = r.get("config") or {}
         best, last = r.get("best") or {}, r.get("last") or {}
         loss_key, best_loss = pick(best, "val_loss", "loss")
@@ -227,7 +242,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]], now: float | None = None) -> p
         rows.append(
             {
                 "id": r["id"],
-                "Run": r["name"],
+                "Run": name,
                 "Status": r["status"],
                 "Diagnosis": table_label(diagnosis_of(r)),
                 "Task": cfg.get("task") or r.get("task"),
@@ -372,25 +387,45 @@ def config_diff(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def _unique_labels(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    return display_names(runs)
+
+
+def display_names(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each run's name, made unique among ``runs`` by its id where names repeat.
+
+    Names are the person's (a rename can give two runs one name, and older launches
+    named every run ``regression · adam · lr 0.001``): the table, the legends and the
+    diff must still tell the runs apart.
+    """
     names = [r["name"] for r in runs]
-    out = []
-    for r, n in zip(runs, names, strict=True):
-        out.append(n if names.count(n) == 1 else f"{n} ({r['id'][:6]})")
-    return out
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    return [
+        n if counts[n] == 1 else f"{n} ({r['id'][:8]})" for r, n in zip(runs, names, strict=True)
+    ]
 
 
 def seed_group_key(config: Mapping[str, Any]) -> str:
-    """Runs with equal keys are the same experiment with another seed."""
+    """Runs with equal keys are the same experiment, seeds aside."""
     rest = {k: v for k, v in config.items() if k != "seed"}
     return json.dumps(rest, sort_keys=True, default=str)
 
 
 def seed_groups(runs: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Group key → run ids, for groups of two or more runs that differ only in the seed."""
-    groups: dict[str, list[str]] = {}
+    """Group key → run ids, for two or more runs that differ in the seed and nothing else.
+
+    Two runs with one config *and* one seed are the same run twice (a launch repeated,
+    a demo run next to the identical run set up by hand): averaging them would report
+    a spread of zero "over 2 seeds". Within a group only the first run of each seed
+    counts; a repeat of a seed already in the group stays a run of its own.
+    """
+    by_key: dict[str, dict[Any, str]] = {}
     for r in runs:
-        groups.setdefault(seed_group_key(r.get("config") or {}), []).append(r["id"])
-    return {k: ids for k, ids in groups.items() if len(ids) > 1}
+        cfg = r.get("config") or {}
+        seeds = by_key.setdefault(seed_group_key(cfg), {})
+        seeds.setdefault(json.dumps(cfg.get("seed")), r["id"])
+    return {k: list(ids.values()) for k, ids in by_key.items() if len(ids) > 1}
 
 
 def group_label(name: str) -> str:
@@ -436,6 +471,45 @@ def parallel_rows(
     return rows
 
 
+def with_result(runs: Sequence[Mapping[str, Any]], key: str, which: str = "best") -> list:
+    """The runs parallel coordinates can place: a result, or diverged (drawn as such).
+    A run still waiting for its first epoch has neither and is left out."""
+    out = []
+    for r in runs:
+        v = (r.get(which) or {}).get(key)
+        if r["status"] == "diverged" or (isinstance(v, int | float) and not isinstance(v, bool)):
+            out.append(r)
+    return out
+
+
+def param_at(config: Mapping[str, Any], path: str) -> Param | None:
+    """The registry ``Param`` behind a dotted config path (``optimizer.weight_decay``)."""
+    top, _, rest = path.partition(".")
+    if not rest:
+        return SCALARS.get(top)
+    if top in ("data", "model"):
+        return (DATA_PARAMS if top == "data" else MODEL_PARAMS).get(rest)
+    if top == "callbacks":
+        cb, _, name = rest.partition(".")
+        return (CALLBACKS.get(cb) or {}).get("params", {}).get(name)
+    registry = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES}.get(top)
+    name = ident(config.get(top))
+    if registry is None or name is None or name not in registry:
+        return None
+    return registry.entry(name).params.get(rest)
+
+
+def log_dims(runs: Sequence[Mapping[str, Any]], dims: Sequence[str]) -> list[str]:
+    """The dimensions to draw on a log axis: rate-like knobs (the registry marks them
+    ``log``, as its sliders are), whose values span orders of magnitude."""
+    out = []
+    for d in dims:
+        params = [param_at(r.get("config") or {}, d) for r in runs]
+        if params and all(p is not None and p.log for p in params):
+            out.append(d)
+    return out
+
+
 def _axis_value(v: Any) -> Any:
     if isinstance(v, bool):
         return str(v).lower()
@@ -462,9 +536,11 @@ def curves_for(
     color: str,
     *,
     group: str | None = None,
+    name: str | None = None,
 ) -> RunCurves:
     """A run's store data shaped for ``ui.charts``, with its best epoch and the
-    diagnosis' findings (overfitting onset and gap, divergence, loss spikes) marked."""
+    diagnosis' findings (overfitting onset and gap, divergence, loss spikes) marked.
+    ``name`` is how the charts call it (``display_names``: unique among the runs shown)."""
     cfg = run.get("config") or {}
     info = run.get("info") or {}
     upe = info.get("updates_per_epoch")
@@ -497,7 +573,7 @@ def curves_for(
     ]
     return RunCurves(
         run_id=run["id"],
-        name=run["name"],
+        name=name or run["name"],
         color=color,
         epochs=dict(epochs),
         updates=dict(updates) if updates else None,

@@ -1,4 +1,5 @@
-"""Make every page run inside ``app.py``'s frame, even when Streamlit runs it bare.
+"""The frame every page runs in: ``frame()`` styles it, ``require_shell()`` makes sure
+a page always runs inside it, even when Streamlit runs it bare.
 
 Streamlit treats an app as a legacy "pages/ folder" app until something calls
 ``st.navigation``: while a ``pages/`` directory sits next to the entry file, a
@@ -32,3 +33,13 @@ def require_shell() -> None:
     PagesManager.uses_pages_directory = False
     runpy.run_path(str(APP), run_name="__hplab_shell__")
     st.stop()
+
+
+# Streamlit leaves 128 px above every page's title (its top bar is 60 px): at a
+# projector's 720 px that pushed the compare page's curves below the fold.
+FRAME_CSS = "<style>[data-testid='stMainBlockContainer']{padding-top:4.5rem}</style>"
+
+
+def frame() -> None:
+    """The look every page shares beyond the theme (``.streamlit/config.toml``)."""
+    st.html(FRAME_CSS)

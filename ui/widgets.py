@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import streamlit as st
 
+from ui import literal
 from ui.palette import STATUS_COLORS, STATUS_ICONS
 from ui.plan import Advice
 
@@ -36,18 +37,10 @@ def plain(field: str) -> str:
     return f
 
 
-# Enough to keep text literal mid-line: no link or image can open without "[", no
-# emphasis, code, HTML, LaTeX or strike-through without these, and a zero-width space
-# after ":" stops ``:red[…]`` directives and ``:emoji:`` codes. Brackets that close and
-# parentheses stay as they are, so "(0, 1]" reads (and searches) as written.
-_MD_SPECIAL = set("\\`*_[<>$~")
-
-
 def escape_md(text: str) -> str:
     """Text shown literally inside a line of Streamlit markdown: no links, images,
-    emphasis, HTML, LaTeX or ``:directives:`` (``![x](http://…)`` stays those characters)."""
-    out = "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
-    return out.replace(":", ":\u200b")
+    emphasis, HTML, LaTeX or ``:directives:``. One home for this: ``ui.literal.md``."""
+    return literal.md(text)
 
 
 def say(message: str) -> str:

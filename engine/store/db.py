@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import StoreError, StoreFull, StoreLocked, StoreReadOnly
+from engine.store import migrations
 from engine.store.schema import APP_ID, DDL, SCHEMA_VERSION
 
 ENV_VAR = "HPLAB_STORE"
@@ -346,12 +347,20 @@ def _verify(conn: sqlite3.Connection, path: Path) -> bool:
             f"run store {path}: written by a newer HP Lab (schema version {version}; this "
             f"version reads up to {SCHEMA_VERSION}); upgrade HP Lab or use another file"
         )
-    if version != SCHEMA_VERSION or str(stored_version) != str(version):
+    if str(stored_version) != str(version) or not (
+        version == SCHEMA_VERSION or version in migrations.STEPS
+    ):
         raise StoreError(
             f"run store {path}: schema version mismatch (user_version {version}, "
             f"meta {stored_version}, expected {SCHEMA_VERSION}); the file is damaged"
         )
     return True
+
+
+def _upgrade_if_old(conn: sqlite3.Connection, path: Path) -> None:
+    """An older HP Lab's file (checked by ``_verify``) is upgraded in place."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        migrations.upgrade(conn, path)
 
 
 def _open_read_only(path: Path) -> None:
@@ -360,6 +369,11 @@ def _open_read_only(path: Path) -> None:
         if not _verify(conn, path):
             raise StoreError(
                 f"run store {path}: the file has no HP Lab tables yet and cannot be written"
+            )
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            raise StoreReadOnly(
+                f"run store {path}: the file is from an older HP Lab and read-only, so it"
+                " cannot be upgraded; make it writable once"
             )
     except sqlite3.Error as e:
         raise _store_error(path, e) from e
@@ -394,6 +408,7 @@ def _open_writable(path: Path) -> None:
         try:
             if _verify(conn, path):
                 _set_wal(conn, path)
+                _upgrade_if_old(conn, path)
                 _OPENED[path] = os.getpid()
                 return
             _set_wal(conn, path)

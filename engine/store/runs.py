@@ -294,8 +294,13 @@ class RunStore:
         names: Sequence[str] | None = None,
         sweep_id: str | None = None,
         tags: Sequence[str] | None = None,
+        parent_id: str | None = None,
     ) -> list[str]:
-        """Queue runs, all or none: a sweep is never half-enqueued."""
+        """Queue runs, all or none: a sweep is never half-enqueued.
+
+        ``parent_id``: the run these are follow-ups of (a diagnosis' suggestion applied
+        to its config); it must exist. Deleting the parent later keeps the follow-ups
+        and clears their link."""
         configs = list(configs)
         if names is not None:
             names = list(names)
@@ -304,6 +309,8 @@ class RunStore:
         tag_list = _check_tags([] if tags is None else tags)
         if sweep_id is not None:
             _check_id("sweep_id", sweep_id)
+        if parent_id is not None:
+            _check_id("parent_id", parent_id)
         rows = []
         now = time.time()
         for i, config in enumerate(configs):
@@ -325,14 +332,17 @@ class RunStore:
                     _dumps(f"configs[{i}]", dict(config)),
                     now,
                     sweep_id,
+                    parent_id,
                 )
             )
         if not rows:
             return []
         with self._write() as conn:
+            if parent_id is not None:
+                self._status_of(conn, parent_id)  # KeyError for an unknown parent
             conn.executemany(
-                "INSERT INTO runs (id, name, task, tags, config, created, sweep_id, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
+                "INSERT INTO runs (id, name, task, tags, config, created, sweep_id, parent_id,"
+                " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
                 rows,
             )
         return [r[0] for r in rows]
@@ -642,6 +652,7 @@ class RunStore:
         sweep_id: str | None = None,
         task: str | None = None,
         tag: str | None = None,
+        parent_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Runs oldest first, each with ``last``/``best``/``best_epoch`` per series key.
 
@@ -662,6 +673,9 @@ class RunStore:
         if task is not None:
             where.append("r.task = ?")
             params.append(task)
+        if parent_id is not None:
+            where.append("r.parent_id = ?")
+            params.append(parent_id)
         if tag is not None:
             where.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE json_each.value = ?)")
             params.append(tag)

@@ -7,6 +7,10 @@ own) is never mistaken for a run store and written into.
 
 Floats that SQLite cannot keep (NaN becomes NULL) are stored with a ``kind`` code
 next to the value, so a diverged curve reads back as NaN, not as a gap.
+
+Version 2 links a run to its ``parent`` (a follow-up that applies a diagnosis'
+suggestion) and, so that searches need no second migration, to a ``study`` and a
+``pruned`` terminal status; ``engine.store.migrations`` upgrades version-1 files.
 """
 
 from __future__ import annotations
@@ -14,14 +18,24 @@ from __future__ import annotations
 import math
 
 APP_ID = "hplab"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Value kinds: the value column is NULL for every kind but FINITE.
 FINITE, NAN, POS_INF, NEG_INF, MISSING = 0, 1, 2, 3, 4
 NON_FINITE_KINDS = (NAN, POS_INF, NEG_INF)
 
-STATUSES = ("queued", "running", "completed", "diverged", "failed", "cancelled", "interrupted")
-TERMINAL = frozenset({"completed", "diverged", "failed", "cancelled", "interrupted"})
+STATUSES = (
+    "queued",
+    "running",
+    "completed",
+    "diverged",
+    "failed",
+    "cancelled",
+    "interrupted",
+    "pruned",
+)
+# ``pruned``: a search stopped the run early because it was not promising (schema v2).
+TERMINAL = frozenset({"completed", "diverged", "failed", "cancelled", "interrupted", "pruned"})
 TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "cancelled"}),
     "running": TERMINAL,
@@ -36,13 +50,7 @@ UPDATE_COLUMNS = ("update", "epoch", "loss", "lr", "grad_norm", "clipped")
 
 _STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
 
-DDL = f"""
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-
-CREATE TABLE runs (
+RUNS_COLUMNS = f"""
     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
     id               TEXT NOT NULL UNIQUE,
     name             TEXT NOT NULL,
@@ -63,11 +71,29 @@ CREATE TABLE runs (
     diagnosis        TEXT,
     heartbeat        REAL,
     epochs_done      INTEGER NOT NULL DEFAULT 0,
-    updates_done     INTEGER NOT NULL DEFAULT 0
-);
+    updates_done     INTEGER NOT NULL DEFAULT 0,
+    parent_id        TEXT REFERENCES runs (id) ON DELETE SET NULL,
+    study_id         TEXT
+""".strip("\n")
+
+RUNS_INDEXES = """
 CREATE INDEX runs_status_fifo ON runs (status, created, seq);
 CREATE INDEX runs_sweep ON runs (sweep_id);
 CREATE INDEX runs_task ON runs (task);
+CREATE INDEX runs_parent ON runs (parent_id);
+CREATE INDEX runs_study ON runs (study_id);
+""".strip()
+
+DDL = f"""
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE runs (
+{RUNS_COLUMNS}
+);
+{RUNS_INDEXES}
 
 CREATE TABLE epoch_values (
     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

@@ -20,17 +20,21 @@ class StoreSink:
 
     It also re-diagnoses the run after every epoch (from an in-memory copy of its
     series, so no store reads) and stores the label, so the dashboard's badge is
-    live while the run trains.
+    live while the run trains. The run's config (read once, at the start) lets the
+    diagnosis suggest changes to it.
     """
 
     def __init__(self, store: RunStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
         self._memory = MemorySink()
+        self._config: dict[str, Any] | None = None
 
     def on_start(self, info: dict[str, Any]) -> None:
         self._memory.on_start(info)
         self.store.record_start(self.run_id, info)
+        with contextlib.suppress(KeyError):
+            self._config = self.store.get_run(self.run_id)["config"]
 
     def on_epoch(self, record: dict[str, Any]) -> None:
         self._memory.on_epoch(record)
@@ -52,7 +56,9 @@ class StoreSink:
             m.updates,
             status=status,
             diverged_at=diverged_at,
-            baseline=m.info.get("baseline_loss"),
+            config=self._config,
+            info=m.info,
+            with_suggestions=status != "running",  # once, when the run has ended
         )
         with contextlib.suppress(KeyError):  # the run was deleted meanwhile
             self.store.set_diagnosis(self.run_id, d)

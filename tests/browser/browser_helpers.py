@@ -50,7 +50,8 @@ def serve(
 
     Shared by the browser suite and the benchmarks so both measure the server a person
     starts, not a variant of it; ``root`` is the checkout to serve (``first_load.py``
-    serves an older commit beside this one), ``env`` extra environment variables.
+    and ``compare_draw.py`` serve an older commit beside this one), ``env`` extra
+    environment variables.
     """
     port = free_port()
     store = tmp / "hplab.db"

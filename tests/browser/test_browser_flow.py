@@ -162,6 +162,12 @@ def test_launch_watch_cancel_export(server, page):
     expect(page.get_by_text(re.compile(r"^cancelled · epoch \d+/"))).to_be_visible(timeout=30_000)
     cancelled = store.get_run(ids[1])
     assert 0 < cancelled["epochs_done"] < EPOCHS
+    # the chart keeps the partial curve: every epoch it trained, no more, no fewer
+    wait_until(
+        lambda: loss_points(page, ids)[ids[1]] == cancelled["epochs_done"],
+        timeout=60,
+        what="the cancelled run's partial curve on the chart",
+    )
 
     # --- export the selected runs as one CSV
     with page.expect_download(timeout=30_000) as dl:

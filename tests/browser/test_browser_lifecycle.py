@@ -29,7 +29,6 @@ from tests.proc_helpers import (
     running,
     serving_workers,
     time_to_exit,
-    workers_of,
 )
 
 pytestmark = pytest.mark.browser
@@ -120,7 +119,7 @@ def test_launch_after_an_idle_worker_was_killed_then_sigterm(browser, tmp_path):
             what="the run to be trained by the replacement worker",
         )
         t_served = time.monotonic() - t_kill
-        [replacement] = workers_of(srv.proc.pid)
+        [replacement] = serving_workers(srv.proc.pid, srv.store)  # not the TF service
         assert replacement != victim
         assert victim not in children(srv.proc.pid), "the dead worker was never reaped"
         assert not any(is_zombie(c) for c in children(srv.proc.pid))

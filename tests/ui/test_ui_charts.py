@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 
 from ui.charts import (
     BAND_ALPHA,
+    MANY_RUNS,
     RAW_ALPHA,
     Marker,
     RunCurves,
@@ -271,7 +273,78 @@ def test_parallel_coordinates_encode_text_dimensions():
     dims = fig.data[0].dimensions
     assert [d.label for d in dims] == ["optimizer.name", "learning_rate", "val_loss"]
     assert list(dims[0].ticktext) == ["adam", "sgd"] and list(dims[0].values) == [0, 1]
-    assert fig.data[0].line.reversescale is True  # lower loss = darker
+
+
+def _shade(fig, i):
+    """The colour Plotly draws line ``i`` in, as (r, g, b)."""
+    import plotly.colors as pc
+
+    line = fig.data[0].line
+    t = (line.color[i] - line.cmin) / (line.cmax - line.cmin)
+    scale = [(p, pc.hex_to_rgb(c) if c.startswith("#") else c) for p, c in line.colorscale]
+    scale = [(p, c) for p, c in scale]
+    if line.reversescale:
+        scale = [(1 - p, c) for p, c in reversed(scale)]
+    for (p0, c0), (p1, c1) in itertools.pairwise(scale):
+        if p0 <= t <= p1:
+            f = 0 if p1 == p0 else (t - p0) / (p1 - p0)
+            return tuple(a + (b - a) * f for a, b in zip(c0, c1, strict=True))
+    return scale[-1][1]
+
+
+def _lum(rgb):
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+
+
+@pytest.mark.parametrize(
+    ("target", "values", "higher", "best", "worst"),
+    [("val_loss", [0.5, 0.1, 0.9], False, 1, 2), ("val_accuracy", [0.5, 0.1, 0.9], True, 2, 1)],
+)
+def test_parallel_coordinates_draw_the_best_darkest_either_way(target, values, higher, best, worst):
+    rows = [
+        {"learning_rate": lr, target: v} for lr, v in zip((1e-3, 1e-2, 1e-1), values, strict=True)
+    ]
+    fig = parallel_figure(rows, ["learning_rate"], target, higher_is_better=higher)
+    lum = [_lum(_shade(fig, i)) for i in range(3)]
+    assert lum.index(min(lum)) == best and lum.index(max(lum)) == worst
+    ticks = list(fig.data[0].line.colorbar.ticktext)
+    assert ticks[0].endswith("(best)") and ticks[0].startswith(f"{values[best]:.3g}")
+
+
+@pytest.mark.parametrize("higher", [False, True])
+def test_a_diverged_run_sits_past_the_worst_end_in_its_own_colour(higher):
+    target = "val_accuracy" if higher else "val_loss"
+    rows = [{"learning_rate": 1e-3, target: 0.4}, {"learning_rate": 1e-2, target: 0.6}]
+    rows += [{"learning_rate": 1.0, target: math.nan}, {"learning_rate": 0.5, target: 0.3}]
+    flags = [False, False, False, True]  # NaN result, and a run stored as diverged
+    fig = parallel_figure(rows, ["learning_rate"], target, higher_is_better=higher, diverged=flags)
+    dim = fig.data[0].dimensions[-1]
+    values = list(dim.values)
+    assert all(math.isfinite(v) for v in values)  # never a NaN Plotly would misplace
+    assert values[2] == values[3]
+    assert values[2] < min(values[:2]) if higher else values[2] > max(values[:2])
+    at = dict(zip(dim.tickvals, dim.ticktext, strict=True))
+    assert at[values[2]] == "diverged"
+    assert dim.range[0] <= min(values) and dim.range[1] >= max(values)
+    red = _shade(fig, 2)
+    assert red == _shade(fig, 3) and all(math.dist(red, _shade(fig, i)) > 100 for i in (0, 1))
+    assert list(fig.data[0].line.colorbar.ticktext)[-1] == "diverged"
+
+
+def test_rate_like_dimensions_use_a_log_axis_labelled_with_the_values():
+    rows = [
+        {"learning_rate": lr, "batch_size": b, "loss": 1.0}
+        for lr, b in zip((1e-4, 1e-3, 1e-2), (16, 32, 64), strict=True)
+    ]
+    fig = parallel_figure(rows, ["learning_rate", "batch_size"], "loss", log_dims=["learning_rate"])
+    lr, batch = fig.data[0].dimensions[:2]
+    assert lr.label == "learning_rate (log)"
+    assert list(lr.values) == pytest.approx([-4, -3, -2])
+    assert list(lr.ticktext) == ["0.0001", "0.001", "0.01"]
+    assert list(batch.values) == [16, 32, 64] and batch.label == "batch_size"
+    many = [{"learning_rate": 10 ** (-5 + i / 3), "loss": 1.0} for i in range(12)]
+    ticks = parallel_figure(many, ["learning_rate"], "loss", log_dims=["learning_rate"])
+    assert list(ticks.data[0].dimensions[0].ticktext) == ["1e-05", "0.0001", "0.001", "0.01"]
 
 
 def test_confusion_and_regression_figures():
@@ -281,6 +354,72 @@ def test_confusion_and_regression_figures():
     fig = regression_figure([0.0, 1.0, math.nan], [0.1, 0.9, 1.0], color="#123456")
     assert list(fig.data[-1].x) == [0.0, 1.0]  # NaN points dropped
     assert list(fig.data[0].x) == [0.0, 1.0]  # the y = x diagonal
+
+
+def test_predicted_vs_true_spans_the_data_on_both_axes():
+    target = [-5 + 11 * i / 20 for i in range(21)]
+    fig = regression_figure(target, [t * 0.9 for t in target], color="#123456")
+    assert list(fig.layout.xaxis.range) == list(fig.layout.yaxis.range)
+    lo, hi = fig.layout.xaxis.range
+    assert -5.6 < lo < -5 and 6 < hi < 6.6
+    # one unit as long on both axes: the plot narrows instead of the y axis widening
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.xaxis.constrain == "domain"
+
+
+# ----------------------------------------------------------------------------- many runs
+
+
+def _many(n):
+    return [
+        _run(f"r{i}", RUN_COLORS[i % 10], markers=[Marker(key="val_loss", label="best", epoch=2)])
+        for i in range(n)
+    ]
+
+
+def test_few_runs_keep_a_legend_entry_each():
+    fig = metric_figure(_many(MANY_RUNS), "loss")
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend == [f"run r{i}" for i in range(MANY_RUNS)]
+
+
+def test_many_runs_are_bundled_by_colour_with_a_legend_of_line_styles():
+    runs = _many(200)
+    fig = metric_figure(runs, "loss")
+    assert len(fig.data) <= 40  # was one trace per curve and marker: 600
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend == ["train", "validation"]
+    assert fig.layout.hovermode == "closest"
+    train = [t for t in fig.data if t.meta and t.meta.get("series") == "loss"]
+    assert len(train) == 10 and {t.line.color for t in train} == set(RUN_COLORS)
+    assert all(t.mode == "lines" for t in train)  # no point markers on 200 curves
+    drawn = {rid for t in train for rid in t.meta["runs"]}
+    assert drawn == {r.run_id for r in runs}
+    blue = next(t for t in train if t.line.color == RUN_COLORS[0])
+    # each curve is its 3 points then a gap, and every point's hover names its run
+    assert len(blue.x) == 20 * 4 and list(blue.y[3:5]) == [None, 1.0]
+    assert list(blue.customdata[:3]) == ["run r0 · train"] * 3
+    assert blue.hovertemplate == "%{customdata}: %{y:.4g}<extra></extra>"
+    stars = [t for t in fig.data if t.meta and t.meta.get("series") == "marker"]
+    assert len(stars) == 1 and len(stars[0].x) == 200
+    assert list(stars[0].marker.color[:2]) == [RUN_COLORS[0], RUN_COLORS[1]]
+
+
+def test_many_runs_per_update_charts_are_bundled_too():
+    fig = updates_figure(_many(50), "grad_norm")
+    assert len(fig.data) <= 40
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["grad_norm"]
+
+
+# ----------------------------------------------------------------------------- user text
+
+
+def test_names_are_shown_as_typed_in_legends_and_hovers():
+    name = '<a href="http://x/">x</a> %{y} <img src=y>'
+    fig = metric_figure([_run(name=name)], "loss")
+    curve = _curves(fig)[0]
+    assert curve.name == '&lt;a href="http://x/"&gt;x&lt;/a&gt; %{y} &lt;img src=y&gt;'
+    assert "%{y}" not in curve.hovertemplate.split("·")[0]
+    assert "<a" not in curve.hovertemplate and "<img" not in curve.hovertemplate
 
 
 def test_run_colours_are_stable_and_distinct():

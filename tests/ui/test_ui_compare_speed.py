@@ -238,7 +238,7 @@ def test_parallel_coordinates_wait_for_a_new_runs_first_epoch(filled, store_path
     fresh = filled["queued"]
     store.claim(fresh, "w-test")  # just started: polled fast for its first epoch
     chosen = [filled["adam"], filled["sgd"], fresh]
-    at = open_app("pages/compare.py", compare_ids=chosen)
+    at = open_app("pages/compare.py", compare_ids=chosen, compare_pc_open=True)
     assert not at.exception
     assert chart_titles(at) == ["Loss"]  # no parallel coordinates yet
     assert any("follow once the new run" in c.value for c in at.caption)

@@ -171,10 +171,21 @@ def test_a_run_diagnosed_otherwise_is_flagged(store_path):
     assert any("1 of 2 runs came out as the lesson predicts" in w.value for w in at.warning)
 
 
-def test_open_in_compare_selects_the_launch_on_the_lessons_tab(store_path):
+def test_open_in_compare_links_to_the_launch_on_the_lessons_tab(store_path):
+    """A link (it works from the live fragment; the browser test clicks it) whose
+    address selects the launch and opens the chart the lesson is about."""
+    from urllib.parse import parse_qs
+
     ids = _finished_demo(store_path, "clipping-modes", ["healthy"] * 3)
     at = open_app(PAGE, demos_pick="clipping-modes")
-    at.button(key="demos_compare_clipping-modes").click().run()
+    (link,) = [x for x in at.get("page_link") if x.value == "Open in Watch & compare"]
+    query = {k: v[0] for k, v in parse_qs(link.proto.query_string).items()}
+    assert link.proto.page.endswith("compare") or "compare" in link.proto.page
+    assert query == {"sweep": "sw-demo00001", "tab": "Gradients"}
+    at.switch_page("pages/compare.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Watch & compare"]
     assert at.session_state["compare_ids"] == ids

@@ -373,8 +373,31 @@ def test_compare_opens_on_the_launch_in_the_url(filled):
         "compare_cancel_all",
     } <= keys
     assert f"compare_cancel_{filled['adam']}" not in keys  # finished runs have nothing to cancel
-    # Only the open tab is drawn (live redraws stay cheap): Loss, plus parallel coordinates.
+    # Only the open tab is drawn (live redraws stay cheap); parallel coordinates (WebGL,
+    # seconds without a GPU) only once their section is opened.
+    assert chart_titles(at) == ["Loss"]
+    at.session_state["compare_pc_open"] = True
+    at.run()
     assert chart_titles(at) == ["Loss", None]
+
+
+def test_the_address_follows_the_selection(filled):
+    """A link shows what the page shows: one whole launch by its sweep, else the runs."""
+    at = open_app("pages/compare.py")
+    at.query_params["sweep"] = "sw-fake00001"
+    at.query_params["tab"] = "Gradients"
+    at.run()
+    assert at.session_state["compare_tabs"] == "Gradients"
+
+    def address():
+        return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+    assert address() == {"sweep": "sw-fake00001"}  # the tab was a one-off
+    at.button(key="compare_pick_none").click().run()
+    assert address() == {}
+    at.session_state["compare_ids"] = [filled["adam"], filled["failed"]]
+    at.run()
+    assert address() == {"runs": f"{filled['adam']},{filled['failed']}"}
 
 
 @pytest.mark.parametrize(
@@ -507,9 +530,9 @@ def test_pages_draw_really_trained_runs(store_path):
 
     ids = real_runs(store_path)
     for tab in ("Loss", "Gradients"):
-        at = open_app("pages/compare.py", compare_ids=ids, compare_tabs=tab)
+        at = open_app("pages/compare.py", compare_ids=ids, compare_tabs=tab, compare_pc_open=True)
         assert not at.exception
-        assert len(chart_titles(at)) >= 2
+        assert len(chart_titles(at)) >= 2  # the tab's chart(s), and parallel coordinates
     at = open_app("pages/run.py", detail_run=ids[0])
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Test loss"] != "—"

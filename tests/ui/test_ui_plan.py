@@ -15,10 +15,14 @@ from ui import form, plan
 from ui.presets import PRESETS
 from ui.runs import (
     config_diff,
+    display_names,
     filter_runs,
     flatten,
     group_label,
     hyperparameters,
+    log_dims,
+    param_at,
+    plateau_text,
     primary_metric,
     progress,
     runs_table,
@@ -289,6 +293,48 @@ def test_seed_groups_and_hyperparameters():
     ]
     assert list(seed_groups(runs).values()) == [["a", "b"]]
     assert hyperparameters(runs) == ["learning_rate"]  # the seed is never an axis
+
+
+def test_identical_runs_are_not_seed_repeats():
+    """One config and one seed twice is one run twice: no band, no "± 0 over 2 seeds"."""
+    base = {"task": "binary-10", "epochs": 4}
+    twins = [_run(i, cfg=validate({**base, "seed": 42})) for i in ("a", "b")]
+    assert seed_groups(twins) == {}
+    # a third run with another seed makes a group of two seeds; the repeat stays alone
+    third = _run("c", cfg=validate({**base, "seed": 7}))
+    assert list(seed_groups([*twins, third]).values()) == [["a", "c"]]
+    # a demo's run beside a hand-made one with the same config and seed: not a group
+    demo = _run("d", cfg=validate({**base, "seed": 42}), name="float32", tags=["demo:x"])
+    assert seed_groups([twins[0], demo]) == {}
+
+
+def test_names_are_made_unique_where_they_repeat():
+    runs = [_run("aaaaaaaaaaaa1"), _run("bbbbbbbbbbbb2"), _run("c")]
+    for r in runs[:2]:
+        r["name"] = "regression · adam · lr 0.001"
+    assert display_names(runs) == [
+        "regression · adam · lr 0.001 (aaaaaaaa)",
+        "regression · adam · lr 0.001 (bbbbbbbb)",
+        "run c",
+    ]
+    assert runs_table(runs)["Run"].tolist() == display_names(runs)
+
+
+def test_plateau_cuts_read_as_epochs():
+    assert plateau_text([4]) == "after epoch 4 (once)"
+    assert plateau_text([4, 9, 12]) == "after epochs 4, 9 and 12 (3 cuts)"
+
+
+def test_rate_like_knobs_are_log_dimensions():
+    base = {"task": "binary-10", "epochs": 4}
+    runs = [
+        _run(str(i), cfg=validate({**base, "learning_rate": lr, "batch_size": b}))
+        for i, (lr, b) in enumerate([(1e-4, 16), (1e-2, 64)])
+    ]
+    dims = hyperparameters(runs)
+    assert set(dims) == {"learning_rate", "batch_size"}
+    assert log_dims(runs, dims) == ["learning_rate"]
+    assert param_at(runs[0]["config"], "callbacks.reduce_lr_on_plateau.min_lr").log
 
 
 def test_progress_text_fraction_and_eta():

@@ -280,3 +280,40 @@ def test_an_unexpected_error_shows_a_short_message_and_no_server_path(store_path
     assert "pages/setup.py:" in exc.message and str(ROOT) not in exc.message
     assert not exc.stack_trace or all(str(ROOT) not in line for line in exc.stack_trace)
     assert at.expander and any("Details" in x.label for x in at.expander)
+
+
+def test_a_long_run_launches_and_says_how_long_it_will_take(store_path):
+    """Issue 11: a run of hundreds of thousands of updates is allowed, but the bar says
+    how long to expect before anyone clicks, and the review says it per run."""
+    at = open_app()
+    at.number_input(key="cfg-batch_size").set_value(1).run()
+    at.number_input(key="cfg-epochs").set_value(1000).run()
+    assert not at.button(key="setup_launch").disabled
+    bar = [shown(c.value) for c in at.caption if "expected about" in c.value]
+    said = re.search(r"expected about (\d+(?:\.\d)? (?:min|h)) on this machine", bar[0])
+    assert said, bar
+    [table] = [d.value for d in at.dataframe if "Expected time" in d.value.columns]
+    assert table["Updates"].iloc[0] >= 100_000
+    assert table["Expected time"].iloc[0] == said[1]
+
+
+def test_the_whole_launch_is_timed_on_the_workers_it_will_have():
+    """Runs start in order on whichever worker is free: four equal runs on two workers
+    take two runs' time; on one worker, four."""
+    cfg = validate({"task": "regression", "epochs": 50})
+    runs = [plan.PlannedRun(f"run {i}", cfg) for i in range(4)]
+    L = launch.Launch(
+        mode=launch.MODES[1],
+        raw=cfg,
+        base_cfg=cfg,
+        base_problems=[],
+        advice=[],
+        runs=runs,
+        configs=[cfg] * 4,
+    )
+    each, on_two = launch.expected_seconds(L, 2)
+    _, on_one = launch.expected_seconds(L, 1)
+    assert (
+        len(each) == 4 and math.isclose(on_two, 2 * each[0]) and math.isclose(on_one, 4 * each[0])
+    )
+    assert launch.duration_line(L, 2).endswith("in all on 2 workers")
