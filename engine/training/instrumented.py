@@ -96,18 +96,18 @@ class InstrumentedModel(keras.Model):
             is_update = tf.constant(True)
         lr = tf.cast(inner.learning_rate, tf.float32)
 
-        def write():
-            norm = tf.linalg.global_norm(grads)
-            i = tf.minimum(rec.pos, rec.capacity - 1)
-            rec.loss[i].assign(rec.loss_sum / k)
-            rec.lr[i].assign(lr)
-            rec.grad_norm[i].assign(norm)
-            rec.clipped[i].assign(rec.was_clipped(grads, norm))
-            rec.loss_sum.assign(0.0)
-            rec.pos.assign_add(1)
-            return tf.constant(True)
+        # Without a tf.cond: XLA (jit_compile) cannot compile the slot writes inside a
+        # conditional branch, so a micro-batch that is not an update writes its slot's
+        # old values back and leaves the position where it was.
+        norm = tf.linalg.global_norm(grads)
+        i = tf.minimum(rec.pos, rec.capacity - 1)
 
-        if k > 1:
-            tf.cond(is_update, write, lambda: tf.constant(False))
-        else:
-            write()
+        def put(var, value):
+            var[i].assign(tf.where(is_update, tf.cast(value, var.dtype), var[i]))
+
+        put(rec.loss, rec.loss_sum / k)
+        put(rec.lr, lr)
+        put(rec.grad_norm, norm)
+        put(rec.clipped, rec.was_clipped(grads, norm))
+        rec.loss_sum.assign(tf.where(is_update, 0.0, rec.loss_sum))
+        rec.pos.assign_add(tf.cast(is_update, rec.pos.dtype))

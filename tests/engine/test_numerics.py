@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import tiny
 
-from engine.config import validate
+from engine.config import shape_of, validate
 from engine.schedule_preview import preview
 from engine.training.train import train
 
@@ -119,3 +119,23 @@ def test_clipping_flags_match_the_threshold():
     assert clipped.any()
     r = train(tiny("regression-10", clipping={"clipvalue": 1e-6}))
     assert all(r["steps"]["clipped"])
+
+
+def test_accumulation_trains_under_xla():
+    """Found by the train fuzz (tests/engine/test_fuzz_train.py): jit_compile with
+    gradient accumulation failed in XLA ("must be a compile-time constant") because the
+    per-update record was written inside a tf.cond. It trains, one record per update."""
+    cfg = validate(
+        {
+            "task": "binary-20",
+            "data": {"n_train": 8, "n_test": 6},
+            "epochs": 1,
+            "batch_size": 1,
+            "model": {"width": 0.05},
+            "jit_compile": True,
+            "grad_accum_steps": 2,
+        }
+    )
+    result = train(cfg)
+    assert result["status"] == "completed", result.get("error")
+    assert len(result["steps"]["loss"]) == shape_of(cfg).total_updates  # an update every 2
