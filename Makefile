@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEVSTAMP:= $(VENV)/.installed-dev
 PORT    ?= 8501
-TEST_WORKERS ?= 2  # pytest-xdist processes; each test module stays on one
+TEST_WORKERS ?= 2  # pytest-xdist processes; a test file stays on one (--dist loadfile)
 
 .PHONY: run test lint format bench clean
 
@@ -25,7 +25,7 @@ run: $(STAMP)  ## set up and launch the dashboard on http://localhost:$(PORT)
 test: $(DEVSTAMP)  ## set up and run every test (lint included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

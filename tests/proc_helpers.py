@@ -8,9 +8,12 @@ warm-up, right before it starts claiming runs.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -164,3 +167,18 @@ class LockHolder:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+# `make test` runs two pytest-xdist workers: two local Ray clusters started side by side
+# would find each other (ray.init joins a running one), so Ray tests take turns.
+RAY_LOCK = Path(tempfile.gettempdir()) / "hplab-tests-ray.lock"
+
+
+@contextlib.contextmanager
+def ray_turn():
+    with open(RAY_LOCK, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -79,7 +79,11 @@ def test_launch_watch_cancel_export(server, page):
     no_exception(page)
 
     # --- a two-run comparison that differs only in the optimizer
-    page.locator(".st-key-setup_mode button", has_text="Compare one knob").click()
+    # The first page of a cold server (imports, the pool and the TensorFlow service all
+    # starting) can take a while on a loaded 2-core machine: wait as open_setup does.
+    mode = page.locator(".st-key-setup_mode button", has_text="Compare one knob")
+    expect(mode).to_be_visible(timeout=180_000)
+    mode.click()
     values = page.locator(".st-key-setup_values_optimizer")
     expect(values).to_contain_text("adam", timeout=30_000)
     expect(values).to_contain_text("sgd")

@@ -1,16 +1,18 @@
 import pytest
 
 from engine.executor import get_executor
+from tests.proc_helpers import ray_turn
 
 
 @pytest.fixture(scope="module")
 def ray_session():
     ray = pytest.importorskip("ray")
-    if ray.is_initialized():  # pragma: no cover - another module left it running
+    with ray_turn():
+        if ray.is_initialized():  # pragma: no cover - another module left it running
+            ray.shutdown()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        yield ray
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 # Module scope groups the tests by backend: every local test, then one Ray instance

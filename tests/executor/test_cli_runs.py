@@ -15,6 +15,7 @@ import pytest
 from executor_helpers import SLOW, TINY, poll
 
 from engine.executor.worker import parse_worker_id, pid_alive
+from tests.proc_helpers import ray_turn
 
 REPO = Path(__file__).resolve().parents[2]
 GRID = {"optimizer.name": ["sgd", "adam"], "learning_rate": [0.001, 0.01]}
@@ -180,7 +181,10 @@ def test_sweep_on_the_ray_executor(tmp_path):
     pytest.importorskip("ray")
     store = tmp_path / "runs.db"
     sweep = write(tmp_path / "s.json", {"base": TINY, "grid": {"learning_rate": [0.001, 0.01]}})
-    out = engine("sweep", sweep, "--executor", "ray", "--workers", 2, "--store", store, "--json")
+    with ray_turn():
+        out = engine(
+            "sweep", sweep, "--executor", "ray", "--workers", 2, "--store", store, "--json"
+        )
     assert out.returncode == 0, out.stderr[-2000:]
     runs = json.loads(out.stdout)["runs"]
     assert [r["status"] for r in runs] == ["completed", "completed"]
