@@ -103,8 +103,8 @@ def shots(page, locator, tmp_path: Path, name: str, *, top: int | None = None, d
             return True
 
         wait_until(scrolled, timeout=START / 1000, what=f"{name} to scroll into view")
-        if drawn is not None:
-            expect(drawn).to_be_visible(timeout=START)
+        if drawn is not None:  # attached, not "visible": a flat line has no height
+            expect(drawn).to_be_attached(timeout=START)
         path = folder / f"{name}-{w}x{h}.png"
         page.screenshot(path=str(path))
         print(f"\nscreenshot: {path}")
@@ -145,11 +145,32 @@ def choose(page, key: str, option: str) -> None:
     wait_until(chosen, timeout=START / 1000, what=f"{key} to show {option!r}")
 
 
+def open_lr_finder(page) -> None:
+    """Open "Find a learning rate" and wait for its controls. A rerun still drawing the
+    previous choice (a task just chosen, a preview arriving) may redraw the expander
+    closed after the click: opened again until its slider shows."""
+    summary = page.locator("summary").filter(has_text="Find a learning rate").first
+    slider = page.locator(".st-key-setup_lrf_updates input[type=range]")
+
+    def shown() -> bool:
+        try:
+            if slider.count() and slider.is_visible():
+                return True
+            details = summary.locator("xpath=..")
+            if details.get_attribute("open", timeout=5_000) is None:
+                summary.click(timeout=5_000)
+        except PlaywrightError:  # redrawn between finding and clicking: again
+            pass
+        return False
+
+    wait_until(shown, timeout=START / 1000, what="the LR finder to open")
+
+
 def set_up_a_long_range_test(page) -> None:
     """The range test of an LSTM for 400 updates up to a rate of 1e-3 (the loss never
     blows up, so all 400 run): tens of seconds on any machine."""
     choose(page, "cfg-task", r"^Sequence classification")
-    page.get_by_text("Find a learning rate").click()
+    open_lr_finder(page)
     updates = page.locator(".st-key-setup_lrf_updates input[type=range]")
     updates.focus()
     updates.press("End")
@@ -253,7 +274,7 @@ def test_lr_finder_use_then_launch(server, page, tmp_path):
     store = RunStore(server.store)
     before = {r["id"] for r in store.list_runs()}
     open_setup(server, page)
-    page.get_by_text("Find a learning rate").click()
+    open_lr_finder(page)
     run = page.locator(".st-key-setup_lrf_run button")
     run.click()
     state = page.get_by_text(
@@ -355,7 +376,7 @@ def test_the_server_never_loads_tensorflow(server, page, tmp_path):
     expect(page.locator(".st-key-setup_schedule_chart .main-svg").first).to_be_visible(
         timeout=START
     )
-    page.get_by_text("Find a learning rate").click()
+    open_lr_finder(page)
     page.locator(".st-key-setup_lrf_run button").click()
     expect(page.locator(".st-key-setup_lrf_use button").first).to_be_visible(timeout=START)
     wait_idle(page)
