@@ -32,7 +32,7 @@ import time
 from collections import deque
 from typing import Any
 
-from engine.executor import tf_jobs
+from engine.executor import priority, tf_jobs
 
 PARENT_CHECK = 0.5  # seconds between two looks at the owner while idle
 MAX_MESSAGE = 600  # characters of an error message sent back
@@ -92,6 +92,7 @@ def main(conn, lane_name: str, *, parent_pid: int) -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     _name_process(f"hplab-{lane_name}")
+    priority.lower(priority.SERVICE)  # after the page, before training runs
     _watch_owner(parent_pid)
     lane = tf_jobs.LANES[lane_name]
 

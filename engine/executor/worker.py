@@ -354,8 +354,10 @@ def main(
 ) -> None:
     """Serve runs until the owner closes ``control`` (the read end of this worker's
     control pipe, ``engine.executor.control``), dies, or sends SIGTERM."""
+    from engine.executor import priority
     from engine.executor.control import Inbox
 
+    priority.lower(priority.WORKER)  # the page a person waits for comes first
     # Ctrl-C in a terminal reaches the whole process group: the owner decides what
     # happens to runs (stops them cleanly), so the worker must not die mid-write.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

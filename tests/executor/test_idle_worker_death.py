@@ -14,6 +14,7 @@ from pathlib import Path
 
 from executor_helpers import TINY
 
+from engine.executor import priority
 from engine.store import RunStore
 from tests.proc_helpers import children, running, serving_workers, time_to_exit, wait_for
 
@@ -40,6 +41,11 @@ def test_idle_worker_sigkilled_is_replaced_and_owner_stops_on_sigterm(tmp_path):
             "both workers to reach their serving loop",
         )
         victim, other = idle
+        # Background work: both run ``priority.WORKER`` steps below their owner.
+        own = os.getpriority(os.PRIO_PROCESS, proc.pid)
+        assert {os.getpriority(os.PRIO_PROCESS, w) for w in idle} == {
+            min(19, own + priority.WORKER)
+        }
         t_kill = time.monotonic()
         os.kill(victim, signal.SIGKILL)
         replaced = wait_for(

@@ -83,6 +83,17 @@ def test_the_preview_is_the_engines_own(svc):
     assert again.state == DONE and again.result is got.result
 
 
+def test_the_service_yields_the_cpu_to_the_page(svc):
+    """Each lane runs ``priority.SERVICE`` steps below its owner: on a 2-core machine its
+    TensorFlow import no longer holds the first page back."""
+    from engine.executor import priority
+
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    for lane in ("preview", "jobs"):
+        pid = wait_ready(svc, lane)["pid"]
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + priority.SERVICE), lane
+
+
 def test_a_bad_request_is_an_answer_and_the_process_serves_on(svc):
     pid = svc.status()["lanes"]["jobs"]["pid"]
     t = svc.submit("lr_find", lr_payload({"task": "regression"}, 50, min_lr=1.0, max_lr=0.5))
