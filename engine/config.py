@@ -10,7 +10,6 @@ re-import unchanged. Pure Python: no TensorFlow import.
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from engine.spec.metrics import METRICS, metric_name
 from engine.spec.optimizers import CLIPPING_MODES, OPTIMIZERS
 from engine.spec.params import Param, check_object
 from engine.spec.precision import PRECISIONS
-from engine.spec.schedules import SCHEDULES
+from engine.spec.schedules import SCHEDULES, RunLength
 from engine.spec.tasks import (
     DATA_PARAMS,
     MAX_INPUT_FLOATS,
@@ -282,42 +281,27 @@ def _check_callbacks(value) -> dict:
     return out
 
 
-def _resolve_schedule(sched: dict | None, shape: RunShape) -> dict | None:
-    """Fill automatic lengths and check cross-field constraints."""
-    if sched is None or sched["name"] == "constant":
-        return sched
-    total = max(1, shape.total_updates)
-    s = dict(sched)
-    name = s["name"]
-    if name == "cosine_decay":
-        if s["decay_steps"] is None:
-            s["decay_steps"] = max(1, total - s["warmup_steps"])
-    elif name == "warmup_cosine":
-        if s["total_steps"] is None:
-            s["total_steps"] = total
-        if s["warmup_steps"] is None:
-            s["warmup_steps"] = s["total_steps"] // 10
-        if s["warmup_steps"] >= s["total_steps"]:
-            raise ConfigError(
-                "schedule.warmup_steps",
-                f"must be < total_steps ({s['total_steps']}), got {s['warmup_steps']}",
-            )
-    elif name == "polynomial_decay":
-        if s["decay_steps"] is None:
-            s["decay_steps"] = total
-    elif name == "cosine_decay_restarts":
-        if s["first_decay_steps"] is None:
-            s["first_decay_steps"] = max(1, total // 4)
-    elif name == "piecewise_constant":
-        b, f = s["boundaries"], s["factors"]
-        if any(b2 <= b1 for b1, b2 in itertools.pairwise(b)):
-            raise ConfigError("schedule.boundaries", f"must be strictly increasing, got {b}")
-        if len(f) != len(b) + 1:
-            raise ConfigError(
-                "schedule.factors",
-                f"must have one more item than boundaries ({len(b) + 1}), got {len(f)}",
-            )
-    return s
+def _check_schedule(sched: Any, learning_rate: float | None) -> dict | None:
+    """The registry's canonical form, after the entry's upgrade of an older spelling."""
+    if sched is None:
+        return None
+    if (
+        isinstance(sched, dict)
+        and isinstance(sched.get("name"), str)
+        and sched["name"] in SCHEDULES
+    ):
+        entry = SCHEDULES.entry(sched["name"])
+        if entry.upgrade is not None:
+            sched = entry.upgrade(sched, learning_rate)
+    return SCHEDULES.normalize(sched, "schedule")
+
+
+def _fill_schedule(sched: dict | None, cfg: dict) -> dict | None:
+    """The entry works out its automatic params and checks them together."""
+    if sched is None:
+        return None
+    run = RunLength(max(1, shape_of(cfg).total_updates), cfg["learning_rate"])
+    return SCHEDULES.entry(sched["name"]).fill(dict(sched), run)
 
 
 def logged_names(cfg: dict[str, Any]) -> list[str]:
@@ -439,10 +423,7 @@ def validate(raw: Any) -> dict[str, Any]:
         out["loss_weights"] = None
 
     out["optimizer"] = _collect(problems, OPTIMIZERS.normalize, merged["optimizer"], "optimizer")
-    sched = merged["schedule"]
-    out["schedule"] = (
-        None if sched is None else _collect(problems, SCHEDULES.normalize, sched, "schedule")
-    )
+    out["schedule"] = _collect(problems, _check_schedule, merged["schedule"], out["learning_rate"])
     out["clipping"] = _collect(problems, _check_clipping, merged["clipping"])
     out["callbacks"] = _collect(problems, _check_callbacks, merged["callbacks"])
 
@@ -515,7 +496,7 @@ def validate(raw: Any) -> dict[str, Any]:
     too_big = run_cost.budget_problem(run_cost.estimate(out), run_cost.memory_budget())
     if too_big:
         raise ConfigError([too_big])
-    out["schedule"] = _collect(problems, _resolve_schedule, out["schedule"], shape)
+    out["schedule"] = _collect(problems, _fill_schedule, out["schedule"], out)
     if problems:
         raise ConfigError(problems)
     return {k: out[k] for k in TOP_LEVEL}

@@ -46,6 +46,8 @@ from engine.config import shape_of, validate
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
 from engine.spec.optimizers import OPTIMIZERS
+from engine.spec.params import Symbol
+from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import TASKS, Task
 
 ENGINE_DIR = Path(__file__).resolve().parent
@@ -172,35 +174,20 @@ def _class_expr(target: str) -> str:
 
 
 def schedule_expression(cfg: dict) -> str:
-    """The base schedule (update number → rate) as source, mirroring
-    ``build.build_base_schedule`` argument for argument so the rates are identical.
-    Keyword arguments throughout: the reader sees what each number means."""
+    """The base schedule (update number → rate) as source: the registry entry's Keras
+    call, the very description ``build.build_base_schedule`` instantiates, so the rates
+    are identical. Keyword arguments throughout: the reader sees what each number means."""
     spec = cfg["schedule"] or {"name": "constant"}
-    name = spec["name"]
-    p = {k: _lit(v) for k, v in spec.items() if k != "name"}
-    lr = "LEARNING_RATE"
-    keras_cls = "keras.optimizers.schedules."
-    if name == "constant":
-        return _call("Constant", [lr], col=16)
-    if name == "warmup_cosine":
-        kw = {"peak_lr": lr, **p}
-        return _call("WarmupCosineDecay", [], kw, col=16)
-    if name == "piecewise_constant":
-        values = f"[{lr} * f for f in {p['factors']}]"
-        kw = {"boundaries": p["boundaries"], "values": values}
-        return _call(keras_cls + "PiecewiseConstantDecay", [], kw, col=16)
-    kw = {"initial_learning_rate": lr, **p}
-    if name == "cosine_decay":
-        if spec["warmup_steps"]:  # Keras warms up from initial_learning_rate to warmup_target
-            kw = {"initial_learning_rate": "0.0", **p, "warmup_target": lr}
-        else:
-            del kw["warmup_steps"]
-    from engine.spec.schedules import SCHEDULES
+    call = SCHEDULES.entry(spec["name"]).keras_call(spec)
+    kw = {k: v.name if isinstance(v, Symbol) else _lit(v) for k, v in call.kwargs.items()}
+    return _call(_class_expr(call.target), [], kw, col=16)
 
-    target = SCHEDULES.entry(name).target
-    if _custom(target):  # pragma: no cover - every custom schedule is handled above
-        raise ValueError(f"no export for schedule {name!r}")
-    return _call(target, [], kw, col=16)
+
+def schedule_classes(cfg: dict) -> list[str]:
+    """HP Lab's own schedule class the config's schedule needs, if any."""
+    spec = cfg["schedule"] or {"name": "constant"}
+    custom = _custom(SCHEDULES.entry(spec["name"]).target)
+    return [custom[1]] if custom else []
 
 
 def _onehot(cfg: dict, head: str) -> bool:
@@ -301,9 +288,8 @@ def _imports(uses_checkpoint: bool) -> str:
 
 def _embedded(cfg: dict, needs: set[str]) -> list[str]:
     parts = [_module_body("data.py"), _module_body("keras_parts/models.py")]
-    sched = (cfg["schedule"] or {"name": "constant"})["name"]
-    classes = {"constant": ["Constant"], "warmup_cosine": ["WarmupCosineDecay"]}.get(sched, [])
-    parts.append(_definitions("keras_parts/schedules.py", [*classes, "UpdateSchedule"]))
+    classes = [*schedule_classes(cfg), "UpdateSchedule"]
+    parts.append(_definitions("keras_parts/schedules.py", classes))
     by_file: dict[str, list[str]] = {}
     for target in sorted(needs):
         rel, cls = _custom(target)

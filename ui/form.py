@@ -187,7 +187,9 @@ def _entry_value(state: Mapping, base: str, registry) -> Any:
     out: dict[str, Any] = {"name": entry.name}
     for p_name, p in entry.params.items():
         v = _get(state, f"{base}-{entry.name}-{p_name}", p.default)
-        out[p_name] = _parse_list(v, p.kind) if p.kind in ("floats", "ints") else v
+        if p.kind in ("floats", "ints"):  # an emptied nullable list is "automatic"
+            v = None if p.nullable and not str(v or "").strip() else _parse_list(v, p.kind)
+        out[p_name] = v
     return out
 
 
