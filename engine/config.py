@@ -18,9 +18,10 @@ from engine import run_cost
 from engine.errors import ConfigError, field_path, show
 from engine.json_input import check_nesting
 from engine.spec.callbacks import CALLBACKS
+from engine.spec.clipping import check_clipping
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
-from engine.spec.optimizers import CLIPPING_MODES, OPTIMIZERS
+from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import Param, check_object
 from engine.spec.precision import PRECISIONS
 from engine.spec.schedules import SCHEDULES, RunLength
@@ -230,29 +231,6 @@ def _check_metrics(value, where: str, kind: str) -> list:
     return out
 
 
-def _check_clipping(value):
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ConfigError(
-            "clipping",
-            f"must be null or an object with one of {list(CLIPPING_MODES)}, got {show(value)}",
-        )
-    unknown = [k for k in value if k not in CLIPPING_MODES]
-    if unknown:
-        raise ConfigError(
-            field_path("clipping", unknown[0]),
-            f"unknown clipping mode (one of {list(CLIPPING_MODES)})",
-        )
-    if len(value) != 1:
-        raise ConfigError(
-            "clipping", f"give exactly one of {list(CLIPPING_MODES)}, got {sorted(value) or 'none'}"
-        )
-    ((mode, v),) = value.items()
-    p = Param("float", lo=0, lo_open=True, hi=1e6)
-    return {mode: p.check(v, f"clipping.{mode}")}
-
-
 def _check_callbacks(value) -> dict:
     if value is None:
         return {}
@@ -424,7 +402,7 @@ def validate(raw: Any) -> dict[str, Any]:
 
     out["optimizer"] = _collect(problems, OPTIMIZERS.normalize, merged["optimizer"], "optimizer")
     out["schedule"] = _collect(problems, _check_schedule, merged["schedule"], out["learning_rate"])
-    out["clipping"] = _collect(problems, _check_clipping, merged["clipping"])
+    out["clipping"] = _collect(problems, check_clipping, merged["clipping"])
     out["callbacks"] = _collect(problems, _check_callbacks, merged["callbacks"])
 
     if problems:

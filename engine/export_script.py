@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import shape_of, validate
+from engine.spec.clipping import clip_kwargs
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
 from engine.spec.optimizers import OPTIMIZERS
@@ -430,7 +431,7 @@ def training_batches():
     run.append(_section("Optimizer", why))
     opt_spec = cfg["optimizer"]
     opt_kw = {"learning_rate": "schedule", **_kw(opt_spec)}
-    opt_kw.update(_kw(cfg["clipping"] or {}))
+    opt_kw.update(_kw(clip_kwargs(cfg["clipping"])))
     if k > 1:
         opt_kw["gradient_accumulation_steps"] = _lit(k)
     opt_lines = [

@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 from engine.config import SCALARS, TOP_LEVEL
 from engine.spec.callbacks import CALLBACKS
+from engine.spec.clipping import CLIP_MODES
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS
-from engine.spec.optimizers import CLIPPING_MODES, OPTIMIZERS
+from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import Param
 from engine.spec.precision import PRECISIONS
 from engine.spec.schedules import SCHEDULES
@@ -222,7 +223,7 @@ def _clipping(*, plausible: bool):
         st.none(),
         st.builds(
             lambda mode, v: {mode: v},
-            st.sampled_from(sorted(CLIPPING_MODES)),
+            st.sampled_from(sorted(CLIP_MODES.names())),
             st.floats(1e-3, 10),
         ),
     )

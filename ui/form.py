@@ -24,9 +24,10 @@ import streamlit as st
 from engine.config import SCALARS, logged_names, validate
 from engine.errors import ConfigError
 from engine.spec.callbacks import CALLBACKS
+from engine.spec.clipping import CLIP_MODES
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS
-from engine.spec.optimizers import CLIPPING_MODES, OPTIMIZERS
+from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import Param
 from engine.spec.precision import PRECISIONS
 from engine.spec.schedules import SCHEDULES
@@ -35,7 +36,6 @@ from engine.spec.tasks import DATA_PARAMS, MODEL_PARAMS, TASKS, Task
 PREFIX = "cfg-"
 DEFAULT_TASK = "regression"
 CLIP_NONE = "none"
-CLIP_DEFAULT = {"clipvalue": 0.5, "clipnorm": 1.0, "global_clipnorm": 1.0}
 CLIP_THRESHOLD = Param("float", 1.0, lo=0, lo_open=True, label="Clip threshold")
 PERSIST = "session"  # the form survives a visit to another page
 
@@ -193,6 +193,10 @@ def _entry_value(state: Mapping, base: str, registry) -> Any:
     return out
 
 
+def _doc_threshold(mode: str) -> float:
+    return CLIP_MODES.entry(mode).params["threshold"].default if mode in CLIP_MODES else 1.0
+
+
 def _metrics_value(state: Mapping, base: str) -> list:
     out = []
     for name in _get(state, base, []) or []:
@@ -235,7 +239,7 @@ def config_from_state(state: Mapping) -> dict[str, Any]:
     cfg["clipping"] = (
         None
         if mode == CLIP_NONE
-        else {mode: _get(state, key("clip", "value"), CLIP_DEFAULT.get(mode, 1.0))}
+        else {mode: _get(state, key("clip", "value"), _doc_threshold(mode))}
     )
     cbs = {}
     for name, spec in CALLBACKS.items():
@@ -562,14 +566,14 @@ def section_optimizer(task: Task, notes: Notes, lr_note: Callable[[], None]) -> 
     with c3:
         param_widget(SCALARS["epochs"], key("epochs"), "epochs", notes, "epochs")
     c1, c2 = st.columns(2)
-    modes = [CLIP_NONE, *CLIPPING_MODES]
+    modes = [CLIP_NONE, *CLIP_MODES.names()]
     with c1:
         mode = st.selectbox(
             "Gradient clipping",
             modes,
             key=key("clip"),
             help="Limit gradients before the update. "
-            + " ".join(f"{m}: {t}" for m, t in CLIPPING_MODES.items()),
+            + " ".join(f"{e.name}: {e.help}" for e in CLIP_MODES),
             persist_state=PERSIST,
         )
     with c2:
@@ -584,7 +588,7 @@ def section_optimizer(task: Task, notes: Notes, lr_note: Callable[[], None]) -> 
             persist_state=PERSIST,
         )
     if mode != CLIP_NONE:
-        st.caption(CLIPPING_MODES[mode])
+        st.caption(CLIP_MODES.entry(mode).help)
     notes("clipping")
 
 

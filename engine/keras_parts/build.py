@@ -11,6 +11,7 @@ from typing import Any
 import keras
 
 from engine.keras_parts.schedules import UpdateSchedule
+from engine.spec.clipping import CLIP_MODES, clip_kwargs
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
 from engine.spec.optimizers import OPTIMIZERS
@@ -68,7 +69,7 @@ def build_optimizer(cfg: dict, schedule=None):
     k = cfg["grad_accum_steps"]
     if schedule is None:
         schedule = UpdateSchedule(build_base_schedule(cfg), accum_steps=k)
-    clip = cfg["clipping"] or {}
+    clip = clip_kwargs(cfg["clipping"])
     opt = resolve(entry.target)(
         learning_rate=schedule, **kwargs, **clip, gradient_accumulation_steps=k if k > 1 else None
     )
@@ -112,8 +113,13 @@ def optimizer_to_config(opt) -> dict[str, Any]:
 
 def clipping_to_config(opt) -> dict[str, float] | None:
     kc = getattr(opt, "inner_optimizer", opt).get_config()
-    modes = {k: kc[k] for k in ("clipvalue", "clipnorm", "global_clipnorm") if kc.get(k)}
-    return modes or None
+    for entry in CLIP_MODES:
+        threshold = entry.params["threshold"].default
+        keras_args = entry.optimizer_kwargs(threshold)
+        (arg,) = keras_args
+        if kc.get(arg):  # the Keras argument's value back in the mode's own terms
+            return {entry.name: kc[arg] * threshold / keras_args[arg]}
+    return None
 
 
 def loss_to_config(loss) -> dict[str, Any]:

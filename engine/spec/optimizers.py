@@ -223,10 +223,3 @@ OPTIMIZERS = Registry(
         ),
     ],
 )
-
-CLIPPING_MODES = {
-    "clipvalue": "Clip every gradient element to [-v, v]. Changes the gradient's direction.",
-    "clipnorm": "Rescale each weight's gradient whose L2 norm exceeds the threshold.",
-    "global_clipnorm": "Rescale all gradients together when their global norm exceeds the "
-    "threshold: keeps the direction. Recommended for RNNs (1.0 is standard).",
-}
