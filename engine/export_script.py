@@ -48,6 +48,7 @@ from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
 from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import Symbol
+from engine.spec.precision import loss_scaled
 from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import TASKS, Task
 
@@ -445,7 +446,7 @@ def training_batches():
             f"# Gradients of {k} batches are averaged into one update "
             f"(effective batch {k} × BATCH_SIZE).",
         )
-    if cfg["precision"] == "mixed_float16":
+    if loss_scaled(cfg["precision"]):
         opt_lines += [
             "# float16 gradients underflow: scale the loss up, and the gradients back down.",
             "optimizer = keras.optimizers.LossScaleOptimizer(optimizer)",

@@ -16,6 +16,7 @@ from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
 from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import resolve
+from engine.spec.precision import loss_scaled
 from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import TASKS
 
@@ -73,7 +74,7 @@ def build_optimizer(cfg: dict, schedule=None):
     opt = resolve(entry.target)(
         learning_rate=schedule, **kwargs, **clip, gradient_accumulation_steps=k if k > 1 else None
     )
-    if cfg["precision"] == "mixed_float16":
+    if loss_scaled(cfg["precision"]):
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
 
