@@ -238,9 +238,9 @@ def _check_callbacks(value) -> dict:
         raise ConfigError("callbacks", f"must be an object, got {show(value)}")
     problems, out = [], {}
     for name, cb in value.items():
-        if name not in CALLBACKS:
+        if name not in CALLBACKS.names():
             problems.append(
-                (field_path("callbacks", name), f"unknown callback (one of {list(CALLBACKS)})")
+                (field_path("callbacks", name), f"unknown callback (one of {CALLBACKS.names()})")
             )
             continue
         if cb is None or cb is False:
@@ -251,7 +251,7 @@ def _check_callbacks(value) -> dict:
             problems.append((f"callbacks.{name}", f"must be an object, got {show(cb)}"))
             continue
         try:
-            out[name] = check_object(cb, f"callbacks.{name}", CALLBACKS[name]["params"])
+            out[name] = check_object(cb, f"callbacks.{name}", CALLBACKS.entry(name).params)
         except ConfigError as e:
             problems.extend(e.problems)
     if problems:

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import shape_of, validate
+from engine.spec.callbacks import CALLBACKS
 from engine.spec.clipping import clip_kwargs
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
@@ -476,10 +477,11 @@ def training_batches():
         cb_items.append("plateau")
     if "early_stopping" in cbs:
         kw = _kw(cbs["early_stopping"])
-        cb_items.append(_call("keras.callbacks.EarlyStopping", [], kw, col=4))
+        cb_items.append(_call(_class_expr(CALLBACKS.entry("early_stopping").target), [], kw, col=4))
     if "checkpoint" in cbs:
         kw = {"save_weights_only": "True", **_kw(cbs["checkpoint"])}
-        cb_items.append(_call("keras.callbacks.ModelCheckpoint", ["CHECKPOINT"], kw, col=4))
+        target = _class_expr(CALLBACKS.entry("checkpoint").target)
+        cb_items.append(_call(target, ["CHECKPOINT"], kw, col=4))
     if "checkpoint" in cbs:
         cb_lines.insert(0, 'CHECKPOINT = "best.weights.h5"  # the best epoch\'s weights')
     cb_lines.append("callbacks = " + _seq(cb_items, col=len("callbacks = ")))

@@ -204,12 +204,12 @@ def _metrics_for(task, *, plausible: bool):
 
 def _callbacks(*, plausible: bool):
     return st.dictionaries(
-        st.sampled_from(sorted(CALLBACKS))
+        st.sampled_from(sorted(CALLBACKS.names()))
         if plausible
-        else st.one_of(st.sampled_from(sorted(CALLBACKS)), st.text(max_size=5)),
+        else st.one_of(st.sampled_from(sorted(CALLBACKS.names())), st.text(max_size=5)),
         st.one_of(
             st.just({"monitor": "loss"}),
-            params_object(CALLBACKS["early_stopping"]["params"], plausible=plausible).map(
+            params_object(CALLBACKS.entry("early_stopping").params, plausible=plausible).map(
                 lambda d: {**d, "monitor": d.get("monitor", "loss")} if plausible else d
             ),
             st.sampled_from([True, None, False]),

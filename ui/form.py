@@ -120,9 +120,10 @@ def load_config(state: MutableMapping, cfg: Mapping[str, Any]) -> None:
         state[key("clip")] = CLIP_NONE
         state[key("clip", "value")] = 1.0
     cbs = cfg.get("callbacks") or {}
-    for name, spec in CALLBACKS.items():
+    for spec in CALLBACKS:
+        name = spec.name
         state[key("cb", name)] = name in cbs
-        for p_name, p in spec["params"].items():
+        for p_name, p in spec.params.items():
             state[key("cb", name, p_name)] = (cbs.get(name) or {}).get(p_name, p.default)
 
 
@@ -242,11 +243,12 @@ def config_from_state(state: Mapping) -> dict[str, Any]:
         else {mode: _get(state, key("clip", "value"), _doc_threshold(mode))}
     )
     cbs = {}
-    for name, spec in CALLBACKS.items():
+    for spec in CALLBACKS:
+        name = spec.name
         if _get(state, key("cb", name), False):
             cbs[name] = {
                 p_name: _get(state, key("cb", name, p_name), p.default)
-                for p_name, p in spec["params"].items()
+                for p_name, p in spec.params.items()
             }
     cfg["callbacks"] = cbs
     return cfg
@@ -594,13 +596,14 @@ def section_optimizer(task: Task, notes: Notes, lr_note: Callable[[], None]) -> 
 
 def section_callbacks(notes: Notes) -> None:
     monitors = _monitor_options(st.session_state)
-    for name, spec in CALLBACKS.items():
-        on = st.toggle(spec["title"], key=key("cb", name), help=spec["help"], persist_state=PERSIST)
+    for spec in CALLBACKS:
+        name = spec.name
+        on = st.toggle(spec.title, key=key("cb", name), help=spec.help, persist_state=PERSIST)
         if on:
             with st.container(border=True):
-                st.caption(spec["help"])
+                st.caption(spec.help)
                 cols = st.columns(3)
-                for i, (p_name, p) in enumerate(spec["params"].items()):
+                for i, (p_name, p) in enumerate(spec.params.items()):
                     with cols[i % 3]:
                         param_widget(
                             p,
