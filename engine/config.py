@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from engine import run_cost
 from engine.errors import ConfigError, field_path, show
 from engine.json_input import check_nesting
+from engine.run_shape import RunShape as RunShape  # re-exported: callers read it here
+from engine.run_shape import shape_of
 from engine.spec.callbacks import CALLBACKS
 from engine.spec.clipping import check_clipping
 from engine.spec.losses import LOSSES
@@ -128,18 +129,6 @@ SCALARS = {
 MAX_TOTAL_UPDATES = 2_000_000
 
 
-@dataclass(frozen=True)
-class RunShape:
-    """How the data divides into batches and updates: used by schedules and the UI."""
-
-    n_train: int  # examples the model fits on (after the validation split)
-    n_val: int
-    n_test: int
-    steps_per_epoch: int  # batches per epoch
-    updates_per_epoch: float  # optimizer updates per epoch (batches / accumulation)
-    total_updates: int
-
-
 def _task(raw: dict) -> Task:
     tid = raw.get("task")
     if tid is None:
@@ -152,22 +141,6 @@ def _task(raw: dict) -> Task:
 def defaults_for(task_id: str) -> dict[str, Any]:
     """The document's config for a task, normalised."""
     return validate({"task": task_id})
-
-
-def shape_of(cfg: dict[str, Any]) -> RunShape:
-    """Batches and updates of a *normalised* config."""
-    task = TASKS[cfg["task"]]
-    data = cfg["data"]
-    n = data["n_train"]
-    split = cfg["validation_split"]
-    if split:
-        n_fit = math.ceil(n * (1.0 - split))
-        n_val = n - n_fit
-    else:
-        n_fit, n_val = n, (data["n_val"] if task.has_own_validation else 0)
-    steps = math.ceil(n_fit / cfg["batch_size"])
-    k = cfg["grad_accum_steps"]
-    return RunShape(n_fit, n_val, data["n_test"], steps, steps / k, (steps * cfg["epochs"]) // k)
 
 
 def _collect(problems: list, fn, *args):
