@@ -16,7 +16,6 @@ from typing import Any
 from engine import run_cost
 from engine.errors import ConfigError, field_path, show
 from engine.json_input import check_nesting
-from engine.run_shape import RunShape as RunShape  # re-exported: callers read it here
 from engine.run_shape import shape_of
 from engine.spec.callbacks import CALLBACKS
 from engine.spec.clipping import check_clipping
