@@ -44,10 +44,9 @@ from typing import Any
 
 from engine.config import shape_of, validate
 from engine.spec.callbacks import CALLBACKS
-from engine.spec.clipping import clip_kwargs
-from engine.spec.losses import LOSSES
-from engine.spec.metrics import METRICS, metric_name
-from engine.spec.optimizers import OPTIMIZERS
+from engine.spec.losses import loss_call
+from engine.spec.metrics import metric_call
+from engine.spec.optimizers import optimizer_call
 from engine.spec.params import Symbol
 from engine.spec.precision import loss_scaled
 from engine.spec.schedules import SCHEDULES
@@ -200,31 +199,21 @@ def _onehot(cfg: dict, head: str) -> bool:
 
 
 def _loss_expr(spec: dict, needs: set) -> str:
-    entry = LOSSES.entry(spec["name"])
-    if _custom(entry.target):
-        needs.add(entry.target)
-    kw = {entry.keras_args.get(k, k): _lit(v) for k, v in spec.items() if k != "name"}
-    return _call(_class_expr(entry.target), [], kw, col=len("    loss="))
+    """The loss's Keras call, the one ``build.build_loss`` instantiates."""
+    call = loss_call(spec)
+    if _custom(call.target):
+        needs.add(call.target)
+    kw = {k: _lit(v) for k, v in call.kwargs.items()}
+    return _call(_class_expr(call.target), [], kw, col=len("    loss="))
 
 
 def _metric_expr(spec: dict, kind: str, onehot: bool, needs: set) -> str:
-    """Mirrors ``build.build_metric``: 'accuracy' and 'top_k' depend on the labels."""
-    name = spec["name"]
-    kname = _lit(metric_name(name, spec))
-    m = "keras.metrics."
-    if name == "accuracy":
-        if kind == "binary":
-            cls = "BinaryAccuracy"
-        else:
-            cls = "CategoricalAccuracy" if onehot else "SparseCategoricalAccuracy"
-        return f"{m}{cls}(name={kname})"
-    if name == "top_k":
-        cls = "TopKCategoricalAccuracy" if onehot else "SparseTopKCategoricalAccuracy"
-        return f"{m}{cls}(k={_lit(spec['k'])}, name={kname})"
-    entry = METRICS.entry(name)
-    if _custom(entry.target):
-        needs.add(entry.target)
-    return _call(_class_expr(entry.target), [], {"name": kname, **_kw(spec)}, col=8)
+    """The metric's Keras call, the one ``build.build_metric`` instantiates."""
+    call = metric_call(spec, kind, onehot)
+    if _custom(call.target):
+        needs.add(call.target)
+    kw = {k: _lit(v) for k, v in call.kwargs.items()}
+    return _call(_class_expr(call.target), [], kw, col=8)
 
 
 def _compile_args(cfg: dict, task: Task, needs: set) -> dict[str, str]:
@@ -431,15 +420,12 @@ def training_batches():
         "and carries\nthe factor that reduce-LR-on-plateau cuts."
     )
     run.append(_section("Optimizer", why))
-    opt_spec = cfg["optimizer"]
-    opt_kw = {"learning_rate": "schedule", **_kw(opt_spec)}
-    opt_kw.update(_kw(clip_kwargs(cfg["clipping"])))
-    if k > 1:
-        opt_kw["gradient_accumulation_steps"] = _lit(k)
+    call = optimizer_call(cfg)
+    opt_kw = {k: v.name if isinstance(v, Symbol) else _lit(v) for k, v in call.kwargs.items()}
     opt_lines = [
         f"base_schedule = {schedule_expression(cfg)}",
         f"schedule = UpdateSchedule(base_schedule, accum_steps={_lit(k)})",
-        "optimizer = " + _call(OPTIMIZERS.entry(opt_spec["name"]).target, [], opt_kw, col=12),
+        "optimizer = " + _call(call.target, [], opt_kw, col=12),
     ]
     if k > 1:
         opt_lines.insert(

@@ -11,10 +11,10 @@ from typing import Any
 import keras
 
 from engine.keras_parts.schedules import UpdateSchedule
-from engine.spec.clipping import CLIP_MODES, clip_kwargs
-from engine.spec.losses import LOSSES
-from engine.spec.metrics import METRICS, metric_name
-from engine.spec.optimizers import OPTIMIZERS
+from engine.spec.clipping import CLIP_MODES
+from engine.spec.losses import LOSSES, loss_call
+from engine.spec.metrics import metric_call
+from engine.spec.optimizers import OPTIMIZERS, optimizer_call
 from engine.spec.params import resolve
 from engine.spec.precision import loss_scaled
 from engine.spec.schedules import SCHEDULES
@@ -28,31 +28,11 @@ def onehot_labels(cfg: dict, head: str = "output") -> bool:
 
 
 def build_loss(spec: dict):
-    entry = LOSSES.entry(spec["name"])
-    kwargs = {entry.keras_args.get(k, k): v for k, v in spec.items() if k != "name"}
-    return resolve(entry.target)(**kwargs)
+    return loss_call(spec).build()
 
 
 def build_metric(spec: dict, kind: str, onehot: bool):
-    name = spec["name"]
-    kname = metric_name(name, spec)
-    if name == "accuracy":
-        if kind == "binary":
-            return keras.metrics.BinaryAccuracy(name=kname)
-        cls = (
-            keras.metrics.CategoricalAccuracy if onehot else keras.metrics.SparseCategoricalAccuracy
-        )
-        return cls(name=kname)
-    if name == "top_k":
-        cls = (
-            keras.metrics.TopKCategoricalAccuracy
-            if onehot
-            else keras.metrics.SparseTopKCategoricalAccuracy
-        )
-        return cls(k=spec["k"], name=kname)
-    entry = METRICS.entry(name)
-    kwargs = {k: v for k, v in spec.items() if k != "name"}
-    return resolve(entry.target)(name=kname, **kwargs)
+    return metric_call(spec, kind, onehot).build()
 
 
 def build_base_schedule(cfg: dict):
@@ -64,16 +44,9 @@ def build_base_schedule(cfg: dict):
 
 
 def build_optimizer(cfg: dict, schedule=None):
-    spec = cfg["optimizer"]
-    entry = OPTIMIZERS.entry(spec["name"])
-    kwargs = {k: v for k, v in spec.items() if k != "name"}
-    k = cfg["grad_accum_steps"]
     if schedule is None:
-        schedule = UpdateSchedule(build_base_schedule(cfg), accum_steps=k)
-    clip = clip_kwargs(cfg["clipping"])
-    opt = resolve(entry.target)(
-        learning_rate=schedule, **kwargs, **clip, gradient_accumulation_steps=k if k > 1 else None
-    )
+        schedule = UpdateSchedule(build_base_schedule(cfg), accum_steps=cfg["grad_accum_steps"])
+    opt = optimizer_call(cfg).build(schedule=schedule)
     if loss_scaled(cfg["precision"]):
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
