@@ -117,7 +117,17 @@ def _longer(config: Mapping[str, Any], factor: float = 2.0) -> dict[str, Any]:
 
 
 def _lr(config: Mapping[str, Any], factor: float) -> dict[str, Any]:
-    return {"learning_rate": min(MAX_LR, nice(float(config["learning_rate"]) * factor))}
+    """The new learning rate, and the schedule's own rates moved with it (a piecewise
+    schedule's ``values``), so the change changes the rates the run applies."""
+    old = float(config["learning_rate"])
+    new = min(MAX_LR, nice(old * factor))
+    change: dict[str, Any] = {"learning_rate": new}
+    sched = config.get("schedule")
+    if isinstance(sched, Mapping) and sched.get("name") in SCHEDULES:
+        for key in SCHEDULES.entry(sched["name"]).rates:
+            if isinstance(sched.get(key), list):
+                change[f"schedule.{key}"] = [min(MAX_LR, nice(v * new / old)) for v in sched[key]]
+    return change
 
 
 def _for_diverged(cfg, ctx):

@@ -62,6 +62,7 @@ class ScheduleEntry(Entry):
     jumps: Callable[[dict], list[int]] = _no_jumps
     formula: Callable[[dict, float], Formula] | None = None
     upgrade: Callable[[dict, Any], dict] | None = None
+    rates: tuple[str, ...] = ()  # params holding learning rates: they move with learning_rate
 
     def keras_call(self, params: dict) -> KerasCall:
         kwargs = {k: v for k, v in params.items() if k != "name"}
@@ -437,6 +438,7 @@ SCHEDULES = Registry(
             jumps=_piecewise_jumps,
             formula=_piecewise_formula,
             upgrade=_piecewise_upgrade,
+            rates=("values",),
         ),
         ScheduleEntry(
             "polynomial_decay",

@@ -295,3 +295,18 @@ def test_stored_factors_read_as_values_of_the_learning_rate():
     with pytest.raises(ConfigError) as e:
         _piecewise(boundaries=[10], values=[0.1, -1])
     assert [f for f, _ in e.value.problems] == ["schedule.values[1]"]
+
+
+def test_a_learning_rate_suggestion_moves_piecewise_values_with_it():
+    from engine.diagnosis.suggestions import _lr, apply_change
+
+    cfg = validate(
+        {
+            "task": "regression",
+            "learning_rate": 0.01,
+            "schedule": {"name": "piecewise_constant", "boundaries": [10], "values": [0.01, 0.002]},
+        }
+    )
+    after = validate(apply_change(cfg, _lr(cfg, 0.1)))
+    assert after["learning_rate"] == 0.001
+    assert after["schedule"]["values"] == pytest.approx([0.001, 0.0002])
