@@ -344,6 +344,7 @@ def param_widget(
             label,
             key=k,
             help=help_text + " Comma-separated.",
+            placeholder="auto" if p.nullable else None,
             persist_state=PERSIST,
         )
     else:
