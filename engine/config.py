@@ -10,21 +10,21 @@ re-import unchanged. Pure Python: no TensorFlow import.
 from __future__ import annotations
 
 import copy
-import itertools
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from engine import run_cost
 from engine.errors import ConfigError, field_path, show
 from engine.json_input import check_nesting
+from engine.run_shape import shape_of
 from engine.spec.callbacks import CALLBACKS
+from engine.spec.clipping import check_clipping
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS, metric_name
-from engine.spec.optimizers import CLIPPING_MODES, OPTIMIZERS
+from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import Param, check_object
 from engine.spec.precision import PRECISIONS
-from engine.spec.schedules import SCHEDULES
+from engine.spec.schedules import SCHEDULES, RunLength
 from engine.spec.tasks import (
     DATA_PARAMS,
     MAX_INPUT_FLOATS,
@@ -128,18 +128,6 @@ SCALARS = {
 MAX_TOTAL_UPDATES = 2_000_000
 
 
-@dataclass(frozen=True)
-class RunShape:
-    """How the data divides into batches and updates: used by schedules and the UI."""
-
-    n_train: int  # examples the model fits on (after the validation split)
-    n_val: int
-    n_test: int
-    steps_per_epoch: int  # batches per epoch
-    updates_per_epoch: float  # optimizer updates per epoch (batches / accumulation)
-    total_updates: int
-
-
 def _task(raw: dict) -> Task:
     tid = raw.get("task")
     if tid is None:
@@ -152,22 +140,6 @@ def _task(raw: dict) -> Task:
 def defaults_for(task_id: str) -> dict[str, Any]:
     """The document's config for a task, normalised."""
     return validate({"task": task_id})
-
-
-def shape_of(cfg: dict[str, Any]) -> RunShape:
-    """Batches and updates of a *normalised* config."""
-    task = TASKS[cfg["task"]]
-    data = cfg["data"]
-    n = data["n_train"]
-    split = cfg["validation_split"]
-    if split:
-        n_fit = math.ceil(n * (1.0 - split))
-        n_val = n - n_fit
-    else:
-        n_fit, n_val = n, (data["n_val"] if task.has_own_validation else 0)
-    steps = math.ceil(n_fit / cfg["batch_size"])
-    k = cfg["grad_accum_steps"]
-    return RunShape(n_fit, n_val, data["n_test"], steps, steps / k, (steps * cfg["epochs"]) // k)
 
 
 def _collect(problems: list, fn, *args):
@@ -231,29 +203,6 @@ def _check_metrics(value, where: str, kind: str) -> list:
     return out
 
 
-def _check_clipping(value):
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ConfigError(
-            "clipping",
-            f"must be null or an object with one of {list(CLIPPING_MODES)}, got {show(value)}",
-        )
-    unknown = [k for k in value if k not in CLIPPING_MODES]
-    if unknown:
-        raise ConfigError(
-            field_path("clipping", unknown[0]),
-            f"unknown clipping mode (one of {list(CLIPPING_MODES)})",
-        )
-    if len(value) != 1:
-        raise ConfigError(
-            "clipping", f"give exactly one of {list(CLIPPING_MODES)}, got {sorted(value) or 'none'}"
-        )
-    ((mode, v),) = value.items()
-    p = Param("float", lo=0, lo_open=True, hi=1e6)
-    return {mode: p.check(v, f"clipping.{mode}")}
-
-
 def _check_callbacks(value) -> dict:
     if value is None:
         return {}
@@ -261,9 +210,9 @@ def _check_callbacks(value) -> dict:
         raise ConfigError("callbacks", f"must be an object, got {show(value)}")
     problems, out = [], {}
     for name, cb in value.items():
-        if name not in CALLBACKS:
+        if name not in CALLBACKS.names():
             problems.append(
-                (field_path("callbacks", name), f"unknown callback (one of {list(CALLBACKS)})")
+                (field_path("callbacks", name), f"unknown callback (one of {CALLBACKS.names()})")
             )
             continue
         if cb is None or cb is False:
@@ -274,7 +223,7 @@ def _check_callbacks(value) -> dict:
             problems.append((f"callbacks.{name}", f"must be an object, got {show(cb)}"))
             continue
         try:
-            out[name] = check_object(cb, f"callbacks.{name}", CALLBACKS[name]["params"])
+            out[name] = check_object(cb, f"callbacks.{name}", CALLBACKS.entry(name).params)
         except ConfigError as e:
             problems.extend(e.problems)
     if problems:
@@ -282,42 +231,27 @@ def _check_callbacks(value) -> dict:
     return out
 
 
-def _resolve_schedule(sched: dict | None, shape: RunShape) -> dict | None:
-    """Fill automatic lengths and check cross-field constraints."""
-    if sched is None or sched["name"] == "constant":
-        return sched
-    total = max(1, shape.total_updates)
-    s = dict(sched)
-    name = s["name"]
-    if name == "cosine_decay":
-        if s["decay_steps"] is None:
-            s["decay_steps"] = max(1, total - s["warmup_steps"])
-    elif name == "warmup_cosine":
-        if s["total_steps"] is None:
-            s["total_steps"] = total
-        if s["warmup_steps"] is None:
-            s["warmup_steps"] = s["total_steps"] // 10
-        if s["warmup_steps"] >= s["total_steps"]:
-            raise ConfigError(
-                "schedule.warmup_steps",
-                f"must be < total_steps ({s['total_steps']}), got {s['warmup_steps']}",
-            )
-    elif name == "polynomial_decay":
-        if s["decay_steps"] is None:
-            s["decay_steps"] = total
-    elif name == "cosine_decay_restarts":
-        if s["first_decay_steps"] is None:
-            s["first_decay_steps"] = max(1, total // 4)
-    elif name == "piecewise_constant":
-        b, f = s["boundaries"], s["factors"]
-        if any(b2 <= b1 for b1, b2 in itertools.pairwise(b)):
-            raise ConfigError("schedule.boundaries", f"must be strictly increasing, got {b}")
-        if len(f) != len(b) + 1:
-            raise ConfigError(
-                "schedule.factors",
-                f"must have one more item than boundaries ({len(b) + 1}), got {len(f)}",
-            )
-    return s
+def _check_schedule(sched: Any, learning_rate: float | None) -> dict | None:
+    """The registry's canonical form, after the entry's upgrade of an older spelling."""
+    if sched is None:
+        return None
+    if (
+        isinstance(sched, dict)
+        and isinstance(sched.get("name"), str)
+        and sched["name"] in SCHEDULES
+    ):
+        entry = SCHEDULES.entry(sched["name"])
+        if entry.upgrade is not None:
+            sched = entry.upgrade(sched, learning_rate)
+    return SCHEDULES.normalize(sched, "schedule")
+
+
+def _fill_schedule(sched: dict | None, cfg: dict) -> dict | None:
+    """The entry works out its automatic params and checks them together."""
+    if sched is None:
+        return None
+    run = RunLength(max(1, shape_of(cfg).total_updates), cfg["learning_rate"])
+    return SCHEDULES.entry(sched["name"]).fill(dict(sched), run)
 
 
 def logged_names(cfg: dict[str, Any]) -> list[str]:
@@ -439,11 +373,8 @@ def validate(raw: Any) -> dict[str, Any]:
         out["loss_weights"] = None
 
     out["optimizer"] = _collect(problems, OPTIMIZERS.normalize, merged["optimizer"], "optimizer")
-    sched = merged["schedule"]
-    out["schedule"] = (
-        None if sched is None else _collect(problems, SCHEDULES.normalize, sched, "schedule")
-    )
-    out["clipping"] = _collect(problems, _check_clipping, merged["clipping"])
+    out["schedule"] = _collect(problems, _check_schedule, merged["schedule"], out["learning_rate"])
+    out["clipping"] = _collect(problems, check_clipping, merged["clipping"])
     out["callbacks"] = _collect(problems, _check_callbacks, merged["callbacks"])
 
     if problems:
@@ -515,7 +446,7 @@ def validate(raw: Any) -> dict[str, Any]:
     too_big = run_cost.budget_problem(run_cost.estimate(out), run_cost.memory_budget())
     if too_big:
         raise ConfigError([too_big])
-    out["schedule"] = _collect(problems, _resolve_schedule, out["schedule"], shape)
+    out["schedule"] = _collect(problems, _fill_schedule, out["schedule"], out)
     if problems:
         raise ConfigError(problems)
     return {k: out[k] for k in TOP_LEVEL}

@@ -43,9 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import shape_of, validate
-from engine.spec.losses import LOSSES
-from engine.spec.metrics import METRICS, metric_name
-from engine.spec.optimizers import OPTIMIZERS
+from engine.spec.callbacks import CALLBACKS
+from engine.spec.losses import loss_call
+from engine.spec.metrics import metric_call
+from engine.spec.optimizers import optimizer_call
+from engine.spec.params import Symbol
+from engine.spec.precision import loss_scaled
+from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import TASKS, Task
 
 ENGINE_DIR = Path(__file__).resolve().parent
@@ -172,35 +176,20 @@ def _class_expr(target: str) -> str:
 
 
 def schedule_expression(cfg: dict) -> str:
-    """The base schedule (update number → rate) as source, mirroring
-    ``build.build_base_schedule`` argument for argument so the rates are identical.
-    Keyword arguments throughout: the reader sees what each number means."""
+    """The base schedule (update number → rate) as source: the registry entry's Keras
+    call, the very description ``build.build_base_schedule`` instantiates, so the rates
+    are identical. Keyword arguments throughout: the reader sees what each number means."""
     spec = cfg["schedule"] or {"name": "constant"}
-    name = spec["name"]
-    p = {k: _lit(v) for k, v in spec.items() if k != "name"}
-    lr = "LEARNING_RATE"
-    keras_cls = "keras.optimizers.schedules."
-    if name == "constant":
-        return _call("Constant", [lr], col=16)
-    if name == "warmup_cosine":
-        kw = {"peak_lr": lr, **p}
-        return _call("WarmupCosineDecay", [], kw, col=16)
-    if name == "piecewise_constant":
-        values = f"[{lr} * f for f in {p['factors']}]"
-        kw = {"boundaries": p["boundaries"], "values": values}
-        return _call(keras_cls + "PiecewiseConstantDecay", [], kw, col=16)
-    kw = {"initial_learning_rate": lr, **p}
-    if name == "cosine_decay":
-        if spec["warmup_steps"]:  # Keras warms up from initial_learning_rate to warmup_target
-            kw = {"initial_learning_rate": "0.0", **p, "warmup_target": lr}
-        else:
-            del kw["warmup_steps"]
-    from engine.spec.schedules import SCHEDULES
+    call = SCHEDULES.entry(spec["name"]).keras_call(spec)
+    kw = {k: v.name if isinstance(v, Symbol) else _lit(v) for k, v in call.kwargs.items()}
+    return _call(_class_expr(call.target), [], kw, col=16)
 
-    target = SCHEDULES.entry(name).target
-    if _custom(target):  # pragma: no cover - every custom schedule is handled above
-        raise ValueError(f"no export for schedule {name!r}")
-    return _call(target, [], kw, col=16)
+
+def schedule_classes(cfg: dict) -> list[str]:
+    """HP Lab's own schedule class the config's schedule needs, if any."""
+    spec = cfg["schedule"] or {"name": "constant"}
+    custom = _custom(SCHEDULES.entry(spec["name"]).target)
+    return [custom[1]] if custom else []
 
 
 def _onehot(cfg: dict, head: str) -> bool:
@@ -210,31 +199,21 @@ def _onehot(cfg: dict, head: str) -> bool:
 
 
 def _loss_expr(spec: dict, needs: set) -> str:
-    entry = LOSSES.entry(spec["name"])
-    if _custom(entry.target):
-        needs.add(entry.target)
-    kw = {entry.keras_args.get(k, k): _lit(v) for k, v in spec.items() if k != "name"}
-    return _call(_class_expr(entry.target), [], kw, col=len("    loss="))
+    """The loss's Keras call, the one ``build.build_loss`` instantiates."""
+    call = loss_call(spec)
+    if _custom(call.target):
+        needs.add(call.target)
+    kw = {k: _lit(v) for k, v in call.kwargs.items()}
+    return _call(_class_expr(call.target), [], kw, col=len("    loss="))
 
 
 def _metric_expr(spec: dict, kind: str, onehot: bool, needs: set) -> str:
-    """Mirrors ``build.build_metric``: 'accuracy' and 'top_k' depend on the labels."""
-    name = spec["name"]
-    kname = _lit(metric_name(name, spec))
-    m = "keras.metrics."
-    if name == "accuracy":
-        if kind == "binary":
-            cls = "BinaryAccuracy"
-        else:
-            cls = "CategoricalAccuracy" if onehot else "SparseCategoricalAccuracy"
-        return f"{m}{cls}(name={kname})"
-    if name == "top_k":
-        cls = "TopKCategoricalAccuracy" if onehot else "SparseTopKCategoricalAccuracy"
-        return f"{m}{cls}(k={_lit(spec['k'])}, name={kname})"
-    entry = METRICS.entry(name)
-    if _custom(entry.target):
-        needs.add(entry.target)
-    return _call(_class_expr(entry.target), [], {"name": kname, **_kw(spec)}, col=8)
+    """The metric's Keras call, the one ``build.build_metric`` instantiates."""
+    call = metric_call(spec, kind, onehot)
+    if _custom(call.target):
+        needs.add(call.target)
+    kw = {k: _lit(v) for k, v in call.kwargs.items()}
+    return _call(_class_expr(call.target), [], kw, col=8)
 
 
 def _compile_args(cfg: dict, task: Task, needs: set) -> dict[str, str]:
@@ -301,9 +280,8 @@ def _imports(uses_checkpoint: bool) -> str:
 
 def _embedded(cfg: dict, needs: set[str]) -> list[str]:
     parts = [_module_body("data.py"), _module_body("keras_parts/models.py")]
-    sched = (cfg["schedule"] or {"name": "constant"})["name"]
-    classes = {"constant": ["Constant"], "warmup_cosine": ["WarmupCosineDecay"]}.get(sched, [])
-    parts.append(_definitions("keras_parts/schedules.py", [*classes, "UpdateSchedule"]))
+    classes = [*schedule_classes(cfg), "UpdateSchedule"]
+    parts.append(_definitions("keras_parts/schedules.py", classes))
     by_file: dict[str, list[str]] = {}
     for target in sorted(needs):
         rel, cls = _custom(target)
@@ -442,15 +420,12 @@ def training_batches():
         "and carries\nthe factor that reduce-LR-on-plateau cuts."
     )
     run.append(_section("Optimizer", why))
-    opt_spec = cfg["optimizer"]
-    opt_kw = {"learning_rate": "schedule", **_kw(opt_spec)}
-    opt_kw.update(_kw(cfg["clipping"] or {}))
-    if k > 1:
-        opt_kw["gradient_accumulation_steps"] = _lit(k)
+    call = optimizer_call(cfg)
+    opt_kw = {k: v.name if isinstance(v, Symbol) else _lit(v) for k, v in call.kwargs.items()}
     opt_lines = [
         f"base_schedule = {schedule_expression(cfg)}",
         f"schedule = UpdateSchedule(base_schedule, accum_steps={_lit(k)})",
-        "optimizer = " + _call(OPTIMIZERS.entry(opt_spec["name"]).target, [], opt_kw, col=12),
+        "optimizer = " + _call(call.target, [], opt_kw, col=12),
     ]
     if k > 1:
         opt_lines.insert(
@@ -458,7 +433,7 @@ def training_batches():
             f"# Gradients of {k} batches are averaged into one update "
             f"(effective batch {k} × BATCH_SIZE).",
         )
-    if cfg["precision"] == "mixed_float16":
+    if loss_scaled(cfg["precision"]):
         opt_lines += [
             "# float16 gradients underflow: scale the loss up, and the gradients back down.",
             "optimizer = keras.optimizers.LossScaleOptimizer(optimizer)",
@@ -488,10 +463,11 @@ def training_batches():
         cb_items.append("plateau")
     if "early_stopping" in cbs:
         kw = _kw(cbs["early_stopping"])
-        cb_items.append(_call("keras.callbacks.EarlyStopping", [], kw, col=4))
+        cb_items.append(_call(_class_expr(CALLBACKS.entry("early_stopping").target), [], kw, col=4))
     if "checkpoint" in cbs:
         kw = {"save_weights_only": "True", **_kw(cbs["checkpoint"])}
-        cb_items.append(_call("keras.callbacks.ModelCheckpoint", ["CHECKPOINT"], kw, col=4))
+        target = _class_expr(CALLBACKS.entry("checkpoint").target)
+        cb_items.append(_call(target, ["CHECKPOINT"], kw, col=4))
     if "checkpoint" in cbs:
         cb_lines.insert(0, 'CHECKPOINT = "best.weights.h5"  # the best epoch\'s weights')
     cb_lines.append("callbacks = " + _seq(cb_items, col=len("callbacks = ")))

@@ -18,6 +18,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from engine.run_shape import shape_of
 from engine.spec.tasks import TASKS
 
 GiB = 1024**3
@@ -98,7 +99,6 @@ def _slots(optimizer: dict) -> int:
 
 def estimate(cfg: dict) -> RunCost:
     """Peak memory and duration of a *normalised* config (see module docstring)."""
-    from engine.config import shape_of
 
     task = TASKS[cfg["task"]]
     shape = shape_of(cfg)

@@ -10,6 +10,7 @@ of points for a chart a few hundred pixels wide.
 from __future__ import annotations
 
 from engine.config import shape_of
+from engine.spec.schedules import SCHEDULES
 
 MAX_POINTS = 4000
 
@@ -29,12 +30,7 @@ def sample_updates(total: int, max_points: int, keys: list[int] = ()) -> list[in
 def _jumps(cfg: dict) -> list[int]:
     """Updates where the schedule's rate changes abruptly (0-based steps → 1-based)."""
     s = cfg["schedule"] or {"name": "constant"}
-    name = s["name"]
-    if name == "piecewise_constant":
-        return [int(b) for b in s["boundaries"]]
-    if name in ("cosine_decay", "warmup_cosine") and s.get("warmup_steps"):
-        return [int(s["warmup_steps"])]
-    return []
+    return SCHEDULES.entry(s["name"]).jumps(s)
 
 
 def preview(cfg: dict, steps: int | None = None, *, max_points: int = MAX_POINTS) -> dict:

@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 from engine.config import SCALARS, TOP_LEVEL
 from engine.spec.callbacks import CALLBACKS
+from engine.spec.clipping import CLIP_MODES
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS
-from engine.spec.optimizers import CLIPPING_MODES, OPTIMIZERS
+from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import Param
 from engine.spec.precision import PRECISIONS
 from engine.spec.schedules import SCHEDULES
@@ -203,12 +204,12 @@ def _metrics_for(task, *, plausible: bool):
 
 def _callbacks(*, plausible: bool):
     return st.dictionaries(
-        st.sampled_from(sorted(CALLBACKS))
+        st.sampled_from(sorted(CALLBACKS.names()))
         if plausible
-        else st.one_of(st.sampled_from(sorted(CALLBACKS)), st.text(max_size=5)),
+        else st.one_of(st.sampled_from(sorted(CALLBACKS.names())), st.text(max_size=5)),
         st.one_of(
             st.just({"monitor": "loss"}),
-            params_object(CALLBACKS["early_stopping"]["params"], plausible=plausible).map(
+            params_object(CALLBACKS.entry("early_stopping").params, plausible=plausible).map(
                 lambda d: {**d, "monitor": d.get("monitor", "loss")} if plausible else d
             ),
             st.sampled_from([True, None, False]),
@@ -222,7 +223,7 @@ def _clipping(*, plausible: bool):
         st.none(),
         st.builds(
             lambda mode, v: {mode: v},
-            st.sampled_from(sorted(CLIPPING_MODES)),
+            st.sampled_from(sorted(CLIP_MODES.names())),
             st.floats(1e-3, 10),
         ),
     )

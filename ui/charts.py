@@ -21,6 +21,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from engine.spec.clipping import CLIP_MODES, clip_mode
 from ui import literal
 from ui.clip_view import clip_annotations
 from ui.palette import faded
@@ -835,12 +836,10 @@ def _from_zero(traces: Iterable[Any]) -> dict[str, list[float]]:
 
 def clip_threshold(clipping: dict[str, float] | None) -> tuple[str, float] | None:
     """The norm a gradient-norm chart can compare against (clipvalue has none)."""
-    if not clipping:
+    mode, value = clip_mode(clipping)
+    if mode is None or CLIP_MODES.entry(mode).chart is None:
         return None
-    for mode in ("global_clipnorm", "clipnorm"):
-        if mode in clipping:
-            return mode, float(clipping[mode])
-    return None
+    return mode, value
 
 
 def _clip_traces(fig, run: RunCurves, x, values, clipped) -> None:
@@ -848,7 +847,7 @@ def _clip_traces(fig, run: RunCurves, x, values, clipped) -> None:
     xs = [v for v in x if v is not None]
     if thr and xs:
         mode, value = thr
-        what = "global norm" if mode == "global_clipnorm" else "per-weight norm (clipnorm)"
+        what = CLIP_MODES.entry(mode).chart
         fig.add_trace(
             x=[min(xs), max(xs)],
             y=[value, value],

@@ -24,9 +24,10 @@ import streamlit as st
 from engine.config import SCALARS, logged_names, validate
 from engine.errors import ConfigError
 from engine.spec.callbacks import CALLBACKS
+from engine.spec.clipping import CLIP_MODES
 from engine.spec.losses import LOSSES
 from engine.spec.metrics import METRICS
-from engine.spec.optimizers import CLIPPING_MODES, OPTIMIZERS
+from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import Param
 from engine.spec.precision import PRECISIONS
 from engine.spec.schedules import SCHEDULES
@@ -35,7 +36,6 @@ from engine.spec.tasks import DATA_PARAMS, MODEL_PARAMS, TASKS, Task
 PREFIX = "cfg-"
 DEFAULT_TASK = "regression"
 CLIP_NONE = "none"
-CLIP_DEFAULT = {"clipvalue": 0.5, "clipnorm": 1.0, "global_clipnorm": 1.0}
 CLIP_THRESHOLD = Param("float", 1.0, lo=0, lo_open=True, label="Clip threshold")
 PERSIST = "session"  # the form survives a visit to another page
 
@@ -120,9 +120,10 @@ def load_config(state: MutableMapping, cfg: Mapping[str, Any]) -> None:
         state[key("clip")] = CLIP_NONE
         state[key("clip", "value")] = 1.0
     cbs = cfg.get("callbacks") or {}
-    for name, spec in CALLBACKS.items():
+    for spec in CALLBACKS:
+        name = spec.name
         state[key("cb", name)] = name in cbs
-        for p_name, p in spec["params"].items():
+        for p_name, p in spec.params.items():
             state[key("cb", name, p_name)] = (cbs.get(name) or {}).get(p_name, p.default)
 
 
@@ -187,8 +188,14 @@ def _entry_value(state: Mapping, base: str, registry) -> Any:
     out: dict[str, Any] = {"name": entry.name}
     for p_name, p in entry.params.items():
         v = _get(state, f"{base}-{entry.name}-{p_name}", p.default)
-        out[p_name] = _parse_list(v, p.kind) if p.kind in ("floats", "ints") else v
+        if p.kind in ("floats", "ints"):  # an emptied nullable list is "automatic"
+            v = None if p.nullable and not str(v or "").strip() else _parse_list(v, p.kind)
+        out[p_name] = v
     return out
+
+
+def _doc_threshold(mode: str) -> float:
+    return CLIP_MODES.entry(mode).params["threshold"].default if mode in CLIP_MODES else 1.0
 
 
 def _metrics_value(state: Mapping, base: str) -> list:
@@ -233,14 +240,15 @@ def config_from_state(state: Mapping) -> dict[str, Any]:
     cfg["clipping"] = (
         None
         if mode == CLIP_NONE
-        else {mode: _get(state, key("clip", "value"), CLIP_DEFAULT.get(mode, 1.0))}
+        else {mode: _get(state, key("clip", "value"), _doc_threshold(mode))}
     )
     cbs = {}
-    for name, spec in CALLBACKS.items():
+    for spec in CALLBACKS:
+        name = spec.name
         if _get(state, key("cb", name), False):
             cbs[name] = {
                 p_name: _get(state, key("cb", name, p_name), p.default)
-                for p_name, p in spec["params"].items()
+                for p_name, p in spec.params.items()
             }
     cfg["callbacks"] = cbs
     return cfg
@@ -336,6 +344,7 @@ def param_widget(
             label,
             key=k,
             help=help_text + " Comma-separated.",
+            placeholder="auto" if p.nullable else None,
             persist_state=PERSIST,
         )
     else:
@@ -569,14 +578,14 @@ def section_optimizer(
     with c3:
         param_widget(SCALARS["epochs"], key("epochs"), "epochs", notes, "epochs")
     c1, c2 = st.columns(2)
-    modes = [CLIP_NONE, *CLIPPING_MODES]
+    modes = [CLIP_NONE, *CLIP_MODES.names()]
     with c1:
         mode = st.selectbox(
             "Gradient clipping",
             modes,
             key=key("clip"),
             help="Limit gradients before the update. "
-            + " ".join(f"{m}: {t}" for m, t in CLIPPING_MODES.items()),
+            + " ".join(f"{e.name}: {e.help}" for e in CLIP_MODES),
             persist_state=PERSIST,
         )
     with c2:
@@ -591,19 +600,20 @@ def section_optimizer(
             persist_state=PERSIST,
         )
     if mode != CLIP_NONE:
-        st.caption(CLIPPING_MODES[mode])
+        st.caption(CLIP_MODES.entry(mode).help)
     notes("clipping")
 
 
 def section_callbacks(notes: Notes) -> None:
     monitors = _monitor_options(st.session_state)
-    for name, spec in CALLBACKS.items():
-        on = st.toggle(spec["title"], key=key("cb", name), help=spec["help"], persist_state=PERSIST)
+    for spec in CALLBACKS:
+        name = spec.name
+        on = st.toggle(spec.title, key=key("cb", name), help=spec.help, persist_state=PERSIST)
         if on:
             with st.container(border=True):
-                st.caption(spec["help"])
+                st.caption(spec.help)
                 cols = st.columns(3)
-                for i, (p_name, p) in enumerate(spec["params"].items()):
+                for i, (p_name, p) in enumerate(spec.params.items()):
                     with cols[i % 3]:
                         param_widget(
                             p,

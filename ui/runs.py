@@ -491,7 +491,7 @@ def param_at(config: Mapping[str, Any], path: str) -> Param | None:
         return (DATA_PARAMS if top == "data" else MODEL_PARAMS).get(rest)
     if top == "callbacks":
         cb, _, name = rest.partition(".")
-        return (CALLBACKS.get(cb) or {}).get("params", {}).get(name)
+        return CALLBACKS.entry(cb).params.get(name) if cb in CALLBACKS.names() else None
     registry = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES}.get(top)
     name = ident(config.get(top))
     if registry is None or name is None or name not in registry:

@@ -19,7 +19,9 @@ from typing import Any
 
 from engine.config import SCALARS, shape_of, validate
 from engine.errors import ConfigError
-from engine.export_script import _custom, _definitions, _lit, schedule_expression
+from engine.export_script import _definitions, _lit, schedule_classes, schedule_expression
+from engine.spec.formula import Formula
+from engine.spec.formula import tex_num as tex_num  # the page and its tests read it here
 from engine.spec.params import Param
 from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import DATA_PARAMS
@@ -134,100 +136,12 @@ def next_schedule(shown: list[str]) -> str:
 # ---- formulas ---------------------------------------------------------------------------
 
 
-def tex_num(v: float | int) -> str:
-    """A number as LaTeX: ``1e-05`` → ``10^{-5}``, ``2.5e-05`` → ``2.5 \\times 10^{-5}``."""
-    if isinstance(v, bool):
-        return r"\text{" + str(v).lower() + "}"
-    if isinstance(v, int):
-        return f"{v:,}".replace(",", "{,}")
-    s = f"{v:g}"
-    if "e" not in s:
-        return s
-    mant, exp = s.split("e")
-    power = f"10^{{{int(exp)}}}"
-    return power if mant == "1" else rf"{mant} \times {power}"
-
-
-_COS = r"\eta_0\bigl(\alpha + (1 - \alpha)\,\tfrac{1}{2}(1 + \cos \pi s_t)\bigr)"
-_WARM = r"\eta_t = \begin{cases} \eta_0\, t / W & t < W \\ " + _COS + r" & t \ge W \end{cases}"
-
-
-@dataclass(frozen=True)
-class Formula:
-    """A schedule's rule in symbols (t = optimizer updates already applied), each
-    symbol tied to its value and the Keras argument it is, and a note defining any
-    helper symbol (kept out of the display formula so it fits a card)."""
-
-    tex: str
-    where: list[tuple[str, Any, str]]
-    note: str = ""
-
-    def where_text(self) -> str:
-        parts = [f"${s} = {tex_num(v)}$ (`{arg}`)" for s, v, arg in self.where]
-        text = "where " + ", ".join(parts) + "; $t$ = optimizer updates already applied."
-        return text + (f" {self.note}." if self.note else "")
-
-
 def formula(spec: dict, learning_rate: float) -> Formula:
-    """The formula of a *validated* schedule, as Keras computes it."""
-    name, p = spec["name"], spec
-    where: list[tuple[str, Any, str]] = [(r"\eta_0", learning_rate, "learning_rate")]
-    floor = r"\lfloor t / T \rfloor" if p.get("staircase") else "t / T"
-    note = ""
-    if name == "constant":
-        tex = r"\eta_t = \eta_0"
-    elif name == "exponential_decay":
-        tex = rf"\eta_t = \eta_0\, r^{{{floor}}}"
-        where += [("T", p["decay_steps"], "decay_steps"), ("r", p["decay_rate"], "decay_rate")]
-    elif name == "inverse_time_decay":
-        tex = rf"\eta_t = \frac{{\eta_0}}{{1 + r\,{floor}}}"
-        where += [("T", p["decay_steps"], "decay_steps"), ("r", p["decay_rate"], "decay_rate")]
-    elif name == "cosine_decay":
-        where += [("T", p["decay_steps"], "decay_steps"), (r"\alpha", p["alpha"], "alpha")]
-        if p["warmup_steps"]:
-            tex, note = _WARM, r"$s_t = \min(t - W, T) / T$"
-            where.append(("W", p["warmup_steps"], "warmup_steps"))
-        else:
-            tex, note = r"\eta_t = " + _COS, r"$s_t = \min(t, T) / T$"
-    elif name == "warmup_cosine":
-        tex, note = _WARM, r"$s_t = \min\bigl(\frac{t - W}{T - W}, 1\bigr)$"
-        where += [
-            ("W", p["warmup_steps"], "warmup_steps"),
-            ("T", p["total_steps"], "total_steps"),
-            (r"\alpha", p["alpha"], "alpha"),
-        ]
-    elif name == "piecewise_constant":
-        b, f = p["boundaries"], p["factors"]
-        rows = [rf"{tex_num(f[0])}\,\eta_0 & t \le {tex_num(b[0])}"]
-        rows += [
-            rf"{tex_num(f[i + 1])}\,\eta_0 & {tex_num(b[i])} < t \le {tex_num(b[i + 1])}"
-            for i in range(len(b) - 1)
-        ]
-        rows.append(rf"{tex_num(f[-1])}\,\eta_0 & t > {tex_num(b[-1])}")
-        tex = r"\eta_t = \begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
-    elif name == "polynomial_decay":
-        if p["cycle"]:
-            tex = r"\eta_t = (\eta_0 - \eta_{end})\bigl(1 - t / T_t\bigr)^{p} + \eta_{end}"
-            note = r"$T_t = T \max(1, \lceil t / T \rceil)$: each cycle restarts the decay"
-        else:
-            tex = r"\eta_t = (\eta_0 - \eta_{end})\bigl(1 - \min(t, T) / T\bigr)^{p} + \eta_{end}"
-        where += [
-            ("T", p["decay_steps"], "decay_steps"),
-            (r"\eta_{end}", p["end_learning_rate"], "end_learning_rate"),
-            ("p", p["power"], "power"),
-        ]
-    elif name == "cosine_decay_restarts":
-        tex = r"\eta_t = " + _COS.replace(r"(1 - \alpha)\,", r"(1 - \alpha)\, m^{i}\,")
-        note = r"Cycle $i$ lasts $T_0\, t_{mul}^{\,i}$ updates and $s_t$ is the share of it done"
-        where += [
-            ("T_0", p["first_decay_steps"], "first_decay_steps"),
-            (r"t_{mul}", p["t_mul"], "t_mul"),
-            ("m", p["m_mul"], "m_mul"),
-            (r"\alpha", p["alpha"], "alpha"),
-        ]
-    else:  # pragma: no cover - a new registry entry needs its formula here
-        raise ValueError(f"no formula for schedule {name!r}")
-    return Formula(tex, where, note)
+    """The formula of a *validated* schedule, as Keras computes it (the entry's own)."""
+    entry = SCHEDULES.entry(spec["name"])
+    if entry.formula is None:
+        return Formula(r"\eta_t = \text{" + entry.name.replace("_", " ") + "}", [])
+    return entry.formula(spec, learning_rate)
 
 
 # ---- Keras code -------------------------------------------------------------------------
@@ -241,9 +155,7 @@ def keras_code(cfg: dict) -> str:
     to keep "step" meaning "optimizer update".
     """
     k = cfg["grad_accum_steps"]
-    name = (cfg["schedule"] or {"name": "constant"})["name"]
-    custom = _custom(SCHEDULES.entry(name).target)
-    classes = ([custom[1]] if custom else []) + (["UpdateSchedule"] if k > 1 else [])
+    classes = schedule_classes(cfg) + (["UpdateSchedule"] if k > 1 else [])
     parts = ["import keras"]
     if classes:
         defs = _definitions(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.diagnosis.curves import finite, percentile
+from engine.spec.clipping import clip_mode
 
 AGGRESSIVE_SHARE = 0.5  # the playbook's "> 50 % of updates clipped"
 SUGGEST_PERCENTILE = 90.0
@@ -67,13 +68,6 @@ class ClipStats:
             "aggressive": self.aggressive,
             "message": self.message(),
         }
-
-
-def clip_mode(clipping: Mapping[str, float] | None) -> tuple[str | None, float | None]:
-    for mode in ("global_clipnorm", "clipnorm", "clipvalue"):
-        if clipping and clipping.get(mode) is not None:
-            return mode, float(clipping[mode])
-    return None, None
 
 
 def clip_stats(

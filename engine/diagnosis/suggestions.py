@@ -18,14 +18,8 @@ from typing import Any
 from engine.config import validate
 from engine.diagnosis.clipping import ClipStats
 from engine.errors import ConfigError
+from engine.spec.schedules import SCHEDULES
 
-# Schedule lengths that ``validate`` works out from the run's length when left null.
-AUTO_LENGTHS = {
-    "cosine_decay": ("decay_steps",),
-    "warmup_cosine": ("total_steps", "warmup_steps"),
-    "polynomial_decay": ("decay_steps",),
-    "cosine_decay_restarts": ("first_decay_steps",),
-}
 MAX_LR = 10.0
 REGULARISED_DROPOUT = 0.5
 REGULARISED_L2 = 1e-3
@@ -101,7 +95,8 @@ def _auto_schedule_keys(config: Mapping[str, Any]) -> list[str]:
     if not isinstance(sched, Mapping):
         return []
     out = []
-    for key in AUTO_LENGTHS.get(sched.get("name"), ()):
+    name = sched.get("name")
+    for key in SCHEDULES.entry(name).lengths if name in SCHEDULES else ():
         if sched.get(key) is None:
             continue
         try:
@@ -122,7 +117,17 @@ def _longer(config: Mapping[str, Any], factor: float = 2.0) -> dict[str, Any]:
 
 
 def _lr(config: Mapping[str, Any], factor: float) -> dict[str, Any]:
-    return {"learning_rate": min(MAX_LR, nice(float(config["learning_rate"]) * factor))}
+    """The new learning rate, and the schedule's own rates moved with it (a piecewise
+    schedule's ``values``), so the change changes the rates the run applies."""
+    old = float(config["learning_rate"])
+    new = min(MAX_LR, nice(old * factor))
+    change: dict[str, Any] = {"learning_rate": new}
+    sched = config.get("schedule")
+    if isinstance(sched, Mapping) and sched.get("name") in SCHEDULES:
+        for key in SCHEDULES.entry(sched["name"]).rates:
+            if isinstance(sched.get(key), list):
+                change[f"schedule.{key}"] = [min(MAX_LR, nice(v * new / old)) for v in sched[key]]
+    return change
 
 
 def _for_diverged(cfg, ctx):

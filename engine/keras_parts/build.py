@@ -11,10 +11,12 @@ from typing import Any
 import keras
 
 from engine.keras_parts.schedules import UpdateSchedule
-from engine.spec.losses import LOSSES
-from engine.spec.metrics import METRICS, metric_name
-from engine.spec.optimizers import OPTIMIZERS
+from engine.spec.clipping import CLIP_MODES
+from engine.spec.losses import LOSSES, loss_call
+from engine.spec.metrics import metric_call
+from engine.spec.optimizers import OPTIMIZERS, optimizer_call
 from engine.spec.params import resolve
+from engine.spec.precision import loss_scaled
 from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import TASKS
 
@@ -26,85 +28,26 @@ def onehot_labels(cfg: dict, head: str = "output") -> bool:
 
 
 def build_loss(spec: dict):
-    entry = LOSSES.entry(spec["name"])
-    kwargs = {entry.keras_args.get(k, k): v for k, v in spec.items() if k != "name"}
-    return resolve(entry.target)(**kwargs)
+    return loss_call(spec).build()
 
 
 def build_metric(spec: dict, kind: str, onehot: bool):
-    name = spec["name"]
-    kname = metric_name(name, spec)
-    if name == "accuracy":
-        if kind == "binary":
-            return keras.metrics.BinaryAccuracy(name=kname)
-        cls = (
-            keras.metrics.CategoricalAccuracy if onehot else keras.metrics.SparseCategoricalAccuracy
-        )
-        return cls(name=kname)
-    if name == "top_k":
-        cls = (
-            keras.metrics.TopKCategoricalAccuracy
-            if onehot
-            else keras.metrics.SparseTopKCategoricalAccuracy
-        )
-        return cls(k=spec["k"], name=kname)
-    entry = METRICS.entry(name)
-    kwargs = {k: v for k, v in spec.items() if k != "name"}
-    return resolve(entry.target)(name=kname, **kwargs)
+    return metric_call(spec, kind, onehot).build()
 
 
 def build_base_schedule(cfg: dict):
-    """The schedule as a function of the update number (no plateau factor)."""
-    lr = cfg["learning_rate"]
+    """The schedule as a function of the update number (no plateau factor): the
+    registry entry's Keras call, the one ``export_script`` writes out."""
     spec = cfg["schedule"] or {"name": "constant"}
-    name = spec["name"]
-    p = {k: v for k, v in spec.items() if k != "name"}
-    S = keras.optimizers.schedules
-    if name == "constant":
-        return resolve(SCHEDULES.entry("constant").target)(lr)
-    if name == "cosine_decay":
-        if p["warmup_steps"]:
-            return S.CosineDecay(
-                0.0,
-                p["decay_steps"],
-                alpha=p["alpha"],
-                warmup_target=lr,
-                warmup_steps=p["warmup_steps"],
-            )
-        return S.CosineDecay(lr, p["decay_steps"], alpha=p["alpha"])
-    if name == "warmup_cosine":
-        return resolve(SCHEDULES.entry(name).target)(
-            lr, p["warmup_steps"], p["total_steps"], p["alpha"]
-        )
-    if name == "piecewise_constant":
-        return S.PiecewiseConstantDecay(p["boundaries"], [lr * f for f in p["factors"]])
-    if name == "polynomial_decay":
-        return S.PolynomialDecay(
-            lr,
-            p["decay_steps"],
-            end_learning_rate=p["end_learning_rate"],
-            power=p["power"],
-            cycle=p["cycle"],
-        )
-    if name == "cosine_decay_restarts":
-        return S.CosineDecayRestarts(
-            lr, p["first_decay_steps"], t_mul=p["t_mul"], m_mul=p["m_mul"], alpha=p["alpha"]
-        )
-    return resolve(SCHEDULES.entry(name).target)(lr, **p)
+    call = SCHEDULES.entry(spec["name"]).keras_call(spec)
+    return call.build(LEARNING_RATE=cfg["learning_rate"])
 
 
 def build_optimizer(cfg: dict, schedule=None):
-    spec = cfg["optimizer"]
-    entry = OPTIMIZERS.entry(spec["name"])
-    kwargs = {k: v for k, v in spec.items() if k != "name"}
-    k = cfg["grad_accum_steps"]
     if schedule is None:
-        schedule = UpdateSchedule(build_base_schedule(cfg), accum_steps=k)
-    clip = cfg["clipping"] or {}
-    opt = resolve(entry.target)(
-        learning_rate=schedule, **kwargs, **clip, gradient_accumulation_steps=k if k > 1 else None
-    )
-    if cfg["precision"] == "mixed_float16":
+        schedule = UpdateSchedule(build_base_schedule(cfg), accum_steps=cfg["grad_accum_steps"])
+    opt = optimizer_call(cfg).build(schedule=schedule)
+    if loss_scaled(cfg["precision"]):
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
 
@@ -144,8 +87,13 @@ def optimizer_to_config(opt) -> dict[str, Any]:
 
 def clipping_to_config(opt) -> dict[str, float] | None:
     kc = getattr(opt, "inner_optimizer", opt).get_config()
-    modes = {k: kc[k] for k in ("clipvalue", "clipnorm", "global_clipnorm") if kc.get(k)}
-    return modes or None
+    for entry in CLIP_MODES:
+        threshold = entry.params["threshold"].default
+        keras_args = entry.optimizer_kwargs(threshold)
+        (arg,) = keras_args
+        if kc.get(arg):  # the Keras argument's value back in the mode's own terms
+            return {entry.name: kc[arg] * threshold / keras_args[arg]}
+    return None
 
 
 def loss_to_config(loss) -> dict[str, Any]:
@@ -159,46 +107,18 @@ def loss_to_config(loss) -> dict[str, Any]:
 
 
 def schedule_to_config(schedule, learning_rate: float) -> dict[str, Any] | None:
+    """The config a built schedule came from: the entry whose Keras call made it, each
+    param read back from the object's config (the entries use Keras's own names)."""
     base = schedule.base if isinstance(schedule, UpdateSchedule) else schedule
     c = base.get_config()
-    cls = type(base).__name__
-    if cls == "Constant":
-        return None
-    if cls == "WarmupCosineDecay":
+    for entry in SCHEDULES:
+        if type(base) is not resolve(entry.target):
+            continue
+        if entry.name == "constant":
+            return None
+        params = {k: c[k] for k in entry.params}
         return {
-            "name": "warmup_cosine",
-            "warmup_steps": c["warmup_steps"],
-            "total_steps": c["total_steps"],
-            "alpha": c["alpha"],
+            "name": entry.name,
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
         }
-    if cls == "CosineDecay":
-        return {
-            "name": "cosine_decay",
-            "decay_steps": c["decay_steps"],
-            "alpha": c["alpha"],
-            "warmup_steps": c["warmup_steps"],
-        }
-    if cls == "PiecewiseConstantDecay":
-        return {
-            "name": "piecewise_constant",
-            "boundaries": list(c["boundaries"]),
-            "factors": [v / learning_rate for v in c["values"]],
-        }
-    if cls == "PolynomialDecay":
-        return {
-            "name": "polynomial_decay",
-            "decay_steps": c["decay_steps"],
-            "end_learning_rate": c["end_learning_rate"],
-            "power": c["power"],
-            "cycle": c["cycle"],
-        }
-    if cls == "CosineDecayRestarts":
-        return {
-            "name": "cosine_decay_restarts",
-            "first_decay_steps": c["first_decay_steps"],
-            "t_mul": c["t_mul"],
-            "m_mul": c["m_mul"],
-            "alpha": c["alpha"],
-        }
-    name = {"ExponentialDecay": "exponential_decay", "InverseTimeDecay": "inverse_time_decay"}[cls]
-    return {"name": name, **{k: c[k] for k in SCHEDULES.entry(name).params}}
+    raise ValueError(f"unknown schedule object {base!r} (learning rate {learning_rate})")

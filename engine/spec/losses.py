@@ -4,7 +4,7 @@
 a task's labels is rejected before anything trains.
 """
 
-from engine.spec.params import Entry, Param
+from engine.spec.params import Entry, KerasCall, Param
 from engine.spec.registry import Registry
 
 FROM_LOGITS = Param(
@@ -152,3 +152,11 @@ LOSSES = Registry(
 
 def fits(loss_name: str, target_kind: str) -> bool:
     return target_kind in LOSSES.entry(loss_name).tags
+
+
+def loss_call(spec: dict) -> KerasCall:
+    """How a checked loss becomes a Keras object (our param names mapped to the
+    target's): ``keras_parts.build`` calls it, ``export_script`` writes it."""
+    entry = LOSSES.entry(spec["name"])
+    kwargs = {entry.keras_args.get(k, k): v for k, v in spec.items() if k != "name"}
+    return KerasCall(entry.target, kwargs)

@@ -1,6 +1,6 @@
 """Metrics: what is reported, never what is optimised."""
 
-from engine.spec.params import Entry, Param
+from engine.spec.params import Entry, KerasCall, Param
 from engine.spec.registry import Registry
 
 _THRESH = Param(
@@ -103,3 +103,24 @@ def metric_name(entry_name: str, kwargs: dict) -> str:
     if entry_name == "top_k":
         return f"top{kwargs['k']}_accuracy"
     return entry_name
+
+
+def _label_dependent(name: str, kind: str, onehot: bool) -> str | None:
+    """'accuracy' and 'top_k' are different Keras classes for different labels."""
+    m = "keras.metrics."
+    if name == "accuracy":
+        if kind == "binary":
+            return m + "BinaryAccuracy"
+        return m + ("CategoricalAccuracy" if onehot else "SparseCategoricalAccuracy")
+    if name == "top_k":
+        return m + ("TopKCategoricalAccuracy" if onehot else "SparseTopKCategoricalAccuracy")
+    return None
+
+
+def metric_call(spec: dict, kind: str, onehot: bool) -> KerasCall:
+    """How a checked metric becomes a Keras object, for a head of ``kind`` whose labels
+    are one-hot or not: ``keras_parts.build`` calls it, ``export_script`` writes it."""
+    name = spec["name"]
+    kwargs = {"name": metric_name(name, spec), **{k: v for k, v in spec.items() if k != "name"}}
+    target = _label_dependent(name, kind, onehot) or METRICS.entry(name).target
+    return KerasCall(target, kwargs)

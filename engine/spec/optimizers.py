@@ -7,7 +7,8 @@ Adagrad 0.01, the Adam family 1e-3, Lion 3-10x below Adam): a comparison of
 optimizers runs each at its own, or SGD would crawl at Adam's 1e-3.
 """
 
-from engine.spec.params import Entry, Param
+from engine.spec.clipping import clip_kwargs
+from engine.spec.params import Entry, KerasCall, Param, Symbol
 from engine.spec.registry import Registry
 
 _UNIT = dict(lo=0.0, hi=1.0, hi_open=True)
@@ -224,9 +225,16 @@ OPTIMIZERS = Registry(
     ],
 )
 
-CLIPPING_MODES = {
-    "clipvalue": "Clip every gradient element to [-v, v]. Changes the gradient's direction.",
-    "clipnorm": "Rescale each weight's gradient whose L2 norm exceeds the threshold.",
-    "global_clipnorm": "Rescale all gradients together when their global norm exceeds the "
-    "threshold: keeps the direction. Recommended for RNNs (1.0 is standard).",
-}
+SCHEDULE = Symbol("schedule")  # the run's UpdateSchedule, built before the optimizer
+
+
+def optimizer_call(cfg: dict) -> KerasCall:
+    """How a checked config's optimizer becomes a Keras object: its params, the
+    schedule as its learning rate, the clip mode's arguments and gradient accumulation.
+    ``keras_parts.build`` calls it, ``export_script`` writes it."""
+    spec = cfg["optimizer"]
+    kwargs = {"learning_rate": SCHEDULE, **{k: v for k, v in spec.items() if k != "name"}}
+    kwargs |= clip_kwargs(cfg["clipping"])
+    if cfg["grad_accum_steps"] > 1:
+        kwargs["gradient_accumulation_steps"] = cfg["grad_accum_steps"]
+    return KerasCall(OPTIMIZERS.entry(spec["name"]).target, kwargs)

@@ -140,6 +140,37 @@ class Entry:
         return {k: p.default for k, p in self.params.items()}
 
 
+@dataclass(frozen=True)
+class Symbol:
+    """A value a Keras call takes from the run rather than from the entry's params
+    (the learning rate): the build binds it to a number, the exported script names it."""
+
+    name: str
+
+
+LEARNING_RATE = Symbol("LEARNING_RATE")
+
+
+@dataclass(frozen=True)
+class KerasCall:
+    """``target(**kwargs)``: how an entry becomes a Keras object, as data.
+
+    ``keras_parts.build`` calls it and ``export_script`` writes it out, both from this
+    one description, so the object a run trains with and the script's line cannot
+    drift. Values are checked config values or ``Symbol`` s.
+    """
+
+    target: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def bind(self, **symbols: Any) -> dict[str, Any]:
+        """The keyword arguments with every ``Symbol`` replaced by its value."""
+        return {k: symbols[v.name] if isinstance(v, Symbol) else v for k, v in self.kwargs.items()}
+
+    def build(self, **symbols: Any):
+        return resolve(self.target)(**self.bind(**symbols))
+
+
 def resolve(target: str):
     """Import ``"package.module:attr"`` (or ``package.module.attr``) lazily."""
     import importlib

@@ -20,6 +20,17 @@ class Registry:
         self._entries = {e.name: e for e in entries}
         self._aliases = dict(aliases or {})
 
+    def register(self, entry: Entry) -> Entry:
+        """Add an entry: everything that reads the registry (validation, forms, build,
+        export, preview, explorers) sees it at once. Refuses a name already taken."""
+        if entry.name in self._entries:
+            raise ValueError(f"{self.kind} {entry.name!r} is already registered")
+        self._entries[entry.name] = entry
+        return entry
+
+    def unregister(self, name: str) -> None:
+        del self._entries[name]
+
     def __contains__(self, name: str) -> bool:
         return self.canonical(name) in self._entries
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from engine.spec.clipping import CLIP_MODES
+
 
 class UpdateRecorder:
     """Buffers for the updates of one execution (held outside Keras tracking)."""
@@ -39,15 +41,9 @@ class UpdateRecorder:
         return out
 
     def was_clipped(self, grads, norm):
-        if self.clip_mode == "global_clipnorm":
-            return norm > self.clip_value
-        if self.clip_mode == "clipnorm":
-            return tf.reduce_any(tf.stack([tf.norm(g) > self.clip_value for g in grads]))
-        if self.clip_mode == "clipvalue":
-            return tf.reduce_any(
-                tf.stack([tf.reduce_max(tf.abs(g)) > self.clip_value for g in grads])
-            )
-        return tf.constant(False)
+        if self.clip_mode is None:
+            return tf.constant(False)
+        return CLIP_MODES.entry(self.clip_mode).graph().was_clipped(grads, norm, self.clip_value)
 
 
 class InstrumentedModel(keras.Model):

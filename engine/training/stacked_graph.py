@@ -23,6 +23,7 @@ from keras import ops
 
 from engine.keras_parts.build import build_loss, build_metric
 from engine.keras_parts.schedules import Constant, UpdateSchedule
+from engine.spec.clipping import CLIP_MODES
 
 EVAL_ACTIVATIONS = 1 << 22
 
@@ -150,20 +151,8 @@ def clip_per_member(grads, mode: str | None, value: float | None):
     if mode is None:
         return grads, norm, tf.zeros_like(norm, dtype=tf.bool)
     c = tf.constant(value, tf.float32)
-    if mode == "global_clipnorm":
-        # keras.optimizers clip_by_global_norm, per member: a NaN norm gives a NaN scale.
-        scale = c * tf.minimum(1.0 / norm, 1.0 / c)
-        scale = scale + (norm - norm)
-        return [g * tf.reshape(scale, [-1, 1, 1]) for g in grads], norm, norm > c
-    if mode == "clipnorm":
-        clipped = tf.reduce_any(tf.sqrt(sq) > c, axis=0)
-        return [tf.clip_by_norm(g, c, axes=[1, 2]) for g in grads], norm, clipped
-    if mode == "clipvalue":
-        clipped = tf.reduce_any(
-            tf.stack([tf.reduce_max(tf.abs(g), axis=[1, 2]) > c for g in grads]), axis=0
-        )
-        return [ops.clip(g, -c, c) for g in grads], norm, clipped
-    raise ValueError(f"unknown clipping mode {mode!r}")
+    grads, clipped = CLIP_MODES.entry(mode).graph().per_member(grads, sq, norm, c)
+    return grads, norm, clipped
 
 
 class StackedMLP:

@@ -254,3 +254,59 @@ def test_every_problem_is_reported_at_once():
 def test_not_an_object():
     with pytest.raises(ConfigError, match="config: must be a JSON object"):
         validate(["task"])
+
+
+# ---- piecewise_constant speaks Keras: boundaries and values -----------------------------
+
+
+def _piecewise(**sched) -> dict:
+    raw = {"task": "regression", "learning_rate": 0.01}
+    return validate({**raw, "schedule": {"name": "piecewise_constant", **sched}})["schedule"]
+
+
+def test_piecewise_takes_keras_values():
+    got = _piecewise(boundaries=[10, 20], values=[0.1, 0.01, 0.001])
+    assert got == {
+        "name": "piecewise_constant",
+        "boundaries": [10, 20],
+        "values": [0.1, 0.01, 0.001],
+    }
+
+
+def test_piecewise_values_left_null_follow_the_learning_rate():
+    got = _piecewise()  # boundaries [1000, 3000, 5000]: the documents' ×1, ½, ⅒, 1/20
+    assert got["values"] == pytest.approx([0.01, 0.005, 0.001, 0.0005])
+    assert _piecewise(boundaries=[5])["values"] == pytest.approx([0.01, 0.005])
+
+
+def test_stored_factors_read_as_values_of_the_learning_rate():
+    """Runs stored before ``values`` hold ``factors`` (multiples of learning_rate)."""
+    old = _piecewise(boundaries=[10, 20], factors=[1, 0.5, 0.1])
+    assert old["values"] == pytest.approx([0.01, 0.005, 0.001]) and "factors" not in old
+    assert (
+        validate({"task": "regression", "learning_rate": 0.01, "schedule": old})["schedule"] == old
+    )
+    with pytest.raises(ConfigError) as e:
+        _piecewise(boundaries=[10], factors=[1, 0.5], values=[0.1, 0.2])
+    assert [f for f, _ in e.value.problems] == ["schedule.factors"]
+    with pytest.raises(ConfigError) as e:
+        _piecewise(boundaries=[10], values=[0.1])
+    assert [f for f, _ in e.value.problems] == ["schedule.values"]
+    with pytest.raises(ConfigError) as e:
+        _piecewise(boundaries=[10], values=[0.1, -1])
+    assert [f for f, _ in e.value.problems] == ["schedule.values[1]"]
+
+
+def test_a_learning_rate_suggestion_moves_piecewise_values_with_it():
+    from engine.diagnosis.suggestions import _lr, apply_change
+
+    cfg = validate(
+        {
+            "task": "regression",
+            "learning_rate": 0.01,
+            "schedule": {"name": "piecewise_constant", "boundaries": [10], "values": [0.01, 0.002]},
+        }
+    )
+    after = validate(apply_change(cfg, _lr(cfg, 0.1)))
+    assert after["learning_rate"] == 0.001
+    assert after["schedule"]["values"] == pytest.approx([0.001, 0.0002])

@@ -15,6 +15,7 @@ SCHEDULE_CASES = [
     {"name": "cosine_decay", "warmup_steps": 20, "alpha": 0.1},
     {"name": "warmup_cosine"},
     {"name": "piecewise_constant", "boundaries": [10, 30], "factors": [1.0, 0.5, 0.25]},
+    {"name": "piecewise_constant", "boundaries": [10, 30], "values": [0.01, 0.005, 0.001]},
     {"name": "polynomial_decay", "power": 2.0},
     {"name": "inverse_time_decay", "decay_rate": 0.3},
     {"name": "cosine_decay_restarts", "t_mul": 1.5},

@@ -29,7 +29,7 @@ NUMERIC += [
 ]
 for _reg in (OPTIMIZERS, SCHEDULES):
     NUMERIC += [p for e in _reg for p in e.params.values() if p.kind in ("int", "float")]
-NUMERIC += [p for spec in CALLBACKS.values() for p in spec["params"].values() if p.kind != "bool"]
+NUMERIC += [p for spec in CALLBACKS for p in spec.params.values() if p.kind != "bool"]
 NUMERIC = [p for p in NUMERIC if p.kind in ("int", "float")]
 
 ANY_NUMBER = st.one_of(
