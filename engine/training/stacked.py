@@ -41,6 +41,7 @@ import numpy as np
 from engine.config import shape_of, validate
 from engine.data import epoch_order
 from engine.records import MemorySink, MultiSink, RunSink
+from engine.spec.metrics import metric_direction
 from engine.spec.tasks import TASKS
 from engine.training import runtime
 
@@ -317,7 +318,7 @@ def _early_stopping_mode(params: dict, objective) -> str:
     name = params["monitor"].removeprefix("val_")
     if name == "loss":
         return "min"
-    direction = getattr(objective.metric(name), "_direction", None)
+    direction = metric_direction(name) if objective.metric(name) is not None else None
     return {"up": "max", "down": "min"}.get(direction, "auto")
 
 
