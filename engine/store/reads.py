@@ -46,15 +46,10 @@ class RunReads(StoreBase):
                 raise ValueError(f"status: unknown status {bad[0]!r}")
             where.append(f"r.status IN ({','.join('?' * len(statuses))})")
             params += statuses
-        if sweep_id is not None:
-            where.append("r.sweep_id = ?")
-            params.append(sweep_id)
-        if task is not None:
-            where.append("r.task = ?")
-            params.append(task)
-        if parent_id is not None:
-            where.append("r.parent_id = ?")
-            params.append(parent_id)
+        for column, value in (("sweep_id", sweep_id), ("task", task), ("parent_id", parent_id)):
+            if value is not None:
+                where.append(f"r.{column} = ?")
+                params.append(value)
         if tag is not None:
             where.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE json_each.value = ?)")
             params.append(tag)

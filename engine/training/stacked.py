@@ -311,8 +311,9 @@ def _build(members: list[_Member]):
 
 def _early_stopping_mode(params: dict, objective) -> str:
     """Keras infers "auto" from the compiled model's metric objects; the members have
-    no compiled model, so infer it here the same way (a metric with no direction stays
-    "auto" and fails as it does in the plain path)."""
+    no compiled model, so read the direction their registry entry declares (the one the
+    Keras objects carry); a value the run does not log stays "auto" and fails as it
+    does in the plain path."""
     if params["mode"] != "auto":
         return params["mode"]
     name = params["monitor"].removeprefix("val_")
