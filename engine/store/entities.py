@@ -19,6 +19,13 @@ from typing import Any
 
 from engine.store.validation import loads
 
+_SUMMARY = ("last", "best", "best_epoch")  # filled by list_runs only
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
 
 class _Record(Mapping):
     """A read-only mapping over the dataclass' fields; fields left ``None`` that are
@@ -26,19 +33,18 @@ class _Record(Mapping):
 
     _OPTIONAL: frozenset[str] = frozenset()
 
-    @classmethod
-    @functools.cache
-    def _field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-
+    # The instance ``__dict__`` holds exactly the dataclass' fields, in field order: a
+    # dict lookup keeps ``run["status"]`` as cheap as it was on the old dicts (the run
+    # table reads a dozen keys of every run on every poll).
     def _keys(self) -> list[str]:
         optional = self._OPTIONAL
-        return [k for k in self._field_names() if k not in optional or getattr(self, k) is not None]
+        return [k for k, v in self.__dict__.items() if v is not None or k not in optional]
 
     def __getitem__(self, key: str) -> Any:
-        if key not in self._field_names():
-            raise KeyError(key)
-        value = getattr(self, key)
+        try:
+            value = self.__dict__[key]
+        except (KeyError, TypeError):
+            raise KeyError(key) from None
         if value is None and key in self._OPTIONAL:
             raise KeyError(key)
         return value
@@ -63,7 +69,7 @@ class Run(_Record):
     be added here (``tests/store/test_store_entities.py`` checks they match).
     """
 
-    _OPTIONAL = frozenset({"last", "best", "best_epoch"})
+    _OPTIONAL = frozenset(_SUMMARY)
 
     id: str
     name: str
@@ -93,12 +99,24 @@ class Run(_Record):
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, **summary: Any) -> Run:
+        """A ``runs`` row (``SELECT *``) as a ``Run``; ``summary`` fills ``last`` etc.
+
+        Built without the dataclass' ``__init__`` (25 frozen ``__setattr__`` calls per
+        run were most of ``list_runs``' cost for a 200-run table), after checking the
+        row has exactly the fields' columns, which is all ``__init__`` would check."""
         d = dict(row)
         d.pop("seq", None)
         for k in ("config", "tags", "info", "result", "diagnosis"):
             d[k] = loads(d[k])
         d["cancel_requested"] = bool(d["cancel_requested"])
-        return cls(**d, **summary)
+        for k in _SUMMARY:
+            d[k] = summary.pop(k, None)
+        names = _field_names(cls)
+        if tuple(d) != names or summary:
+            raise TypeError(f"runs row: columns {sorted(d)} are not Run's fields {sorted(names)}")
+        run = cls.__new__(cls)
+        run.__dict__.update(d)
+        return run
 
 
 @dataclass(frozen=True, eq=False)
