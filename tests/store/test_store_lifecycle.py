@@ -14,15 +14,7 @@ from store_helpers import (
     update_columns,
 )
 
-from engine.store import (
-    STATUSES,
-    TERMINAL,
-    TRANSITIONS,
-    IllegalTransition,
-)
-
-NAN, INF = float("nan"), float("inf")
-
+from engine.store import STATUSES, TERMINAL, TRANSITIONS, IllegalTransition
 
 # ------------------------------------------------------------------ creation
 

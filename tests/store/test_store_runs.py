@@ -19,10 +19,7 @@ from store_helpers import (
     update_columns,
 )
 
-from engine.store import (
-    IllegalTransition,
-    RunStore,
-)
+from engine.store import IllegalTransition, RunStore
 from engine.store import db as store_db
 
 NAN, INF = float("nan"), float("inf")

@@ -15,9 +15,7 @@ from store_helpers import (
     update_columns,
 )
 
-from engine.store import (
-    higher_is_better,
-)
+from engine.store import higher_is_better
 
 NAN, INF = float("nan"), float("inf")
 
