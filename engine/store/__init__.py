@@ -6,7 +6,7 @@ Streamlit, so the dashboard and the command line can read runs cheaply.
 
 from engine.spec.metrics import higher_is_better
 from engine.store.db import default_store_path
-from engine.store.entities import Run, Series
+from engine.store.entities import Run, Series, Updates
 from engine.store.runs import IllegalTransition, RunStore, new_run_id
 from engine.store.schema import SCHEMA_VERSION, STATUSES, TERMINAL, TRANSITIONS
 from engine.store.sink import StoreSink
@@ -21,6 +21,7 @@ __all__ = [
     "RunStore",
     "Series",
     "StoreSink",
+    "Updates",
     "default_store_path",
     "higher_is_better",
     "new_run_id",

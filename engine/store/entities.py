@@ -1,6 +1,6 @@
 """What the store's reads return: typed, immutable records (after mlflow's entities).
 
-``Run`` and ``Series`` are frozen dataclasses, so a reader gets named, typed fields
+``Run``, ``Series`` and ``Updates`` are frozen dataclasses, so a reader gets named, typed fields
 (``run.status``, ``series.value``) and cannot change the store's answer in place by
 accident; they are also read-only ``Mapping``s, so the many callers written against
 the old dicts (``run["config"]``, ``run.get("finished")``, ``dict(run)``) keep
@@ -127,3 +127,18 @@ class Series(_Record):
 
     epoch: list[int]
     value: list[float | None]
+
+
+@dataclass(frozen=True, eq=False)
+class Updates(_Record):
+    """A run's per-update columns (``schema.UPDATE_COLUMNS``), one entry per recorded
+    update, in update order: the optimizer step's number (``update``), its epoch, the
+    batch loss, the applied learning rate, the gradient norm and whether clipping
+    changed it. NaN/inf restored; ``None`` where a value was not recorded."""
+
+    update: list[int]
+    epoch: list[int | None]
+    loss: list[float | None]
+    lr: list[float | None]
+    grad_norm: list[float | None]
+    clipped: list[bool | None]

@@ -114,7 +114,7 @@ class RunExport(SeriesData, RunReads):
         return {
             **self.get_run(run_id).to_dict(),
             "epochs": {key: series.to_dict() for key, series in epochs.items()},
-            "updates": self.update_series(run_id, max_points=updates),
+            "updates": self.update_series(run_id, max_points=updates).to_dict(),
             "test": self.test_metrics(run_id),
             "predictions": self.predictions(run_id),
         }

@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.spec.metrics import higher_is_better
 from engine.store.base import StoreBase
-from engine.store.entities import Series
+from engine.store.entities import Series, Updates
 from engine.store.schema import (
     EPOCH_EXTRAS,
     FINITE,
@@ -237,7 +237,7 @@ class SeriesData(StoreBase):
                 )
         return out
 
-    def update_series(self, run_id: str, max_points: int | None = 1000) -> dict[str, list]:
+    def update_series(self, run_id: str, max_points: int | None = 1000) -> Updates:
         """Per-update columns, thinned on read to about ``max_points`` evenly strided rows.
 
         The first and last rows and every NaN/inf row are always kept, so a divergence
@@ -256,7 +256,7 @@ class SeriesData(StoreBase):
             out["lr"].append(decode(lr, lrk))
             out["grad_norm"].append(decode(gn, gk))
             out["clipped"].append(None if cl is None else bool(cl))
-        return out
+        return Updates(**out)
 
     def test_metrics(self, run_id: str) -> dict[str, float | None]:
         with self._read() as conn:

@@ -8,9 +8,10 @@ import pickle
 import sqlite3
 
 import pytest
-from store_helpers import CONFIG, epoch_record, info, run_in_state
+from store_helpers import CONFIG, epoch_record, info, run_in_state, update_columns
 
-from engine.store import Run, Series
+from engine.store import Run, Series, Updates
+from engine.store.schema import UPDATE_COLUMNS
 
 
 def test_a_run_has_one_field_per_column_of_the_runs_table(store):
@@ -68,3 +69,16 @@ def test_epoch_series_are_series_that_read_like_their_dict(store):
     assert store.epoch_series(run_id)[run_id]["val_loss"] == {"epoch": [1, 2], "value": [1.1, 0.55]}
     with pytest.raises(dataclasses.FrozenInstanceError):
         loss.epoch = []
+
+
+def test_update_series_are_updates_that_read_like_their_columns(store):
+    run_id = run_in_state(store, "running")
+    store.append_updates(run_id, update_columns(1, 3))
+    ups = store.update_series(run_id)
+    assert isinstance(ups, Updates)
+    assert list(ups) == list(UPDATE_COLUMNS)
+    assert ups.update == ups["update"] == [1, 2, 3]
+    assert ups.loss == [1.0, 0.5, 1.0 / 3] and ups.get("lr") == [0.001] * 3
+    assert pickle.loads(pickle.dumps(ups)) == ups.to_dict()  # st.cache_data keeps a copy
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ups.loss = []
