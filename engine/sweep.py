@@ -26,7 +26,7 @@ from engine.config import TOP_LEVEL, validate
 from engine.errors import ConfigError, field_path, show
 from engine.json_input import check_nesting
 from engine.spec.tasks import TASKS
-from engine.store.runs import MAX_TAG, MAX_TAGS
+from engine.store.validation import MAX_TAG, MAX_TAGS
 
 SWEEP_KEYS = ("base", "grid", "repeats", "name", "tags")
 MAX_RUNS = 1000

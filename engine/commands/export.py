@@ -13,7 +13,7 @@ import sys
 
 from engine.cli import UsageError, output_file
 from engine.commands.runs import add_store_arg, open_store
-from engine.store.runs import EXPORT_UPDATE_POINTS
+from engine.store.export import EXPORT_UPDATE_POINTS
 
 
 def updates_arg(text: str) -> int | None:

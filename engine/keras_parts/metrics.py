@@ -13,6 +13,7 @@ class F1Score(keras.metrics.Metric):
 
     def __init__(self, threshold=0.5, name="f1", **kwargs):
         super().__init__(name=name, **kwargs)
+        self._direction = "up"  # as engine.spec.metrics declares it; Keras's "auto" reads it
         self.threshold = float(threshold)
         self.tp = self.add_variable(shape=(), initializer="zeros", name="tp")
         self.fp = self.add_variable(shape=(), initializer="zeros", name="fp")

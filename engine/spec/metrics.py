@@ -1,7 +1,22 @@
-"""Metrics: what is reported, never what is optimised."""
+"""Metrics: what is reported, never what is optimised.
+
+Each entry declares its ``direction`` once ("up": higher is better, Keras's own word
+for ``Metric._direction``); the run table's "best", the "auto" mode of early stopping
+and of the plateau callback, and the comparison pages all read it through
+``metric_direction``.
+"""
+
+import re
+from dataclasses import dataclass
 
 from engine.spec.params import Entry, KerasCall, Param
 from engine.spec.registry import Registry
+
+
+@dataclass(frozen=True)
+class Metric(Entry):
+    direction: str = "up"  # "up" or "down", as Keras's metric objects say it
+
 
 _THRESH = Param(
     "float",
@@ -17,21 +32,21 @@ _THRESH = Param(
 METRICS = Registry(
     "metric",
     [
-        Entry(
+        Metric(
             "accuracy",
             "Accuracy",
             "keras.metrics.BinaryAccuracy",
             help="Share of correct predictions.",
             tags=("binary", "multiclass"),
         ),
-        Entry(
+        Metric(
             "auc",
             "AUC",
             "keras.metrics.AUC",
             help="Area under the ROC curve: ranking quality, threshold-free.",
             tags=("binary",),
         ),
-        Entry(
+        Metric(
             "precision",
             "Precision",
             "keras.metrics.Precision",
@@ -40,7 +55,7 @@ METRICS = Registry(
             keras_args={"thresholds": "thresholds"},
             tags=("binary",),
         ),
-        Entry(
+        Metric(
             "recall",
             "Recall",
             "keras.metrics.Recall",
@@ -48,7 +63,7 @@ METRICS = Registry(
             help="Of real positives, the share found.",
             tags=("binary",),
         ),
-        Entry(
+        Metric(
             "f1",
             "F1 (stateful)",
             "engine.keras_parts.metrics:F1Score",
@@ -56,7 +71,7 @@ METRICS = Registry(
             help="Harmonic mean of precision and recall, from counts kept across batches.",
             tags=("binary",),
         ),
-        Entry(
+        Metric(
             "top_k",
             "Top-k accuracy",
             "keras.metrics.SparseTopKCategoricalAccuracy",
@@ -73,18 +88,20 @@ METRICS = Registry(
             help="Share of examples whose label is among the k highest scores.",
             tags=("multiclass",),
         ),
-        Entry(
+        Metric(
             "mae",
             "MAE",
             "keras.metrics.MeanAbsoluteError",
             help="Mean absolute error.",
+            direction="down",
             tags=("regression",),
         ),
-        Entry(
+        Metric(
             "mse",
             "MSE",
             "keras.metrics.MeanSquaredError",
             help="Mean squared error.",
+            direction="down",
             tags=("regression",),
         ),
     ],
@@ -124,3 +141,35 @@ def metric_call(spec: dict, kind: str, onehot: bool) -> KerasCall:
     kwargs = {"name": metric_name(name, spec), **{k: v for k, v in spec.items() if k != "name"}}
     target = _label_dependent(name, kind, onehot) or METRICS.entry(name).target
     return KerasCall(target, kwargs)
+
+
+# ``metric_name`` of top_k read backwards; a bare ``top3`` is accepted too.
+_TOP_K = re.compile(r"top\d+(_accuracy)?")
+
+
+def _entry_for(name: str) -> Metric | None:
+    if name in METRICS:
+        return METRICS.entry(name)
+    return METRICS.entry("top_k") if _TOP_K.fullmatch(name) else None
+
+
+def metric_direction(key: str) -> str | None:
+    """ "up", "down" or None (not a metric we know) for a logged key: ``val_`` and a
+    multi-output head's prefix (``price_mae``) are looked through, as are Keras's
+    longer names that end in one of ours (``sparse_categorical_accuracy``) and its
+    ``_1`` suffix for a repeated name. Any loss goes down."""
+    tokens = key.lower().removeprefix("val_").split("_")
+    if "loss" in tokens:
+        return "down"
+    if len(tokens) > 1 and tokens[-1].isdigit():
+        tokens = tokens[:-1]
+    for i in range(len(tokens)):
+        entry = _entry_for("_".join(tokens[i:]))
+        if entry is not None:
+            return entry.direction
+    return None
+
+
+def higher_is_better(key: str) -> bool:
+    """Direction used to pick a series' best value; an unknown key ranks like a loss."""
+    return metric_direction(key) == "up"

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from engine.records import RunSink
+from engine.spec.metrics import higher_is_better
 
 
 class RunRecorder(keras.callbacks.Callback):
@@ -98,11 +99,7 @@ class RunRecorder(keras.callbacks.Callback):
 
 def _better(mode: str, monitor: str):
     if mode == "auto":
-        mode = (
-            "max"
-            if any(s in monitor for s in ("acc", "auc", "precision", "recall", "f1"))
-            else "min"
-        )
+        mode = "max" if higher_is_better(monitor) else "min"
     return (lambda a, b: a > b) if mode == "max" else (lambda a, b: a < b)
 
 

@@ -41,6 +41,7 @@ import numpy as np
 from engine.config import shape_of, validate
 from engine.data import epoch_order
 from engine.records import MemorySink, MultiSink, RunSink
+from engine.spec.metrics import metric_direction
 from engine.spec.tasks import TASKS
 from engine.training import runtime
 
@@ -310,14 +311,15 @@ def _build(members: list[_Member]):
 
 def _early_stopping_mode(params: dict, objective) -> str:
     """Keras infers "auto" from the compiled model's metric objects; the members have
-    no compiled model, so infer it here the same way (a metric with no direction stays
-    "auto" and fails as it does in the plain path)."""
+    no compiled model, so read the direction their registry entry declares (the one the
+    Keras objects carry); a value the run does not log stays "auto" and fails as it
+    does in the plain path."""
     if params["mode"] != "auto":
         return params["mode"]
     name = params["monitor"].removeprefix("val_")
     if name == "loss":
         return "min"
-    direction = getattr(objective.metric(name), "_direction", None)
+    direction = metric_direction(name) if objective.metric(name) is not None else None
     return {"up": "max", "down": "min"}.get(direction, "auto")
 
 

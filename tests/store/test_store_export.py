@@ -12,7 +12,7 @@ import pytest
 from store_helpers import CONFIG, epoch_record, run_in_state, update_columns
 
 from engine.cli import main as engine_main
-from engine.store.runs import EXPORT_UPDATE_POINTS
+from engine.store.export import EXPORT_UPDATE_POINTS
 
 UPDATES = 3000  # per run: three times the default export resolution
 
