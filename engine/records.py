@@ -1,37 +1,98 @@
 """What a training run reports, and the one seam through which it reports it.
 
-``engine.training.train`` calls a ``RunSink`` as it goes; the run store's writer,
-the CLI's JSON printer and the tests are all sinks. Records are plain JSON-able
-dicts so they cross process (and Ray node) boundaries unchanged.
-
-Record shapes
--------------
-on_start(info):   {"steps_per_epoch", "updates_per_epoch", "total_updates", "n_train",
-                   "n_val", "n_test", "device", "precision", "logged": [names]}
-on_epoch(rec):    {"epoch": int (1-based), "values": {name: float}  # loss, val_loss, metrics
-                   "lr": float, "epoch_time": s, "examples_per_sec": float,
-                   "wall_time": s since start, "updates": updates done so far}
-on_updates(cols): {"update": [int, 1-based], "epoch": [int], "loss": [float],
-                   "lr": [float], "grad_norm": [float], "clipped": [bool]}
-on_finish(res):   {"status": completed|diverged|failed|cancelled, "error": str|None,
-                   "diverged_at": update|None, "epochs_run": int, "best_epoch": int|None,
-                   "test": {name: float}, "predictions": {...}, "duration": s}
-Non-finite floats (NaN/inf) are kept as floats: a diverged curve must survive.
+``engine.training.train`` and ``engine.training.stacked`` call a ``RunSink`` as
+they go; the run store's writer, the CLI's JSON printer and the tests are all
+sinks. The records are ``TypedDict``s: typed for the reader and the checker, plain
+JSON-able dicts at run time, so they cross process (and Ray node) boundaries
+unchanged. Both training paths build them in one place,
+``engine.training.outcome``. Non-finite floats (NaN/inf) are kept as floats: a
+diverged curve must survive.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
+
+Status = Literal["completed", "diverged", "failed", "cancelled"]
+
+
+class RunInfo(TypedDict):
+    """``on_start``: the run's shape and where it trains."""
+
+    steps_per_epoch: int
+    updates_per_epoch: int
+    total_updates: int
+    n_train: int
+    n_val: int
+    n_test: int
+    device: str
+    precision: str
+    logged: list[str]
+    params: int
+    baseline_loss: Any
+    layer_dtypes: dict[str, str]
+    global_dtype_policy: str
+    warm_graph: bool  # this process had traced the graph already (no tracing epoch)
+    stack_size: NotRequired[int]  # runs trained together in one stacked graph
+
+
+class EpochRecord(TypedDict):
+    """``on_epoch``: one finished epoch."""
+
+    epoch: int  # 1-based
+    values: dict[str, float]  # loss, val_loss, metrics as Keras logs them
+    lr: float  # the rate the next update applies
+    epoch_time: float  # seconds
+    examples_per_sec: float
+    wall_time: float  # seconds since training started
+    updates: int  # updates done so far
+
+
+class UpdateColumns(TypedDict):
+    """``on_updates``: one execution's updates, column-wise."""
+
+    update: list[int]  # 1-based
+    epoch: list[int]
+    loss: list[float]
+    lr: list[float]
+    grad_norm: list[float]
+    clipped: list[bool]
+
+
+class RunResult(TypedDict):
+    """``on_finish``: how the run ended and what it scored."""
+
+    status: Status
+    error: str | None
+    diverged_at: int | None  # the update whose loss was first non-finite
+    epochs_run: int
+    best_epoch: int | None
+    test: dict[str, float]
+    predictions: dict[str, Any]
+    duration: NotRequired[float]  # seconds; set when the result is reported
+    plateau_cuts: NotRequired[list[int]]  # epochs the plateau callback cut the rate at
+    traceback: NotRequired[str | None]  # a failed run's
+
+
+class TrainResult(RunResult):
+    """What ``train()`` and each member of ``train_stacked`` return: the result plus
+    everything the sink saw."""
+
+    info: RunInfo
+    history: dict[str, list[float]]
+    steps: dict[str, list]
+    config: dict[str, Any]
 
 
 class RunSink(Protocol):
-    def on_start(self, info: dict[str, Any]) -> None: ...
+    def on_start(self, info: RunInfo) -> None: ...
 
-    def on_epoch(self, record: dict[str, Any]) -> None: ...
+    def on_epoch(self, record: EpochRecord) -> None: ...
 
-    def on_updates(self, columns: dict[str, list]) -> None: ...
+    def on_updates(self, columns: UpdateColumns) -> None: ...
 
-    def on_finish(self, result: dict[str, Any]) -> None: ...
+    def on_finish(self, result: RunResult) -> None: ...
 
 
 class MemorySink:
@@ -39,7 +100,7 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.info: dict[str, Any] = {}
-        self.epochs: list[dict[str, Any]] = []
+        self.epochs: list[EpochRecord] = []
         self.updates: dict[str, list] = {}
         self.result: dict[str, Any] = {}
 
@@ -67,24 +128,49 @@ class MemorySink:
         return out
 
 
-class MultiSink:
-    """Fans records out to several sinks."""
+RecordKind = Literal["start", "epoch", "updates", "finish"]
 
-    def __init__(self, *sinks: RunSink) -> None:
+
+class ForwardingSink:
+    """A sink that hands every record on as ``forward(kind, payload)``: into a Ray
+    actor's buffer, to several sinks, to a store writer with rules of its own.
+    ``replay`` is its inverse, so a record forwarded across a process boundary lands
+    in the same sink method it left."""
+
+    def __init__(self, forward: Callable[[RecordKind, Any], None]) -> None:
+        self.forward = forward
+
+    def on_start(self, info: RunInfo) -> None:
+        self.forward("start", info)
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self.forward("epoch", record)
+
+    def on_updates(self, columns: UpdateColumns) -> None:
+        self.forward("updates", columns)
+
+    def on_finish(self, result: RunResult) -> None:
+        self.forward("finish", result)
+
+
+def replay(sink: RunSink, kind: RecordKind, payload: Any) -> None:
+    """Hand a forwarded record to ``sink``'s method for its kind."""
+    method = {
+        "start": sink.on_start,
+        "epoch": sink.on_epoch,
+        "updates": sink.on_updates,
+        "finish": sink.on_finish,
+    }[kind]
+    method(payload)
+
+
+class MultiSink(ForwardingSink):
+    """Fans records out to several sinks, in order."""
+
+    def __init__(self, *sinks: RunSink | None) -> None:
         self.sinks = [s for s in sinks if s is not None]
+        super().__init__(self._fan_out)
 
-    def on_start(self, info):
+    def _fan_out(self, kind: RecordKind, payload: Any) -> None:
         for s in self.sinks:
-            s.on_start(info)
-
-    def on_epoch(self, record):
-        for s in self.sinks:
-            s.on_epoch(record)
-
-    def on_updates(self, columns):
-        for s in self.sinks:
-            s.on_updates(columns)
-
-    def on_finish(self, result):
-        for s in self.sinks:
-            s.on_finish(result)
+            replay(s, kind, payload)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from engine.executor.local import LocalExecutor, recover_orphaned_runs, validate_all
+from engine.executor.base import recover_orphaned_runs, validate_all
+from engine.executor.local import LocalExecutor
 
 KINDS = ("local", "ray")
 

@@ -23,78 +23,33 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 import types
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.config import validate
-from engine.errors import ConfigError, StoreError, StoreReadOnly
+from engine.errors import StoreError, StoreReadOnly
 from engine.executor import control
 from engine.executor import worker as worker_mod
-from engine.store import TERMINAL, IllegalTransition, RunStore
+from engine.executor.base import BaseExecutor, recover_orphaned_runs, validate_all, whole_number
+from engine.store import IllegalTransition
 
 log = logging.getLogger("engine.executor")
 
 POLL_INTERVAL = 0.2
-WAIT_POLL = 0.1
 # A worker that dies this soon after its start is respawned with a growing delay, so a
 # broken environment (TensorFlow fails to import) does not become a fork loop.
 QUICK_DEATH = 5.0
 MAX_BACKOFF = 10.0
-FOREIGN_STALE_AFTER = 120.0
 # The end of stop()'s time budget kept for SIGKILL and the reaping after it.
 KILL_GRACE = 1.0
 # Seconds the pool's atexit hook gives its workers: the whole server must be gone
 # within about five seconds of SIGTERM or Ctrl-C.
 ATEXIT_STOP_TIMEOUT = 3.0
-
-
-def validate_all(configs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every config checked before any is queued; each problem names its config."""
-    out, problems = [], []
-    for i, raw in enumerate(configs):
-        try:
-            out.append(validate(raw))
-        except ConfigError as e:
-            problems += [(f"configs[{i}].{f}" if f else f"configs[{i}]", m) for f, m in e.problems]
-    if problems:
-        raise ConfigError(problems)
-    return out
-
-
-def recover_orphaned_runs(store: RunStore) -> list[str]:
-    """Mark runs left ``running`` by a dead pool as ``interrupted``.
-
-    Like ``store.recover_interrupted()``, but a run whose owner process is still alive
-    on this machine (another pool serving the same store) is left alone; so is a run
-    owned on another machine that still sends heartbeats.
-    """
-    here = socket.gethostname()
-    now = time.time()
-    done = []
-    for run in store.list_runs(status="running"):
-        owner = worker_mod.parse_worker_id(run.get("worker_id"))
-        if owner is not None:
-            if owner.host == here and worker_mod.pid_alive(owner.pid):
-                continue
-            beat = run.get("heartbeat") or run.get("started") or 0
-            if owner.host != here and now - beat < FOREIGN_STALE_AFTER:
-                continue
-        with contextlib.suppress(IllegalTransition, KeyError):
-            store.set_status(
-                run["id"],
-                "interrupted",
-                error="interrupted: the worker stopped before the run finished"
-                + (f" (worker {run['worker_id']} is gone)" if run.get("worker_id") else ""),
-            )
-            done.append(run["id"])
-    return done
 
 
 _SPAWN_LOCK = threading.Lock()
@@ -122,83 +77,6 @@ def _bare_main():
                 sys.modules["__main__"] = main
 
 
-def _as_list(run_ids: str | Iterable[str]) -> list[str]:
-    return [run_ids] if isinstance(run_ids, str) else list(dict.fromkeys(run_ids))
-
-
-class BaseExecutor:
-    """What every backend shares: submit, cancel and wait go through the store only."""
-
-    backend = "base"
-
-    def __init__(self, store_path: str | os.PathLike | None = None) -> None:
-        self.store = RunStore(store_path)
-        self.store_path: Path = self.store.path
-
-    def _notify(self) -> None:
-        """Tell idle workers there is work now rather than at their next poll."""
-
-    def submit(
-        self,
-        configs: Sequence[Mapping[str, Any]],
-        *,
-        names: Sequence[str] | None = None,
-        sweep_id: str | None = None,
-        tags: Sequence[str] | None = None,
-    ) -> list[str]:
-        """Queue runs, all or none. Configs are stored in canonical form, so a stored
-        config reproduces the run and re-imports unchanged."""
-        if isinstance(configs, Mapping):
-            raise ConfigError("configs", "must be a list of configs, got one config object")
-        checked = validate_all(configs)
-        try:
-            ids = self.store.create_runs(checked, names=names, sweep_id=sweep_id, tags=tags)
-        except ValueError as e:  # names/tags/sweep_id: their own field-named messages
-            raise ConfigError([("", str(e))]) from None
-        self._notify()
-        return ids
-
-    def cancel(
-        self, run_id: str | None = None, *, sweep_id: str | None = None, all: bool = False
-    ) -> int:
-        """Queued runs are cancelled at once; running ones stop at the next epoch
-        boundary, keeping their partial curves. Returns how many runs changed."""
-        return self.store.request_cancel(run_id, sweep_id=sweep_id, all=all)
-
-    def wait(self, run_ids: str | Iterable[str], timeout: float | None = None) -> dict[str, str]:
-        """Statuses once every run is terminal or ``timeout`` seconds passed (then some
-        are still ``queued``/``running``; the caller decides what that means)."""
-        ids = _as_list(run_ids)
-        status = {rid: self.store.get_run(rid)["status"] for rid in ids}
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            pending = [rid for rid, s in status.items() if s not in TERMINAL]
-            if not pending or (deadline is not None and time.monotonic() >= deadline):
-                return status
-            time.sleep(WAIT_POLL)
-            for rid in pending:
-                status[rid] = self.store.get_run(rid)["status"]
-
-    def _running_by_worker(self) -> dict[str, str]:
-        return {
-            r["worker_id"]: r["id"]
-            for r in self.store.list_runs(status="running")
-            if r["worker_id"]
-        }
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def start(self):  # pragma: no cover - every backend overrides
-        raise NotImplementedError
-
-    def stop(self, timeout: float = 10) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-
 class LocalExecutor(BaseExecutor):
     """A pool of ``workers`` processes (default: one per CPU core) serving one store."""
 
@@ -217,9 +95,7 @@ class LocalExecutor(BaseExecutor):
         before it takes runs, so the first launch of such a graph starts at once."""
         super().__init__(store_path)
         self.prewarm = validate_all(prewarm) if prewarm else []
-        n = (os.cpu_count() or 1) if workers is None else workers
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError("workers", f"must be a whole number ≥ 1, got {workers!r}")
+        n = whole_number("workers", (os.cpu_count() or 1) if workers is None else workers)
         self.n_workers = n
         self.workdir = None if workdir is None else str(Path(workdir).expanduser().resolve())
         self.poll_interval = poll_interval
@@ -234,14 +110,11 @@ class LocalExecutor(BaseExecutor):
         self._spawned_at = [0.0] * n
         self._quick_deaths = [0] * n
         self._respawn_at: dict[int, float] = {}
-        self._lock = threading.RLock()
         self._sup_stop = threading.Event()
         # Written to by stop(): wakes the supervisor out of its wait on the sentinels.
         self._sup_wake_r = self._sup_wake_w = -1
         self._supervisor: threading.Thread | None = None
         self._atexit: Any = None
-        self._started = False
-        self._stopped = False
         self.deaths: list[dict[str, Any]] = []  # what the supervisor saw, newest last
         self._unrecorded: list[dict[str, Any]] = []  # deaths whose runs are not failed yet
         self.worker_ids: set[str] = set()  # every worker this pool spawned (store worker_id)
@@ -254,30 +127,25 @@ class LocalExecutor(BaseExecutor):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> LocalExecutor:
-        with self._lock:
-            if self._started:
-                return self
-            if self._stopped:
-                raise RuntimeError("this executor was stopped; create a new one")
-            if self.store.read_only:  # workers could claim nothing: say so, spawn none
-                raise StoreReadOnly(self.store_path)
-            recover_orphaned_runs(self.store)
-            self._sup_wake_r, self._sup_wake_w = os.pipe()
-            for slot in range(self.n_workers):
-                self._spawn(slot)
-            self._started = True
-            self._supervisor = threading.Thread(
-                target=self._supervise, name="hplab-supervisor", daemon=True
-            )
-            self._supervisor.start()
+    def _start(self) -> None:
+        if self.store.read_only:  # workers could claim nothing: say so, spawn none
+            raise StoreReadOnly(self.store_path)
+        recover_orphaned_runs(self.store)
+        self._sup_wake_r, self._sup_wake_w = os.pipe()
+        for slot in range(self.n_workers):
+            self._spawn(slot)
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="hplab-supervisor", daemon=True
+        )
+        self._supervisor.start()
+
+    def _after_start(self) -> None:
         # Stop cleanly when the owning process exits normally (Streamlit server shut
         # down, script ended without stop()); a weak reference, so the hook does not
         # keep a dropped executor alive.
         ref = weakref.ref(self)
         self._atexit = lambda: (ex := ref()) is not None and ex.stop(timeout=ATEXIT_STOP_TIMEOUT)
         atexit.register(self._atexit)
-        return self
 
     def _spawn(self, slot: int) -> None:
         bell, inbox_end = control.line(self._ctx)
@@ -393,19 +261,16 @@ class LocalExecutor(BaseExecutor):
                 self._unrecorded[:0] = pending
             raise
 
-    def stop(self, timeout: float = 10) -> None:
+    def _signal_stop(self, timeout: float) -> None:
+        self._sup_stop.set()
+
+    def _stop(self, timeout: float) -> None:
         """Stop the pool within ``timeout`` seconds. Every worker is told to stop (its
         control pipe closed) and sent SIGTERM: an idle or still-starting worker dies of
         it at once, a training one stops its run at the next epoch boundary, recorded
         ``interrupted`` with its partial curves, and exits. A worker still alive near
         the deadline is killed and its run marked ``interrupted`` here. Queued runs
         stay queued for the next pool."""
-        with self._lock:
-            if self._stopped or not self._started:
-                self._stopped = True
-                return
-            self._stopped = True
-            self._sup_stop.set()
         with contextlib.suppress(OSError):
             os.write(self._sup_wake_w, b"s")
         deadline = time.monotonic() + timeout
@@ -475,23 +340,14 @@ class LocalExecutor(BaseExecutor):
 
     # ------------------------------------------------------------------ reads
 
-    def status(self) -> dict[str, Any]:
+    def _worker_rows(self, running: dict[str, str]) -> list[dict[str, Any]]:
         with self._lock:
             procs = list(self._procs)
-        by_worker = self._running_by_worker()
         workers = []
         for p in procs:
             if p is None:
                 continue
             alive = p.is_alive()
-            run_id = by_worker.get(worker_mod.worker_id_for(p.pid)) if alive else None
+            run_id = running.get(worker_mod.worker_id_for(p.pid)) if alive else None
             workers.append({"pid": p.pid, "alive": alive, "run_id": run_id})
-        busy = sum(1 for w in workers if w["run_id"])
-        alive = sum(1 for w in workers if w["alive"])
-        return {
-            "backend": self.backend,
-            "workers": workers,
-            "busy": busy,
-            "idle": alive - busy,
-            "queued": len(self.store.list_runs(status="queued")),
-        }
+        return workers

@@ -20,11 +20,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
-from engine.errors import ConfigError
-from engine.executor.local import BaseExecutor, recover_orphaned_runs
+from engine.executor.base import BaseExecutor, recover_orphaned_runs, whole_number
+from engine.records import ForwardingSink, replay
 from engine.store import IllegalTransition, StoreSink
 
 log = logging.getLogger("engine.executor")
@@ -34,67 +33,43 @@ RPC_TIMEOUT = 30.0
 MAX_INIT_FAILURES = 5
 
 
-class _BufferSink:
-    """Keeps a run's records in order until the driver pulls them."""
-
-    def __init__(self, push: Callable[[tuple], None], run_id: str) -> None:
-        self.push, self.run_id = push, run_id
-
-    def on_start(self, info):
-        self.push(("start", info))
-
-    def on_epoch(self, record):
-        self.push(("epoch", record))
-
-    def on_updates(self, columns):
-        self.push(("updates", columns))
-
-    def on_finish(self, result):
-        self.push(("finish", result))
-
-
 class RunActor:
     """Trains runs inside a Ray worker process; ``run`` blocks one actor thread while
-    ``drain`` and ``cancel`` are served by the others (a threaded actor)."""
+    ``drain`` and ``cancel`` are served by the others (a threaded actor). A run is
+    trained as a local worker trains it (``run_loop.train_one``); its records wait in
+    order in a buffer until the driver pulls them."""
 
     def __init__(self, intra_threads: int | None = None, inter_threads: int | None = None):
-        from engine.executor.worker import _warm_up
+        from engine.executor.run_loop import warm_up
 
         self._lock = threading.Lock()
         self._records: list[tuple] = []
         self._cancelled: set[str] = set()
-        _warm_up(intra_threads, inter_threads)
+        warm_up(intra_threads, inter_threads)
 
     def where(self) -> tuple[str, int]:
         return socket.gethostname(), os.getpid()
 
-    def _push(self, item: tuple) -> None:
+    def _push(self, kind: str, payload: Any) -> None:
         with self._lock:
-            self._records.append(item)
+            self._records.append((kind, payload))
 
     def run(self, run_id: str, config: dict, workdir: str | None = None) -> str:
-        import shutil
+        from engine.executor.run_loop import train_one
 
-        from engine.training.train import train
-        from engine.training.warm import CACHE
-
-        run_dir = os.path.join(workdir, run_id) if workdir else None
-        sink = _BufferSink(self._push, run_id)
+        sink = ForwardingSink(self._push)
         try:
-            return train(
+            return train_one(
+                run_id,
                 config,
                 sink=sink,
                 should_stop=lambda: run_id in self._cancelled,
-                workdir=run_dir,
-                warm=CACHE,
-            )["status"]
-        except Exception as e:  # ConfigError from a foreign config: still a result
-            self._push(("finish", {"status": "failed", "error": f"{type(e).__name__}: {e}"}))
-            return "failed"
+                workdir=workdir,
+                # A config train() rejects is still a result, for the driver to store.
+                fail=lambda reason: sink.on_finish({"status": "failed", "error": reason}),
+            )
         finally:
             self._cancelled.discard(run_id)
-            if run_dir:
-                shutil.rmtree(run_dir, ignore_errors=True)
 
     def drain(self) -> list[tuple]:
         with self._lock:
@@ -135,26 +110,18 @@ class RayExecutor(BaseExecutor):
         runtime_env: dict | None = None,
     ) -> None:
         super().__init__(store_path)
-        if workers is not None and (
-            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-        ):
-            raise ConfigError("workers", f"must be a whole number ≥ 1, got {workers!r}")
-        if isinstance(cpus_per_run, bool) or not isinstance(cpus_per_run, int) or cpus_per_run < 1:
-            raise ConfigError("cpus_per_run", f"must be a whole number ≥ 1, got {cpus_per_run!r}")
-        self.n_workers = workers
+        self.n_workers = None if workers is None else whole_number("workers", workers)
+        whole_number("cpus_per_run", cpus_per_run)
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.workdir = None if workdir is None else os.path.abspath(os.path.expanduser(workdir))
         self.cpus_per_run = cpus_per_run
         self.runtime_env = runtime_env
         self._slots: list[_Slot] = []
-        self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._stop_deadline = 0.0
         self._thread: threading.Thread | None = None
         self._owns_ray = False
-        self._started = False
-        self._stopped = False
         self._actor_cls: Any = None
         self._id_prefix = f"ray:{socket.gethostname()}:{os.getpid()}"
         self._init_failures = 0
@@ -165,37 +132,30 @@ class RayExecutor(BaseExecutor):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> RayExecutor:
-        with self._lock:
-            if self._started:
-                return self
-            if self._stopped:
-                raise RuntimeError("this executor was stopped; create a new one")
-            import ray
+    def _start(self) -> None:
+        import ray
 
-            if not ray.is_initialized():
-                kw: dict[str, Any] = {"runtime_env": self.runtime_env}
-                if self.address:
-                    kw["address"] = self.address
-                else:
-                    kw.update(
-                        num_cpus=(self.n_workers or os.cpu_count() or 1) * self.cpus_per_run,
-                        include_dashboard=False,
-                    )
-                ray.init(**kw)
-                self._owns_ray = True
-            if self.n_workers is None:
-                cpus = int(ray.cluster_resources().get("CPU", 1))
-                self.n_workers = max(1, cpus // self.cpus_per_run)
-            self._actor_cls = ray.remote(num_cpus=self.cpus_per_run, max_concurrency=4)(RunActor)
-            recover_orphaned_runs(self.store)
-            self._slots = [self._new_slot(i) for i in range(self.n_workers)]
-            self._started = True
-            self._thread = threading.Thread(
-                target=self._dispatch, name="hplab-ray-dispatch", daemon=True
-            )
-            self._thread.start()
-        return self
+        if not ray.is_initialized():
+            kw: dict[str, Any] = {"runtime_env": self.runtime_env}
+            if self.address:
+                kw["address"] = self.address
+            else:
+                kw.update(
+                    num_cpus=(self.n_workers or os.cpu_count() or 1) * self.cpus_per_run,
+                    include_dashboard=False,
+                )
+            ray.init(**kw)
+            self._owns_ray = True
+        if self.n_workers is None:
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            self.n_workers = max(1, cpus // self.cpus_per_run)
+        self._actor_cls = ray.remote(num_cpus=self.cpus_per_run, max_concurrency=4)(RunActor)
+        recover_orphaned_runs(self.store)
+        self._slots = [self._new_slot(i) for i in range(self.n_workers)]
+        self._thread = threading.Thread(
+            target=self._dispatch, name="hplab-ray-dispatch", daemon=True
+        )
+        self._thread.start()
 
     def _new_slot(self, index: int) -> _Slot:
         actor = self._actor_cls.remote(self.cpus_per_run, 1)
@@ -204,17 +164,14 @@ class RayExecutor(BaseExecutor):
     def _worker_id(self, slot: _Slot) -> str:
         return f"{self._id_prefix}:{slot.index}"
 
-    def stop(self, timeout: float = 10) -> None:
+    def _signal_stop(self, timeout: float) -> None:
+        self._stop_deadline = time.monotonic() + timeout
+        self._stopping.set()
+        self._wake.set()
+
+    def _stop(self, timeout: float) -> None:
         """Cancel running runs (partial curves kept), wait up to ``timeout`` for their
         last records, then end the actors; a run still going is ``interrupted``."""
-        with self._lock:
-            if self._stopped or not self._started:
-                self._stopped = True
-                return
-            self._stopped = True
-            self._stop_deadline = time.monotonic() + timeout
-            self._stopping.set()
-            self._wake.set()
         if self._thread is not None:
             self._thread.join()
         import ray
@@ -336,14 +293,7 @@ class RayExecutor(BaseExecutor):
             slot.sink = StoreSink(self.store, run_id)
         for kind, payload in records:
             try:
-                if kind == "start":
-                    slot.sink.on_start(payload)
-                elif kind == "epoch":
-                    slot.sink.on_epoch(payload)
-                elif kind == "updates":
-                    slot.sink.on_updates(payload)
-                elif kind == "finish":
-                    slot.sink.on_finish(payload)
+                replay(slot.sink, kind, payload)
             except (IllegalTransition, KeyError) as e:
                 # Recovered or deleted under us: stop the remote run, drop its records.
                 log.warning("ray executor: run %s: %s", run_id, e)
@@ -385,28 +335,18 @@ class RayExecutor(BaseExecutor):
 
     # ------------------------------------------------------------------ reads
 
-    def status(self) -> dict[str, Any]:
+    def _worker_rows(self, running: dict[str, str]) -> list[dict[str, Any]]:
         with self._lock:
             slots = list(self._slots)
-        by_worker = self._running_by_worker()
-        workers = [
+        return [
             {
                 "pid": s.pid,
                 "alive": s.alive,
-                "run_id": by_worker.get(self._worker_id(s)),
+                "run_id": running.get(self._worker_id(s)),
                 "node": s.host,
             }
             for s in slots
         ]
-        busy = sum(1 for w in workers if w["run_id"])
-        alive = sum(1 for w in workers if w["alive"])
-        return {
-            "backend": self.backend,
-            "workers": workers,
-            "busy": busy,
-            "idle": alive - busy,
-            "queued": len(self.store.list_runs(status="queued")),
-        }
 
 
 def _actor_death_reason(e: Exception) -> str:

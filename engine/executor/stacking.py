@@ -52,7 +52,7 @@ def run_stack(
 
     ``should_stop(run_id)`` and ``sink(run_id)`` make each member's cancel check and
     store writer, as the single-run path has them."""
-    from engine.executor.worker import fail_run, failure_reason
+    from engine.executor.run_loop import fail_run, failure_reason
     from engine.training.stacked import train_stacked
 
     ids = [rid for rid, _ in claimed]

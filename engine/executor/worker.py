@@ -21,14 +21,15 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
-import shutil
 import signal
 import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+
+from engine.executor.run_loop import fail_run, train_one, warm_up
+from engine.records import ForwardingSink, replay
 
 log = logging.getLogger("engine.executor")
 
@@ -190,7 +191,7 @@ class _Stops:
         return self.reason() is None
 
 
-class _RunSink:
+class _RunSink(ForwardingSink):
     """``StoreSink`` plus one rule: a run stopped for any reason but a cancel request
     (the owner died or stopped the pool, SIGTERM) is recorded as ``interrupted``, with
     that reason, not ``cancelled``: nobody asked for that run to stop."""
@@ -198,30 +199,24 @@ class _RunSink:
     def __init__(self, store, run_id: str, stops: _Stops) -> None:
         from engine.store import StoreSink
 
+        super().__init__(self._write)
         self._sink = StoreSink(store, run_id)
         self.store, self.run_id, self.stops = store, run_id, stops
-
         self.store_error: Exception | None = None
 
-    def _write(self, method, payload):
+    def _write(self, kind, payload) -> None:
         from engine.errors import StoreError
 
+        if kind == "finish":
+            replay(self._sink, kind, self._final(payload))
+            return
         try:
-            method(payload)
+            replay(self._sink, kind, payload)
         except StoreError as e:  # full disk, read-only, locked past the timeout
             self.store_error = e
             raise
 
-    def on_start(self, info):
-        self._write(self._sink.on_start, info)
-
-    def on_epoch(self, record):
-        self._write(self._sink.on_epoch, record)
-
-    def on_updates(self, columns):
-        self._write(self._sink.on_updates, columns)
-
-    def on_finish(self, result):
+    def _final(self, result):
         if result.get("status") == "cancelled" and not self._cancel_requested():
             reason = self.stops.reason()
             if reason is not None:
@@ -231,7 +226,7 @@ class _RunSink:
             # write, so it still fits when the disk is full.
             result = {**result, "error": str(self.store_error), "traceback": None}
             result.pop("predictions", None)
-        self._sink.on_finish(result)
+        return result
 
     def _cancel_requested(self) -> bool:
         from engine.errors import StoreError
@@ -240,88 +235,6 @@ class _RunSink:
             return self.store.cancel_requested(self.run_id)
         except StoreError:
             return False
-
-
-def _warm_up(intra_threads: int | None, inter_threads: int | None) -> None:
-    """Import TensorFlow and Keras once and fix the thread pools before any run."""
-    from engine.training import runtime
-
-    runtime.configure(intra_threads=intra_threads, inter_threads=inter_threads)
-    import keras  # noqa: F401
-
-    import engine.training.train  # noqa: F401  (its lazy imports happen in the first run)
-    from engine.keras_parts import build, models  # noqa: F401
-    from engine.training import callbacks, instrumented  # noqa: F401
-
-
-def run_one(
-    store,
-    run_id: str,
-    config: dict[str, Any],
-    worker_id: str,
-    *,
-    should_stop,
-    sink,
-    workdir: str | None,
-) -> str:
-    """Train one claimed run; every outcome ends in a terminal status in the store."""
-    from engine.errors import ConfigError
-    from engine.store import IllegalTransition
-    from engine.training.train import train
-    from engine.training.warm import CACHE
-
-    run_dir = os.path.join(workdir, run_id) if workdir else None
-    try:
-        result = train(config, sink=sink, should_stop=should_stop, workdir=run_dir, warm=CACHE)
-        return result["status"]
-    except IllegalTransition as e:
-        # The run was recovered as interrupted or deleted underneath us: nothing to write.
-        log.warning("worker %s: run %s left running state: %s", worker_id, run_id, e)
-        return "lost"
-    except ConfigError as e:  # a config queued by another version of HP Lab
-        fail_run(store, run_id, f"invalid config: {e}")
-        return "failed"
-    except Exception as e:  # the store itself failed (disk full, locked too long)
-        fail_run(store, run_id, failure_reason(e))
-        return "failed"
-    finally:
-        if run_dir:
-            shutil.rmtree(run_dir, ignore_errors=True)
-
-
-# How long a worker keeps trying to record a run's failure while the store cannot
-# take the write (disk full, locked): a person freeing space meanwhile gets the
-# reason in the run, not a run left 'running'.
-FAIL_RETRY_FOR = 10.0
-
-
-def failure_reason(e: Exception) -> str:
-    """A store error's own sentence (it names the file); other errors with their type."""
-    from engine.errors import StoreError
-
-    return str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
-
-
-def fail_run(store, run_id: str, reason: str, *, retry_for: float = FAIL_RETRY_FOR) -> None:
-    """Record a failure; a run already terminal (or gone) keeps what it has."""
-    from engine.errors import StoreFull, StoreLocked
-    from engine.store import IllegalTransition
-
-    deadline = time.monotonic() + retry_for
-    while True:
-        try:
-            store.fail_run(run_id, reason)
-            return
-        except (StoreFull, StoreLocked) as e:
-            if time.monotonic() >= deadline:
-                log.error("run %s: cannot record its failure (%s): %s", run_id, reason, e)
-                return
-            time.sleep(0.5)
-        except (IllegalTransition, KeyError):
-            return
-        except Exception as e:  # a read-only store: nothing more to do here
-            log.error("run %s: cannot record its failure (%s): %s", run_id, reason, e)
-            return
 
 
 def _prewarm(configs: list[dict], stops: _Stops) -> None:
@@ -368,7 +281,7 @@ def main(
     watch.start()
     stops = _Stops(Inbox(control), watch)
     stops.install_sigterm()
-    _warm_up(intra_threads, inter_threads)
+    warm_up(intra_threads, inter_threads)
     _prewarm(prewarm or [], stops)
 
     code = _serve(store_path, stops, poll_interval, workdir, pool_size)
@@ -462,14 +375,14 @@ def _train_claim(store, claim, stops: _Stops, worker_id: str, workdir, pool_size
                 sink=lambda rid: _RunSink(store, rid, stops),
             )
         else:
-            run_one(
-                store,
+            train_one(
                 run_id,
                 config,
-                worker_id,
-                should_stop=should_stop,
                 sink=_RunSink(store, run_id, stops),
+                should_stop=should_stop,
                 workdir=workdir,
+                fail=lambda reason: fail_run(store, run_id, reason),
+                worker_id=worker_id,
             )
     finally:
         done.set()

@@ -9,32 +9,20 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from engine.records import RunSink
 from engine.spec.metrics import higher_is_better
+from engine.training.outcome import RunLog
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """Drains the update buffer after every execution, reports epochs, and stops the
-    run on a non-finite loss or a cancel request (checked between executions)."""
+    """Keras's side of a ``RunLog``: drains the update buffer after every execution,
+    reports epochs, and stops the run on a non-finite loss or a cancel request
+    (checked between executions)."""
 
-    def __init__(
-        self,
-        recorder,
-        sink: RunSink,
-        n_train: int,
-        lr_now: Callable[[], float],
-        should_stop: Callable[[], bool] | None = None,
-    ):
+    def __init__(self, recorder, log: RunLog, lr_now: Callable[[], float]):
         super().__init__()
         self.recorder = recorder
-        self.sink = sink
-        self.n_train = n_train
+        self.log = log
         self.lr_now = lr_now
-        self.should_stop = should_stop or (lambda: False)
-        self.updates_done = 0
-        self.diverged_at: int | None = None
-        self.cancelled = False
-        self.epochs_done = 0
         self._t0 = time.perf_counter()
 
     def on_train_begin(self, logs=None):
@@ -48,27 +36,8 @@ class RunRecorder(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         rec = self.recorder.drain()
         self._train_time = time.perf_counter() - self._epoch_t0
-        n = len(rec["loss"])
-        if n and self.diverged_at is None:
-            bad = np.flatnonzero(~np.isfinite(rec["loss"]))
-            if bad.size:
-                n = int(bad[0]) + 1  # keep the curve up to and including the first NaN
-                self.diverged_at = self.updates_done + n
-                self.model.stop_training = True
-            first = self.updates_done + 1
-            self.updates_done += n
-            self.sink.on_updates(
-                {
-                    "update": list(range(first, first + n)),
-                    "epoch": [self._epoch] * n,
-                    "loss": [float(v) for v in rec["loss"][:n]],
-                    "lr": [float(v) for v in rec["lr"][:n]],
-                    "grad_norm": [float(v) for v in rec["grad_norm"][:n]],
-                    "clipped": [bool(v) for v in rec["clipped"][:n]],
-                }
-            )
-        if self.should_stop():
-            self.cancelled = True
+        self.log.updates(self._epoch, rec["loss"], rec["lr"], rec["grad_norm"], rec["clipped"])
+        if self.log.poll_stop():
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
@@ -76,24 +45,15 @@ class RunRecorder(keras.callbacks.Callback):
         values = {
             k: float(v) for k, v in (logs or {}).items() if k != "learning_rate" and np.ndim(v) == 0
         }
-        train_time = self._train_time or (now - self._epoch_t0)
-        self.epochs_done = epoch + 1
-        self.sink.on_epoch(
-            {
-                "epoch": epoch + 1,
-                "values": values,
-                "lr": float(self.lr_now()),
-                "epoch_time": now - self._epoch_t0,
-                "examples_per_sec": self.n_train / train_time if train_time > 0 else 0.0,
-                "wall_time": now - self._t0,
-                "updates": self.updates_done,
-            }
+        self.log.epoch(
+            epoch + 1,
+            values,
+            self.lr_now(),
+            epoch_time=now - self._epoch_t0,
+            train_seconds=self._train_time or (now - self._epoch_t0),
+            wall_time=now - self._t0,
         )
-        if self.diverged_at is None and not math.isfinite(values.get("loss", 0.0)):
-            self.diverged_at = max(self.updates_done, 1)
-            self.model.stop_training = True
-        if not self.cancelled and self.should_stop():
-            self.cancelled = True
+        if self.log.poll_stop():
             self.model.stop_training = True
 
 

@@ -30,20 +30,22 @@ Each member's run info also carries ``stack_size`` (the runs trained in its grap
 from __future__ import annotations
 
 import json
-import math
 import time
-import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.config import shape_of, validate
 from engine.data import epoch_order
-from engine.records import MemorySink, MultiSink, RunSink
+from engine.records import RunInfo, RunResult, RunSink, TrainResult
 from engine.spec.metrics import metric_direction
 from engine.spec.tasks import TASKS
 from engine.training import runtime
+from engine.training.outcome import RunLog
+
+if TYPE_CHECKING:  # the graph half imports TensorFlow: only where a stack trains
+    from engine.training.stacked_graph import StackedEpoch, StackedEval
 
 STACKABLE_OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "lion")
 # Per member: these are evaluated for each member on its own, everything else is shared.
@@ -111,13 +113,14 @@ class _MemberModel:
 
 
 class _Member:
-    """One config's bookkeeping: what ``train()``'s RunRecorder and callbacks keep."""
+    """One config's bookkeeping: its ``RunLog`` (as ``train()`` keeps one), its slice
+    of the stack and its callbacks."""
 
-    def __init__(self, cfg, sink: RunSink | None, should_stop: Callable[[], bool] | None):
+    def __init__(
+        self, cfg, sink: RunSink | None, should_stop: Callable[[], bool] | None, started: float
+    ):
         self.cfg = cfg
-        self.memory = MemorySink()
-        self.sink = MultiSink(self.memory, sink)
-        self.should_stop = should_stop or (lambda: False)
+        self.log = RunLog(cfg, sink, should_stop, started=started)
         self.stack = None
         self.pos = -1
         self.schedule = None
@@ -125,13 +128,9 @@ class _Member:
         self.plateau = None
         self.early = None
         self.running = True
-        self.cancelled = False
         self.reported = False  # on_finish sent: the store shows the run as ended
-        self.diverged_at: int | None = None
-        self.updates_done = 0
-        self.epochs_done = 0
         self.final_weights: list | None = None  # set when it stops before the stack does
-        self.result: dict | None = None
+        self.result: RunResult | None = None
 
     def lr_now(self) -> float:
         import keras
@@ -140,16 +139,7 @@ class _Member:
 
     def fail(self, exc: BaseException) -> None:
         self.running = False
-        self.result = {
-            "status": "failed",
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": "".join(traceback.format_exception(exc)),
-            "diverged_at": None,
-            "epochs_run": len(self.memory.epochs),
-            "best_epoch": None,
-            "test": {},
-            "predictions": {},
-        }
+        self.result = self.log.failed(exc)
 
     def guarded(self, fn, *args) -> None:
         """Run one member's step; an exception fails this member only (as it would
@@ -176,7 +166,7 @@ def train_stacked(
     configs: Sequence[dict[str, Any]],
     sinks: Sequence[RunSink | None] | None = None,
     should_stop: Sequence[Callable[[], bool] | None] | Callable[[], bool] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[TrainResult]:
     """Train configs with one ``stack_key`` together; one ``train()``-shaped result per
     config, in order. Raises ConfigError / ValueError before any work on bad or
     incompatible configs; a failure during training fails the members it reaches."""
@@ -190,7 +180,7 @@ def train_stacked(
         raise ValueError(f"configs cannot share a stack: {reasons if any(reasons) else keys}")
     n = len(cfgs)
     members = [
-        _Member(c, s, f)
+        _Member(c, s, f, t0)
         for c, s, f in zip(
             cfgs,
             _per_member(sinks, n, "sinks"),
@@ -203,9 +193,8 @@ def train_stacked(
         if m.reported:
             return
         m.reported = True
-        m.result["duration"] = time.perf_counter() - t0
         try:
-            m.sink.on_finish(m.result)
+            m.log.finish(m.result)
         except Exception as exc:  # one member's broken sink must not lose the others' results
             m.result.update(status="failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -215,19 +204,9 @@ def train_stacked(
         for m in members:
             if m.result is None:
                 m.fail(exc)
-    out = []
     for m in members:
         report(m)
-        out.append(
-            {
-                **m.result,
-                "info": m.memory.info,
-                "history": m.memory.history(),
-                "steps": m.memory.updates,
-                "config": m.cfg,
-            }
-        )
-    return out
+    return [m.log.returned(m.result) for m in members]
 
 
 def _build(members: list[_Member]):
@@ -240,8 +219,9 @@ def _build(members: list[_Member]):
     from engine.keras_parts.models import build_model, hidden_layers
     from engine.keras_parts.schedules import UpdateSchedule
     from engine.training.callbacks import ReduceLROnPlateau
+    from engine.training.outcome import run_info
     from engine.training.stacked_graph import Objective, StackedMLP, StackedSchedule
-    from engine.training.train import load_data, run_info
+    from engine.training.train import load_data
 
     cfg = members[0].cfg
     device = runtime.configure()
@@ -257,11 +237,11 @@ def _build(members: list[_Member]):
     template = build_model(
         task.input_shape, layers, [(head.name, head.units, head.activation)], "float32", m["l2"]
     )
-    info = {
-        **run_info(cfg, task, shape, template, device, y, val),
-        "warm_graph": False,  # a stack's graph is always traced for it
-        "stack_size": len(members),  # runs trained together in this one graph
-    }
+    # A stack's graph is always traced for it; stack_size: the runs trained in it.
+    info = RunInfo(
+        **run_info(cfg, task, shape, template, device, y, val, warm_graph=False),
+        stack_size=len(members),
+    )
 
     groups: dict[str, list[_Member]] = {}
     for mem in members:
@@ -329,7 +309,7 @@ def _train(members: list[_Member], report: Callable[[_Member], None]) -> None:
     stack, info, shape, test = _build(members)
     cfg = members[0].cfg
     for mem in members:
-        mem.guarded(lambda m: m.sink.on_start(dict(info)))
+        mem.guarded(lambda m: m.log.start(RunInfo(**info)))
     t_start = time.perf_counter()
     for epoch in range(cfg["epochs"]):
         running = [m for m in members if m.running and m.result is None]
@@ -338,7 +318,7 @@ def _train(members: list[_Member], report: Callable[[_Member], None]) -> None:
         t_epoch = time.perf_counter()
         out = stack.run_epoch(epoch_order(cfg["seed"], shape.n_train, epoch).astype(np.int32))
         for mem in running:
-            mem.guarded(_after_epoch, out, epoch, t_epoch, t_start, shape.n_train)
+            mem.guarded(_after_epoch, out, epoch, t_epoch, t_start)
         stopped = [m for m in running if not m.running or m.result is not None]
         if stopped:  # cancelled, diverged or stopped early: ended now, not with the stack
             _close(stack, stopped, test, predictions, report)
@@ -352,10 +332,10 @@ def _close(stack, done: list[_Member], test, predictions, report) -> None:
             mem.guarded(lambda m: m.early.on_train_end())
     live = [m for m in done if m.result is None]
     for mem in live:
-        if mem.diverged_at is None and mem.final_weights is not None:
+        if mem.log.diverged_at is None and mem.final_weights is not None:
             stack.set_member_weights(mem.pos, mem.final_weights)
     evaluated = None
-    if test is not None and any(m.diverged_at is None for m in live):
+    if test is not None and any(m.log.diverged_at is None for m in live):
         evaluated = stack.evaluate(*test)
     for mem in live:
         mem.guarded(_finish, evaluated, test, predictions)
@@ -363,89 +343,47 @@ def _close(stack, done: list[_Member], test, predictions, report) -> None:
         report(mem)
 
 
-def _after_epoch(mem: _Member, out: dict, epoch: int, t_epoch: float, t_start: float, n_train):
+def _after_epoch(mem: _Member, out: StackedEpoch, epoch: int, t_epoch: float, t_start: float):
     """``RunRecorder.on_train_batch_end`` then the callbacks' ``on_epoch_end``, for one
     member of the epoch the stack just ran."""
-    p = mem.pos
-    upd = out["updates"]
-    loss = upd["loss"][:, p]
-    n = len(loss)
-    bad = np.flatnonzero(~np.isfinite(loss))
-    if bad.size:
-        n = int(bad[0]) + 1  # keep the curve up to and including the first NaN
-        mem.diverged_at = mem.updates_done + n
-    first = mem.updates_done + 1
-    mem.updates_done += n
-    mem.sink.on_updates(
-        {
-            "update": list(range(first, first + n)),
-            "epoch": [epoch + 1] * n,
-            "loss": [float(v) for v in loss[:n]],
-            "lr": [float(v) for v in upd["lr"][:n, p]],
-            "grad_norm": [float(v) for v in upd["grad_norm"][:n, p]],
-            "clipped": [bool(v) for v in upd["clipped"][:n, p]],
-        }
+    p, log, upd = mem.pos, mem.log, out.updates
+    log.updates(
+        epoch + 1, upd["loss"][:, p], upd["lr"][:, p], upd["grad_norm"][:, p], upd["clipped"][:, p]
     )
-    if mem.should_stop():
-        mem.cancelled = True
+    log.poll_stop()
     # Keras logs each side's names sorted, train side first.
-    names = [k for k in out if k not in ("updates", "train_seconds", "lr_next")]
-    train_side = sorted(k for k in names if not k.startswith("val_"))
-    values = {k: float(out[k][p]) for k in train_side + sorted(set(names) - set(train_side))}
+    train_side = sorted(k for k in out.values if not k.startswith("val_"))
+    names = train_side + sorted(set(out.values) - set(train_side))
+    values = {k: float(out.values[k][p]) for k in names}
     if mem.plateau is not None:
         mem.plateau.on_epoch_end(epoch, values)
     if mem.early is not None:
         mem.early.on_epoch_end(epoch, values)
     now = time.perf_counter()
-    train_time = float(out["train_seconds"])
-    mem.epochs_done = epoch + 1
-    mem.sink.on_epoch(
-        {
-            "epoch": epoch + 1,
-            "values": values,
-            # A plateau cut made just now shows in the member's schedule, not in lr_next.
-            "lr": mem.lr_now() if mem.plateau is not None else float(out["lr_next"][p]),
-            "epoch_time": now - t_epoch,
-            "examples_per_sec": n_train / train_time if train_time > 0 else 0.0,
-            "wall_time": now - t_start,
-            "updates": mem.updates_done,
-        }
+    log.epoch(
+        epoch + 1,
+        values,
+        # A plateau cut made just now shows in the member's schedule, not in lr_next.
+        mem.lr_now() if mem.plateau is not None else float(out.lr_next[p]),
+        epoch_time=now - t_epoch,
+        train_seconds=out.train_seconds,
+        wall_time=now - t_start,
     )
-    if mem.diverged_at is None and not math.isfinite(values.get("loss", 0.0)):
-        mem.diverged_at = max(mem.updates_done, 1)
-    if not mem.cancelled and mem.should_stop():
-        mem.cancelled = True
     stopped = mem.early is not None and mem.early.model.stop_training
-    if mem.diverged_at is not None or mem.cancelled or stopped:
+    if log.poll_stop() or stopped:
         mem.running = False
-        if mem.diverged_at is None:
+        if log.diverged_at is None:
             mem.final_weights = mem.stack.member_weights(p)
 
 
-def _finish(mem: _Member, evaluated: dict | None, test, predictions) -> None:
-    status = "completed"
-    if mem.diverged_at is not None:
-        status = "diverged"
-    elif mem.cancelled:
-        status = "cancelled"
-    hist = mem.memory.history()
-    key = "val_loss" if "val_loss" in hist else "loss"
-    series = [v if math.isfinite(v) else math.inf for v in hist.get(key, [])]
+def _finish(mem: _Member, evaluated: StackedEval | None, test, predictions) -> None:
     test_metrics, preds = {}, {}
-    if status in ("completed", "cancelled") and evaluated is not None:
+    if mem.log.evaluates_test and evaluated is not None:
         p = mem.pos
-        names = sorted(k for k in evaluated if k != "predictions")
-        test_metrics = {k: float(evaluated[k][p]) for k in names}
-        preds = predictions(
-            TASKS[mem.cfg["task"]], mem.cfg, test[1], evaluated["predictions"][:, p]
-        )
-    mem.result = {
-        "status": status,
-        "error": None,
-        "diverged_at": mem.diverged_at,
-        "epochs_run": mem.epochs_done,
-        "best_epoch": int(np.argmin(series)) + 1 if series else None,
-        "plateau_cuts": mem.plateau.cuts if mem.plateau else [],
-        "test": test_metrics,
-        "predictions": preds,
-    }
+        test_metrics = {k: float(evaluated.values[k][p]) for k in sorted(evaluated.values)}
+        preds = predictions(TASKS[mem.cfg["task"]], mem.cfg, test[1], evaluated.predictions[:, p])
+    mem.result = mem.log.result(
+        test=test_metrics,
+        predictions=preds,
+        plateau_cuts=mem.plateau.cuts if mem.plateau else [],
+    )

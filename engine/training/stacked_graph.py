@@ -28,6 +28,24 @@ from engine.spec.clipping import CLIP_MODES
 EVAL_ACTIVATIONS = 1 << 22
 
 
+@dataclass(frozen=True)
+class StackedEpoch:
+    """One stacked epoch, per member along the last axis."""
+
+    values: dict[str, np.ndarray]  # loss, metrics, val_*: [M] each
+    updates: dict[str, np.ndarray]  # loss, lr, grad_norm, clipped: [updates, M] each
+    train_seconds: float  # the training part of the epoch (validation excluded)
+    lr_next: np.ndarray  # [M]: the rate each member's next update applies
+
+
+@dataclass(frozen=True)
+class StackedEval:
+    """A held-out set's scores ([M] each) and predictions ([n, M, units])."""
+
+    values: dict[str, np.ndarray]
+    predictions: np.ndarray
+
+
 class StackedSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Each member's own ``UpdateSchedule`` at the shared iteration, shaped [M, 1, 1].
 
@@ -323,20 +341,23 @@ class StackedMLP:
             records = [
                 r.write(s, v) for r, v in zip(records, (loss, lr, norm, clipped), strict=True)
             ]
-        out = self._results(acc, self._train_metrics)
-        out["train_seconds"] = tf.timestamp() - start
+        values = self._results(acc, self._train_metrics)
+        train_seconds = tf.timestamp() - start
         # The rate the next update will apply: the epoch record's "lr".
-        out["lr_next"] = tf.concat(
-            [g.schedule.rates(g.optimizer.iterations) for g in self.groups], 0
-        )
-        out["updates"] = {
+        lr_next = tf.concat([g.schedule.rates(g.optimizer.iterations) for g in self.groups], 0)
+        updates = {
             k: r.stack()
             for k, r in zip(("loss", "lr", "grad_norm", "clipped"), records, strict=True)
         }
         if self.has_val:
             acc, _ = self._eval_pass(self.xv, self.yv, predict=False)
-            out.update(self._results(acc, self._eval_metrics, prefix="val_"))
-        return out
+            values.update(self._results(acc, self._eval_metrics, prefix="val_"))
+        return {
+            "values": values,
+            "updates": updates,
+            "train_seconds": train_seconds,
+            "lr_next": lr_next,
+        }
 
     def _eval_pass(self, x, y, predict: bool):
         """Loss and metrics over (x, y) in order, optionally with the predictions."""
@@ -359,24 +380,31 @@ class StackedMLP:
 
     def _evaluate_with_predictions(self, x, y):
         acc, preds = self._eval_pass(x, y, predict=True)
-        out = self._results(acc, self._eval_metrics)
-        out["predictions"] = preds
-        return out
+        return self._results(acc, self._eval_metrics), preds
 
     # ---- Python side ---------------------------------------------------------------
 
-    def run_epoch(self, order: np.ndarray) -> dict:
+    def run_epoch(self, order: np.ndarray) -> StackedEpoch:
         """Train one epoch in a single graph call; everything comes back as NumPy."""
-        out = self._epoch_fn(tf.constant(order, tf.int32))
-        return tf.nest.map_structure(lambda t: t.numpy(), out)
+        out = tf.nest.map_structure(
+            lambda t: t.numpy(), self._epoch_fn(tf.constant(order, tf.int32))
+        )
+        return StackedEpoch(
+            values=out["values"],
+            updates=out["updates"],
+            train_seconds=float(out["train_seconds"]),
+            lr_next=out["lr_next"],
+        )
 
-    def evaluate(self, x, y) -> dict:
+    def evaluate(self, x, y) -> StackedEval:
         """Loss, metrics ([M] each) and predictions ([n, M, units]) on a held-out set.
 
         Run eagerly: it runs once per stack, over a few large batches, which costs far
         less than tracing it (tenths of a second)."""
-        out = self._evaluate_with_predictions(tf.constant(x), tf.constant(y))
-        return tf.nest.map_structure(lambda t: t.numpy(), out)
+        values, preds = self._evaluate_with_predictions(tf.constant(x), tf.constant(y))
+        return StackedEval(
+            values={k: v.numpy() for k, v in values.items()}, predictions=preds.numpy()
+        )
 
     def _where(self, pos: int) -> tuple[Group, int]:
         for g in self.groups:

@@ -7,21 +7,18 @@ graph. A NaN loss stops the run; a cancel request is honoured between epochs.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
-import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
-from engine.baseline import baseline_loss
-from engine.config import logged_names, shape_of, validate
+from engine.config import shape_of, validate
 from engine.data import make_data
-from engine.records import MemorySink, MultiSink, RunSink
+from engine.records import RunResult, RunSink, TrainResult
 from engine.spec.tasks import TASKS
 from engine.training import runtime
+from engine.training.outcome import RunLog, run_info
 from engine.training.warm import Compiled, WarmCache, copy_state, graph_key
 
 
@@ -60,27 +57,6 @@ def load_data(cfg: dict):
     return [None if s is None else (s[0], encode(s[1])) for s in (train, val, test)]
 
 
-def run_info(cfg: dict, task, shape, model, device: str, y, val) -> dict[str, Any]:
-    """The ``on_start`` record every training path sends (see ``engine.records``)."""
-    import keras
-
-    return {
-        "steps_per_epoch": shape.steps_per_epoch,
-        "updates_per_epoch": shape.updates_per_epoch,
-        "total_updates": shape.total_updates,
-        "n_train": shape.n_train,
-        "n_val": shape.n_val,
-        "n_test": shape.n_test,
-        "device": device,
-        "precision": cfg["precision"],
-        "logged": logged_names(cfg),
-        "params": int(model.count_params()),
-        "baseline_loss": baseline_loss(task, cfg, y, val[1] if val is not None else y),
-        "layer_dtypes": {layer.name: layer.dtype_policy.name for layer in model.layers},
-        "global_dtype_policy": keras.config.dtype_policy().name,
-    }
-
-
 def _heads(task):
     return [(h.name, h.units, h.activation) for h in task.heads]
 
@@ -91,46 +67,27 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     workdir: str | None = None,
     warm: WarmCache | None = None,
-) -> dict[str, Any]:
+) -> TrainResult:
     """Train one run. Raises ConfigError on bad input (before any work); any other
     failure is reported as status ``failed`` in the returned result.
 
     ``warm``: reuse compiled models across runs of this process (workers pass
     ``engine.training.warm.CACHE``); the curves are identical either way."""
     cfg = validate(config)
-    memory = MemorySink()
-    sink = MultiSink(memory, sink)
-    t0 = time.perf_counter()
+    log = RunLog(cfg, sink, should_stop)
     own_dir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="hplab-run-")
     try:
-        result = _train(cfg, sink, should_stop, workdir, warm)
+        result = _train(cfg, log, workdir, warm)
     except Exception as exc:  # a run that raises is failed with its message
         if warm is not None:  # its model may be half-updated: never reuse it
             warm.evict(graph_key(cfg))
-        msg = f"{type(exc).__name__}: {exc}"
-        result = {
-            "status": "failed",
-            "error": msg,
-            "traceback": traceback.format_exc(),
-            "diverged_at": None,
-            "epochs_run": len(memory.epochs),
-            "best_epoch": None,
-            "test": {},
-            "predictions": {},
-        }
+        result = log.failed(exc)
     finally:
         if own_dir:
             shutil.rmtree(workdir, ignore_errors=True)
-    result["duration"] = time.perf_counter() - t0
-    sink.on_finish(result)
-    return {
-        **result,
-        "info": memory.info,
-        "history": memory.history(),
-        "steps": memory.updates,
-        "config": cfg,
-    }
+    log.finish(result)
+    return log.returned(result)
 
 
 def _build(cfg: dict, task, *, recorder_steps: int | None = None) -> Compiled:
@@ -172,9 +129,8 @@ def _build(cfg: dict, task, *, recorder_steps: int | None = None) -> Compiled:
     return Compiled(model, optimizer, schedule, recorder)
 
 
-def _train(cfg, sink, should_stop, workdir, warm=None):
+def _train(cfg, log: RunLog, workdir, warm=None) -> RunResult:
     import keras
-    import numpy as np
 
     from engine.training.callbacks import ReduceLROnPlateau, RunRecorder
     from engine.training.evaluation import predictions
@@ -212,7 +168,7 @@ def _train(cfg, sink, should_stop, workdir, warm=None):
     def lr_now():
         return float(keras.ops.convert_to_numpy(schedule(inner._iterations)))
 
-    rec_cb = RunRecorder(recorder, sink, shape.n_train, lr_now, should_stop)
+    rec_cb = RunRecorder(recorder, log, lr_now)
     callbacks = []
     cbs = cfg["callbacks"]
     plateau = None
@@ -228,10 +184,7 @@ def _train(cfg, sink, should_stop, workdir, warm=None):
             keras.callbacks.ModelCheckpoint(ckpt_path, save_weights_only=True, **cbs["checkpoint"])
         )
     callbacks.append(rec_cb)  # last: its epoch record then shows this epoch's plateau cut
-    sink.on_start(
-        # True when this process had traced the graph already (no tracing epoch).
-        {**run_info(cfg, task, shape, model, device, y, val), "warm_graph": compiled.runs > 1}
-    )
+    log.start(run_info(cfg, task, shape, model, device, y, val, warm_graph=compiled.runs > 1))
     model.fit(
         train_ds,
         epochs=cfg["epochs"],
@@ -242,21 +195,11 @@ def _train(cfg, sink, should_stop, workdir, warm=None):
         shuffle=False,
     )
 
-    status = "completed"
-    if rec_cb.diverged_at is not None:
-        status = "diverged"
-    elif rec_cb.cancelled:
-        status = "cancelled"
-    if ckpt_path and os.path.exists(ckpt_path) and status == "completed":
+    if ckpt_path and os.path.exists(ckpt_path) and log.status == "completed":
         model.load_weights(ckpt_path)
 
-    hist = model.history.history if model.history else {}
-    key = "val_loss" if "val_loss" in hist else "loss"
-    series = [v if math.isfinite(v) else math.inf for v in hist.get(key, [])]
-    best_epoch = int(np.argmin(series)) + 1 if series else None
-
     test_metrics, preds = {}, {}
-    if status in ("completed", "cancelled") and test is not None:
+    if log.evaluates_test and test is not None:
         xt, yt = test
         tds = eval_dataset(xt, yt, bs)
         test_metrics = {
@@ -264,13 +207,6 @@ def _train(cfg, sink, should_stop, workdir, warm=None):
         }
         raw = model.predict(tds, verbose=0)
         preds = predictions(task, cfg, yt, raw)
-    return {
-        "status": status,
-        "error": None,
-        "diverged_at": rec_cb.diverged_at,
-        "epochs_run": rec_cb.epochs_done,
-        "best_epoch": best_epoch,
-        "plateau_cuts": plateau.cuts if plateau else [],
-        "test": test_metrics,
-        "predictions": preds,
-    }
+    return log.result(
+        test=test_metrics, predictions=preds, plateau_cuts=plateau.cuts if plateau else []
+    )

@@ -3,11 +3,12 @@ same per-update loss / applied LR / gradient norm / clipping, same epoch values,
 same test metrics and predictions, same status — real Keras training on tiny data."""
 
 import json
+import typing
 
 import numpy as np
 import pytest
 
-from engine.records import MemorySink
+from engine.records import MemorySink, TrainResult
 from engine.training.stacked import ineligible_reason, stack_key, train_stacked
 from engine.training.train import train
 from engine.training.warm import WarmCache
@@ -58,6 +59,9 @@ def close(actual, expected):
 def assert_same_run(s: dict, p: dict) -> None:
     """A stacked member's result against its plain run's."""
     assert s["status"] == p["status"], s.get("error")
+    # the same record, field for field: both paths return RunLog.returned(...)
+    assert list(s) == list(p)
+    assert set(s) <= set(typing.get_type_hints(TrainResult))
     for key in ("diverged_at", "epochs_run", "best_epoch", "plateau_cuts", "config"):
         assert s[key] == p[key], key
     skip = ("stack_size", "warm_graph")
