@@ -3,7 +3,7 @@
 The bar sits above the settings so Launch is on the first screen (a projector's
 1280×720); the review below them repeats every problem and warning (a field may sit
 on a tab that is not open), lists the runs and previews their learning rates. Both
-draw a ``ui.launch.Launch``; the page owns the callbacks and the preview.
+draw a ``ui.launch.Launch``; Launch queues it (``on_launch``) and opens its comparison.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import streamlit as st
 
 from engine.config import shape_of
 from engine.run_cost import fmt_seconds
-from ui import launch, resources
+from ui import launch, navigation, resources
 from ui.launch import Launch
 from ui.runs import differing_keys, summary
 from ui.widgets import escape_md, problem_list, say
@@ -35,7 +35,15 @@ def run_list(L: Launch, most: int = 4) -> str:
     return ", ".join(names[:most]) + more
 
 
-def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None]) -> None:
+def on_launch() -> None:
+    """Launch's callback: queue what the widgets hold now, then open the comparison."""
+    state = st.session_state
+    done = launch.submit(state, gpu=resources.has_gpu())
+    if done:
+        navigation.launched(state, *done)
+
+
+def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None] = on_launch) -> None:
     """Summary, Launch and the exports, in one bordered row."""
     state = st.session_state
     with st.container(border=True, key="setup_launch_bar"):
