@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import demos, launch, literal, navigation, resources
+from ui import demos, launch_view, literal, navigation, resources
 from ui.diagnosis_view import badge
 from ui.runs import ACTIVE, differing_keys, progress, summary
 from ui.shell import require_shell
@@ -76,7 +76,7 @@ def _launch(demo_id: str) -> None:
         state[f"demos_error_{demo_id}"] = problems
         return
     try:
-        launch.queue(configs, names=[r.name for r in d.runs], tags=[d.tag])
+        launch_view.queue(configs, names=[r.name for r in d.runs], tags=[d.tag])
     except Exception as e:  # ConfigError from the pool's own validation, store errors
         state[f"demos_error_{demo_id}"] = getattr(e, "problems", None) or [("launch", str(e))]
         return

@@ -8,7 +8,7 @@ the rerun before, and never a value a widget clamped or rounded on its way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +16,7 @@ from engine.errors import ConfigError
 from engine.run_cost import estimate, fmt_seconds
 from engine.spec.params import Param
 from engine.spec.tasks import TASKS
-from engine.sweep import new_sweep_id
-from ui import form, plan, resources
+from ui import form, plan
 from ui.presets import PRESETS, Preset
 
 MODES = ("One run", "Compare one knob", "Replay a documented comparison")
@@ -234,31 +233,3 @@ def duration_line(launch: Launch, workers: int) -> str:
         return f"expected about {per}"
     on = f"on {workers} worker{'s' if workers != 1 else ''}" if workers else "once a worker runs"
     return f"expected about {per} per run, {fmt_seconds(total)} in all {on}"
-
-
-def queue(configs: list[dict], *, names: list[str], tags: list[str]) -> tuple[str, list[str]]:
-    """Queue one launch as one sweep (its id is the engine's, as a CLI sweep's):
-    ``(sweep_id, run_ids)``. Raises what the pool's validation or the store raise."""
-    sweep_id = new_sweep_id()
-    return sweep_id, resources.submit(configs, names=names, sweep_id=sweep_id, tags=tags)
-
-
-def submit(state: MutableMapping, *, gpu: bool) -> tuple[list[str], str, str] | None:
-    """The Launch button: build the launch again from the widgets' state as it is at
-    the click (exactly what is shown) and queue it under unique names: ``(run ids,
-    sweep id, the chart tab to open)``. A refusal is left in ``setup_launch_error``
-    for the page to show."""
-    now = build(state, gpu=gpu)
-    if not now.ok:
-        state["setup_launch_error"] = now.all_problems or [("launch", now.hint)]
-        return None
-    run_tags = now.tags + (["seeds"] if now.repeats > 1 else [])
-    try:
-        taken = [r["name"] for r in resources.store().list_runs()]
-        names = plan.unique_names([r.name for r in now.runs], taken)
-        sweep_id, ids = queue(now.configs, names=names, tags=run_tags)
-    except Exception as e:  # ConfigError from the pool's own validation, store errors
-        state["setup_launch_error"] = getattr(e, "problems", None) or [("launch", str(e))]
-        return None
-    state["setup_launch_error"] = None
-    return ids, sweep_id, now.preset.tab if now.preset else "Loss"  # the lesson's chart

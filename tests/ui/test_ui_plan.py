@@ -374,4 +374,4 @@ def test_a_knob_comparison_expands_as_the_cli_sweep_of_the_same_values():
         "batch 64 · seed 42",
         "batch 64 · seed 43",
     ]
-    assert [r["name"] for r in cli][0] == "batch_size=16 seed=42"
+    assert cli[0]["name"] == "batch_size=16 seed=42"
