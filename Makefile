@@ -25,7 +25,7 @@ run: $(STAMP)  ## set up and launch the dashboard on http://localhost:$(PORT)
 test: $(DEVSTAMP)  ## set up and run every test (lint included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=30
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
