@@ -21,12 +21,10 @@ from ui import (
     launch_view,
     navigation,
     plan_view,
-    preview_view,
     resources,
     settings_view,
 )
 from ui.launch import MODES
-from ui.palette import run_colors
 from ui.runs import ident, loss_label
 from ui.shell import require_shell
 from ui.widgets import FieldNotes, say
@@ -153,7 +151,4 @@ launch_view.review(L, gpu=gpu)
 
 # ----------------------------------------------------------------------------- LR preview
 
-if L.valid:
-    planned, configs = [p for p, _ in L.valid], [c for _, c in L.valid]
-    colors = run_colors(p.name.split(" · seed ")[0] for p in planned)
-    preview_view.render(planned, configs, colors)
+launch_view.preview(L)

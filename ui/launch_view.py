@@ -17,8 +17,9 @@ import streamlit as st
 from engine.config import shape_of
 from engine.run_cost import fmt_seconds
 from engine.sweep import new_sweep_id
-from ui import launch, navigation, plan, resources
+from ui import launch, navigation, plan, preview_view, resources
 from ui.launch import Launch
+from ui.palette import run_colors
 from ui.runs import differing_keys, summary
 from ui.widgets import escape_md, problem_list, say
 
@@ -198,3 +199,13 @@ def review(L: Launch, *, gpu: bool) -> None:
             + f" · {each} · task {configs[0]['task']}"
             + (f" · differing in: {', '.join(differ)}" if differ else "")
         )
+
+
+def preview(L: Launch) -> None:
+    """The LR preview of every valid run; a run's seed repeats share its colour (their
+    schedules are the same curve)."""
+    if not L.valid:
+        return
+    planned, configs = [p for p, _ in L.valid], [c for _, c in L.valid]
+    colors = run_colors(p.name.split(" · seed ")[0] for p in planned)
+    preview_view.render(planned, configs, colors)
