@@ -13,6 +13,7 @@ leaves a note (``take_notice``) that the fragment shows on its next draw.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -74,38 +75,35 @@ def add_tag(ids: Sequence[str]) -> None:
     st.toast(f"Tagged {len(ids)} run(s) “{literal.md(tag)}”.", icon=":material/sell:")
 
 
-def _edit(action: Callable[[], object], done: str, refused: str, icon: str) -> None:
+def _edit(
+    save: Callable[[str, Any], object], run_id: str, value: Any, said: tuple[str, ...]
+) -> None:
+    done, refused, icon = said
     try:
-        action()
+        save(run_id, value)
         st.toast(done, icon=icon)
     except (ValueError, StoreError) as e:
         st.toast(f"{refused}: {literal.md(e)}", icon=":material/error:")
 
 
 def save_name(run_id: str) -> None:
-    store = resources.store()
-    _edit(
-        lambda: store.rename(run_id, state["detail_name"]),
-        "Renamed.",
-        "Not renamed",
-        ":material/edit:",
-    )
+    said = ("Renamed.", "Not renamed", ":material/edit:")
+    _edit(resources.store().rename, run_id, state["detail_name"], said)
 
 
 def save_tags(run_id: str) -> None:
     tags = [t.strip() for t in state["detail_tags"] if str(t).strip()]
-    store = resources.store()
-    _edit(lambda: store.set_tags(run_id, tags), "Tags saved.", "Tags not saved", ":material/sell:")
+    _edit(
+        resources.store().set_tags,
+        run_id,
+        tags,
+        ("Tags saved.", "Tags not saved", ":material/sell:"),
+    )
 
 
 def save_notes(run_id: str) -> None:
-    store = resources.store()
-    _edit(
-        lambda: store.set_notes(run_id, state["detail_notes"]),
-        "Notes saved.",
-        "Notes not saved",
-        ":material/edit_note:",
-    )
+    said = ("Notes saved.", "Notes not saved", ":material/edit_note:")
+    _edit(resources.store().set_notes, run_id, state["detail_notes"], said)
 
 
 def edit_panel(run: Mapping, all_runs: Sequence[Mapping]) -> None:
