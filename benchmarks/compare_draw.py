@@ -84,7 +84,8 @@ def _select(page, key: str, n: int) -> float:
 
     wait_idle(page, quiet=1.0, timeout=300)
     t0 = time.perf_counter()
-    page.locator(f".st-key-{key} button").first.click()  # the button itself (its help tooltip repeats the key)
+    # .first: the button itself (with a help tooltip the key matches a second one)
+    page.locator(f".st-key-{key} button").first.click()
     page.wait_for_function(RUNS_DRAWN_JS, arg=n, polling=50, timeout=300_000)
     page.wait_for_function(SETTLED_JS, polling=50, timeout=300_000)
     return time.perf_counter() - t0

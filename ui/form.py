@@ -509,7 +509,14 @@ def section_loss(task: Task, notes: Notes) -> None:
                 _entry_params(METRICS, mk, name, f"metrics.{name}", notes)
 
 
-def section_optimizer(task: Task, notes: Notes, lr_note: Callable[[], None]) -> None:
+def section_optimizer(
+    task: Task,
+    notes: Notes,
+    lr_note: Callable[[], None],
+    lr_tools: Callable[[], None] | None = None,
+) -> None:
+    """``lr_note`` is drawn beside the learning-rate field, ``lr_tools`` (the range
+    test, a chart when open) under it at the form's full width."""
     st.markdown("##### Optimizer and learning rate")
     entry_select(
         OPTIMIZERS,
@@ -534,6 +541,8 @@ def section_optimizer(task: Task, notes: Notes, lr_note: Callable[[], None]) -> 
         )
     with c2:
         lr_note()
+    if lr_tools is not None:
+        lr_tools()
     st.markdown("##### Schedule")
     entry_select(
         SCHEDULES,

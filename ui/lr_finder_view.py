@@ -1,4 +1,4 @@
-"""Set up runs › Find a learning rate: the LR range test next to the field it fills.
+"""Set up runs › Find a learning rate: the LR range test under the field it fills.
 
 The test trains in the server's TensorFlow service (its job process, beside the
 training workers, so it never waits behind a training run and never loads the
@@ -14,7 +14,7 @@ import streamlit as st
 from engine.spec.optimizers import OPTIMIZERS
 from ui import form, pending, plan, resources
 from ui.charts import lr_finder_figure
-from ui.widgets import problem_list
+from ui.widgets import escape_md, problem_list
 
 LRF_RATES = tuple(10.0**e for e in range(-8, 2))  # the range test's sweep bounds to pick from
 LRF_UPDATES = (50, 100, 200, 400)
@@ -25,8 +25,8 @@ LRF_METHODS = {
 }
 
 
-def lr_note(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> None:
-    """The optimizer's usual range and the range test, beside the learning-rate field."""
+def lr_note() -> None:
+    """The optimizer's usual range, beside the learning-rate field."""
     name = st.session_state.get(form.key("optimizer"))
     if name in OPTIMIZERS:
         lo, hi = OPTIMIZERS.entry(name).fixed.get("lr_range", (None, None))
@@ -35,7 +35,6 @@ def lr_note(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> None
                 f"{OPTIMIZERS.entry(name).title} usually trains with {lo:g} – {hi:g}; HP Lab "
                 f"warns beyond {plan.LR_SLACK:g}× outside that range."
             )
-    lr_finder(base_cfg, base_problems)
 
 
 def _use_lr(value: float) -> None:
@@ -46,7 +45,8 @@ def _use_lr(value: float) -> None:
 
 
 def lr_finder(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> None:
-    """The LR range test on the form's current config, next to the field it fills."""
+    """The LR range test on the form's current config, right under the field it fills
+    (full width: its chart reads loss against a log axis across eight decades)."""
     with st.expander("Find a learning rate", icon=":material/manage_search:"):
         st.caption(
             "An LR range test: train a fresh copy of this config while the learning rate "
@@ -118,7 +118,7 @@ def lr_finder(base_cfg: dict | None, base_problems: list[tuple[str, str]]) -> No
             held = {**held, "result": ticket.result, "error": ticket.error}
             st.session_state["setup_lrf"] = held
         if held["error"]:
-            st.error(f"The range test failed: {held['error']}", icon=":material/error:")
+            st.error(f"The range test failed: {escape_md(held['error'])}", icon=":material/error:")
             return
         _result(held["result"])
 

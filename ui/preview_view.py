@@ -18,6 +18,7 @@ import streamlit as st
 from ui import pending, resources
 from ui.charts import schedule_figure
 from ui.plan import PlannedRun
+from ui.widgets import escape_md
 
 CHART_HEIGHT = 320  # schedule_figure's; the waiting box takes the same room
 UNAVAILABLE = (
@@ -149,7 +150,10 @@ def render(
                 return
             results, errors = got
             for i, message in errors.items():
-                st.error(f"**{lines[i][0]}**: no preview: {message}", icon=":material/error:")
+                st.error(  # run names and Keras's words are shown as written
+                    f"**{escape_md(lines[i][0])}**: no preview: {escape_md(message)}",
+                    icon=":material/error:",
+                )
             previews = [
                 (label, color, results[i])
                 for i, (label, color, _) in enumerate(lines)

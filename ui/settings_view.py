@@ -55,7 +55,10 @@ def settings(task: Task, notes: FieldNotes, L: Launch) -> None:
     tabs = st.tabs(list(TABS), key="setup_tabs")
     with tabs[0]:
         form.section_optimizer(
-            task, notes, lambda: lr_finder_view.lr_note(L.base_cfg, L.base_problems)
+            task,
+            notes,
+            lr_finder_view.lr_note,
+            lambda: lr_finder_view.lr_finder(L.base_cfg, L.base_problems),
         )
     with tabs[1]:
         c1, c2 = st.columns(2, gap="large")

@@ -13,8 +13,13 @@ Nothing here blocks a caller: ``submit`` queues and returns a ``Ticket`` (a snap
 starting, queued, running with what the job has streamed so far, done, failed), and
 a page asks again with ``ticket`` until it is done. Identical requests share one job;
 answers are kept per kind in byte-bounded caches (``result_cache.ByteLRU``); a
-session's newer range test replaces its own queued older one (``one_per_owner``), so
-one person cannot fill the queue. Knows nothing of Streamlit.
+session's newer range test replaces its own older one (``one_per_owner``: a queued one
+leaves the queue, a running one nobody else waits for is cancelled in its process), so
+one person cannot fill the queue nor keep the lane busy with a test nobody reads. A
+failure that says only that a lane could not start is forgotten once the lane is up
+again, so the request is not refused for good. ``stop`` ends every process within
+its timeout (a running range test stops at its next update; a process still
+importing TensorFlow is terminated at once). Knows nothing of Streamlit.
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ QUICK_DEATH = 5.0  # a process that dies this soon after it started is respawned
 MAX_BACKOFF = 10.0  # ... up to this many seconds later
 BROKEN_AFTER = 3  # starts in a row that failed before the lane's jobs fail with the reason
 FAILED_KEPT = 256  # failed answers remembered (so a failing preview is not retried per rerun)
+TERM_GRACE = 2.0  # a process SIGTERMed from outside is replaced this much later: whoever
+# sent it (systemd, ``kill -TERM -PGID``) is most likely stopping the server as well
+KILL_GRACE = 1.0  # the end of stop()'s budget kept for SIGTERM / SIGKILL and the reaping
+ATEXIT_STOP_TIMEOUT = 2.0  # the server must be gone within ~5 s of SIGTERM or Ctrl-C
 CACHE_BYTES = {"preview": 64 * 2**20, "lr_find": 16 * 2**20}
 
 
@@ -79,6 +88,7 @@ class _Job:
     running: bool = False
     partial: dict[str, list] = field(default_factory=dict)
     deaths: int = 0
+    cancelled: bool = False  # nobody waits for it any more: its answer is dropped
 
 
 def death_reason(exitcode: int | None) -> str:
@@ -96,6 +106,15 @@ def death_reason(exitcode: int | None) -> str:
         signal.SIGSEGV: "; a crash in native code",
     }.get(-exitcode, "")
     return f"it died (signal {-exitcode} {name}{hint})"
+
+
+def _reap(proc) -> None:
+    """Wait for a process whose pipe or sentinel said it ended; one whose pipe closed
+    while it lingers cannot serve anyway and is killed."""
+    proc.join(timeout=KILL_GRACE)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(timeout=KILL_GRACE)
 
 
 class _Lane:
@@ -117,6 +136,7 @@ class _Lane:
         self.broken: str | None = None  # why it cannot start, until a start succeeds
         self.restarts = 0
         self.deaths: list[dict[str, Any]] = []
+        self.outbox: list[tuple] = []  # control messages for the process (the thread sends)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self.thread = threading.Thread(target=self._loop, name=f"hplab-tf-{spec.name}", daemon=True)
@@ -131,6 +151,17 @@ class _Lane:
         with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._wake_w, b"x")
 
+    def cancel_current(self) -> None:
+        """Nobody waits for the running job: tell its process to stop it. The lane
+        stays busy until the process answers (at its next update)."""
+        job = self.current
+        if job is None or job.cancelled:
+            return
+        job.cancelled = True
+        job.partial = {}
+        self.outbox.append(("cancel", job.id))
+        self.wake()
+
     def ahead_of(self, job: _Job) -> int:
         try:
             return self.queue.index(job) + (1 if self.current is not None else 0)
@@ -140,43 +171,58 @@ class _Lane:
     # -- the supervising thread
 
     def _loop(self) -> None:
-        lock = self.service._lock
-        while True:
-            spawn = job = None
-            with lock:
-                if self.service._stopping:
+        """Supervise until the service stops; a bug in one round must not end the lane
+        (its jobs would wait for ever), so it is logged and the next round runs."""
+        while not self.service._stopping:
+            try:
+                if self._round():
                     return
-                now = time.monotonic()
-                if self.proc is None and self.respawn_at is not None and now >= self.respawn_at:
-                    self.respawn_at = None
-                    spawn = True
-                elif self.ready and self.current is None and self.queue:
-                    job = self.current = self.queue.popleft()
-                    job.running = True
-                conn, proc = self.conn, self.proc
-                timeout = POLL
-                if self.proc is None and self.respawn_at is not None:
-                    timeout = max(0.0, min(POLL, self.respawn_at - now))
-            if spawn:
-                self._spawn()
-                continue
-            if job is not None:
+            except Exception:
+                log.exception("TensorFlow service %s: supervision failed; retrying", self.spec.name)
+                time.sleep(POLL)
+
+    def _round(self) -> bool:
+        """One look at the process and the queue; True once the service is stopping."""
+        lock = self.service._lock
+        spawn = job = None
+        with lock:
+            if self.service._stopping:
+                return True
+            now = time.monotonic()
+            if self.proc is None and self.respawn_at is not None and now >= self.respawn_at:
+                self.respawn_at = None
+                spawn = True
+            elif self.ready and self.current is None and self.queue:
+                job = self.current = self.queue.popleft()
+                job.running = True
+            controls, self.outbox = self.outbox, []
+            conn, proc = self.conn, self.proc
+            timeout = POLL
+            if self.proc is None and self.respawn_at is not None:
+                timeout = max(0.0, min(POLL, self.respawn_at - now))
+        if spawn:
+            self._spawn()
+            return False
+        if proc is not None:  # only this thread writes to the pipe
+            for message in ([(job.id, job.kind.name, job.payload)] if job else []) + controls:
                 with contextlib.suppress(OSError, ValueError):  # dead: its sentinel says so
-                    conn.send((job.id, job.kind.name, job.payload))
-            waitables: list[Any] = [self._wake_r]
-            if proc is not None:
-                waitables += [conn, proc.sentinel]
-            ready = multiprocessing.connection.wait(waitables, timeout=timeout)
-            if self._wake_r in ready:
-                with contextlib.suppress(BlockingIOError, OSError):
-                    os.read(self._wake_r, 4096)
-            eof = False
-            if proc is not None and conn in ready:
-                eof = self._read(conn)
-            if proc is not None and (eof or proc.sentinel in ready):
-                with lock:
-                    if self.proc is proc:
-                        self._on_death()
+                    conn.send(message)
+        waitables: list[Any] = [self._wake_r]
+        if proc is not None:
+            waitables += [conn, proc.sentinel]
+        ready = multiprocessing.connection.wait(waitables, timeout=timeout)
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.read(self._wake_r, 4096)
+        eof = False
+        if proc is not None and conn in ready:
+            eof = self._read(conn)
+        if proc is not None and (eof or proc.sentinel in ready):
+            _reap(proc)  # without the lock: pages keep asking meanwhile
+            with lock:
+                if self.proc is proc:
+                    self._on_death()
+        return False
 
     def _spawn(self) -> None:
         ctx = self.service._ctx
@@ -201,9 +247,15 @@ class _Lane:
             return
         theirs.close()  # only the child holds it now: its death reads as EOF here
         with self.service._lock:
-            self.proc, self.conn, self.pid = p, ours, p.pid
-            self.spawned_at = time.monotonic()
-            self.ready = False
+            if not self.service._stopping:
+                self.proc, self.conn, self.pid = p, ours, p.pid
+                self.spawned_at = time.monotonic()
+                self.ready = False
+                return
+        # stop() ran while this process started: it must not outlive the service
+        p.kill()
+        p.join(KILL_GRACE)
+        ours.close()
 
     def _read(self, conn) -> bool:
         """Handle every message waiting; True once the pipe reads as closed."""
@@ -236,26 +288,27 @@ class _Lane:
         if job is None or job.id != job_id:
             return
         if what == "progress":
-            for k, v in body.items():
-                job.partial.setdefault(k, []).extend(v)
-        elif what == "done":
-            self.current = None
+            if not job.cancelled:
+                for k, v in body.items():
+                    job.partial.setdefault(k, []).extend(v)
+            return
+        self.current = None
+        if job.cancelled:  # a truncated answer nobody waits for: not cached, not failed
+            return
+        if what == "done":
             self.service._finish(job, body)
         elif what == "error":
-            self.current = None
             self.service._fail(job, body)
 
     def _on_death(self) -> None:
+        """Book a reaped process's death: its job re-runs or fails, the lane respawns."""
         proc, conn = self.proc, self.conn
-        proc.join(timeout=1)
-        if proc.is_alive():  # its pipe closed but it lingers: it cannot serve anyway
-            proc.kill()
-            proc.join(timeout=1)
-        reason = death_reason(proc.exitcode)
+        code = proc.exitcode
+        reason = death_reason(code)
         was_ready = self.ready
         lived = time.monotonic() - self.spawned_at
         self.deaths.append(
-            {"pid": proc.pid, "exitcode": proc.exitcode, "reason": reason, "time": time.time()}
+            {"pid": proc.pid, "exitcode": code, "reason": reason, "time": time.time()}
         )
         del self.deaths[:-20]
         with contextlib.suppress(Exception):
@@ -270,6 +323,8 @@ class _Lane:
         if self.service._stopping:
             return
         log.warning("TensorFlow service %s: %s", self.spec.name, reason)
+        if job is not None and job.cancelled:
+            job = None  # nobody waits for it
         if job is not None:
             if job.deaths < job.kind.retries:  # e.g. a preview: once more on a new process
                 job.deaths += 1
@@ -286,26 +341,40 @@ class _Lane:
         if not was_ready and (self.broken or self.quick_deaths >= BROKEN_AFTER):
             self.broken = self.broken or f"its TensorFlow process cannot start: {reason}"
             for queued in list(self.queue):
-                self.service._fail(queued, f"{queued.kind.what} is unavailable: {self.broken}")
+                self.service._fail(
+                    queued, f"{queued.kind.what} is unavailable: {self.broken}", transient=True
+                )
             self.queue.clear()
         n = self.quick_deaths
         delay = 0.0 if n == 0 else min(MAX_BACKOFF, 0.5 * 2 ** (n - 1))
+        if code == -signal.SIGTERM:
+            delay = max(delay, TERM_GRACE)
         self.respawn_at = time.monotonic() + delay
 
-    def shut_down(self, timeout: float) -> None:
-        """Tell the process to stop, then make sure it has (the lane thread is gone)."""
+    def ask_to_stop(self) -> None:
+        """Tell the process to stop (the lane thread is gone, so this thread may write):
+        an idle one exits at once, a running range test stops at its next update. One
+        still importing TensorFlow cannot read: it is terminated now."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(Exception):
+            self.conn.send(None)
+        if not self.ready:
+            with contextlib.suppress(Exception):
+                self.proc.terminate()
+
+    def shut_down(self, deadline: float) -> None:
+        """Make sure the process has ended by ``deadline`` (monotonic seconds)."""
         proc, conn = self.proc, self.conn
         if proc is None:
             return
-        with contextlib.suppress(Exception):
-            conn.send(None)
-        proc.join(timeout)
+        proc.join(max(0.0, deadline - KILL_GRACE - time.monotonic()))
         if proc.is_alive():
             proc.terminate()
-            proc.join(2)
+            proc.join(KILL_GRACE / 2)
             if proc.is_alive():
                 proc.kill()
-                proc.join()
+                proc.join(KILL_GRACE)
         with contextlib.suppress(Exception):
             conn.close()
         with contextlib.suppress(Exception):
@@ -347,6 +416,7 @@ class TFService:
         self._caches = {kind: ByteLRU(budget[kind]) for kind in tf_jobs.JOBS}
         self._oversize: dict[str, tuple[str, Any]] = {}  # the last answer too big to cache
         self._failed: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._transient: dict[tuple[str, str], str] = {}  # failed as "lane cannot start": lane
         self._jobs: dict[tuple[str, str], _Job] = {}
         self._ids = 0
         self._lock = threading.RLock()
@@ -384,13 +454,15 @@ class TFService:
         for lane in self._lanes.values():
             lane.thread.start()
         ref = weakref.ref(self)
-        self._atexit = lambda: (s := ref()) is not None and s.stop(timeout=3)
+        self._atexit = lambda: (s := ref()) is not None and s.stop(timeout=ATEXIT_STOP_TIMEOUT)
         atexit.register(self._atexit)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop every lane's process within about ``timeout`` seconds; what was pending
-        fails with a message saying the server is stopping."""
+        """Stop every lane's process within about ``timeout`` seconds (all lanes at once,
+        never one after another); what was pending fails with a message saying the
+        server is stopping."""
+        deadline = time.monotonic() + max(timeout, KILL_GRACE * 2)
         with self._lock:
             if self._stopping:
                 return
@@ -405,10 +477,11 @@ class TFService:
             atexit.unregister(self._atexit)
         for lane in self._lanes.values():
             if lane.thread.is_alive():
-                lane.thread.join(timeout=POLL + 1)
-        deadline = time.monotonic() + timeout
+                lane.thread.join(timeout=max(0.1, min(POLL + 1, deadline - time.monotonic())))
         for lane in self._lanes.values():
-            lane.shut_down(max(0.5, deadline - time.monotonic()))
+            lane.ask_to_stop()
+        for lane in self._lanes.values():
+            lane.shut_down(deadline)
             for fd in (lane._wake_r, lane._wake_w):
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -511,16 +584,21 @@ class TFService:
         return None
 
     def _drop_queued(self, owner: str, kind: str, keep: str) -> None:
-        """``owner``'s queued (not running) jobs of ``kind`` other than ``keep`` lose
-        it as a waiter; one nobody else waits for leaves the queue."""
+        """``owner``'s jobs of ``kind`` other than ``keep`` lose it as a waiter; one
+        nobody else waits for leaves the queue, or is cancelled if it is running."""
         for lane in self._lanes.values():
-            for job in list(lane.queue):
+            current = [lane.current] if lane.current is not None else []
+            for job in [*current, *lane.queue]:
                 if job.kind.name != kind or job.key == keep or owner not in job.owners:
                     continue
                 job.owners.discard(owner)
-                if not job.owners:
+                if job.owners:
+                    continue
+                del self._jobs[(kind, job.key)]
+                if job is lane.current:
+                    lane.cancel_current()
+                else:
                     lane.queue.remove(job)
-                    del self._jobs[(kind, job.key)]
 
     def _finish(self, job: _Job, result: Any) -> None:
         self._jobs.pop((job.kind.name, job.key), None)
@@ -528,17 +606,28 @@ class TFService:
             self._oversize[job.kind.name] = (job.key, result)
         self._settled.notify_all()
 
-    def _fail(self, job: _Job, error: str) -> None:
-        self._jobs.pop((job.kind.name, job.key), None)
-        self._failed[(job.kind.name, job.key)] = error
-        self._failed.move_to_end((job.kind.name, job.key))
+    def _fail(self, job: _Job, error: str, *, transient: bool = False) -> None:
+        """Remember why ``job`` failed (so a page's rerun does not ask again); a
+        ``transient`` failure (its lane could not start) only until the lane is up."""
+        k = (job.kind.name, job.key)
+        self._jobs.pop(k, None)
+        self._failed[k] = error
+        self._failed.move_to_end(k)
+        if transient:
+            self._transient[k] = job.kind.lane
+        else:
+            self._transient.pop(k, None)
         while len(self._failed) > FAILED_KEPT:
-            self._failed.popitem(last=False)
+            self._transient.pop(self._failed.popitem(last=False)[0], None)
         self._settled.notify_all()
 
     def _on_ready(self, lane: _Lane) -> None:
-        """Stagger the starts: the other lanes import TensorFlow once the first is up,
-        so a cold server does not import it N times at once on few cores."""
+        """Forget what failed only because this lane could not start, and stagger the
+        starts: the other lanes import TensorFlow once the first is up, so a cold server
+        does not import it N times at once on few cores."""
+        for k in [k for k, name in self._transient.items() if name == lane.spec.name]:
+            del self._transient[k]
+            self._failed.pop(k, None)
         if lane.spec.name in self.eager:
             for other in self._lanes.values():
                 if other is not lane and other.proc is None:

@@ -28,6 +28,8 @@ START = 240  # seconds for a lane to import TensorFlow on a loaded 2-core machin
 COSINE = {"task": "regression", "schedule": {"name": "cosine_decay", "warmup_steps": 30}}
 # Thousands of LSTM updates: still running for many seconds, whatever the machine.
 LONG_LR = {"task": "sequence", "data": {"n_train": 256}}
+# Each test asks for its own number of updates: an identical request would be answered
+# from what an earlier test left (a cached result, a remembered failure).
 
 
 def lr_payload(cfg: dict, updates: int, **kw) -> dict:
@@ -176,6 +178,74 @@ def test_the_preview_cache_is_bounded_by_bytes(svc):
     assert svc.ticket("preview", keys[-1]).state == DONE
 
 
+def test_a_sessions_newer_range_test_cancels_its_running_older_one(svc):
+    """The older test is still training when the same session asks for another: nobody
+    reads it any more, so it stops at its next update in the same process (before, it
+    trained to its end while the newer one waited), and its truncated curve is not
+    kept as the answer to its settings."""
+    pid = svc.status()["lanes"]["jobs"]["pid"]
+    old = svc.submit("lr_find", lr_payload(LONG_LR, 2001), owner="pupil")
+    poll(lambda: svc.ticket("lr_find", old.key).state == RUNNING, START, "the old test to run")
+    newer = svc.submit(
+        "lr_find", lr_payload({"task": "regression"}, 40, max_lr=1e-3), owner="pupil"
+    )
+    assert svc.ticket("lr_find", old.key) is None  # forgotten at once
+    got = wait_done(svc, "lr_find", newer.key)
+    assert got.state == DONE and got.result["updates"] == 40, got.error
+    assert svc.ticket("lr_find", old.key) is None, "the cancelled test's answer was kept"
+    assert svc.status()["lanes"]["jobs"]["pid"] == pid  # cancelled, not killed
+    # Another session waiting for the same test keeps it running.
+    shared = svc.submit("lr_find", lr_payload(LONG_LR, 2001), owner="pupil")
+    svc.submit("lr_find", lr_payload(LONG_LR, 2001), owner="classmate")
+    poll(lambda: svc.ticket("lr_find", shared.key).state == RUNNING, START, "the shared test")
+    svc.submit("lr_find", lr_payload({"task": "regression"}, 41, max_lr=1e-3), owner="pupil")
+    assert svc.ticket("lr_find", shared.key).state == RUNNING
+    svc.submit("lr_find", lr_payload({"task": "regression"}, 42, max_lr=1e-3), owner="classmate")
+    assert svc.ticket("lr_find", shared.key) is None
+
+
+def test_a_failure_of_a_lane_that_could_not_start_is_forgotten_when_it_is_up():
+    """ "Unavailable: its process cannot start" is about the lane, not the request: once
+    a start succeeds, asking again runs it (before, it stayed failed for good)."""
+    from engine.executor import tf_jobs
+    from engine.executor.tf_service import _Job
+
+    service = TFService()  # not started: no process, the bookkeeping alone
+    with service._lock:  # as the lane threads call these
+        job = _Job(1, tf_jobs.get("preview"), "k", {})
+        service._fail(job, "the schedule preview is unavailable: …", transient=True)
+        bad = _Job(2, tf_jobs.get("preview"), "bad", {})
+        service._fail(bad, "schedule.decay_steps: must be > 0")
+        assert service.ticket("preview", "k").state == FAILED
+        service._on_ready(service._lanes["jobs"])  # another lane: not this one's failure
+        assert service.ticket("preview", "k").state == FAILED
+        service._on_ready(service._lanes["preview"])
+        assert service.ticket("preview", "k") is None
+        assert service.ticket("preview", "bad").state == FAILED  # the request's own error stays
+
+
+def test_a_cancel_that_comes_after_its_answer_is_not_kept():
+    """The server cancels a range test its process has just answered (the two crossed
+    in the pipe): the process must not keep that id for ever, nor stop a later job."""
+    import multiprocessing
+
+    from engine.executor.tf_process import Inbox
+
+    ours, theirs = multiprocessing.Pipe()
+    inbox = Inbox(theirs)
+    ours.send((5, "lr_find", {}))
+    assert inbox.next_job(1)[0] == 5
+    inbox.finished(5)  # answered...
+    ours.send(("cancel", 5))  # ...while the server cancelled it
+    ours.send((6, "lr_find", {}))
+    assert inbox.next_job(1) is None  # the cancel came first: no job in it
+    assert inbox.next_job(1)[0] == 6 and not inbox.should_stop(6)
+    inbox.finished(6)
+    assert inbox.cancelled == set()
+    ours.send(("cancel", 7))  # a cancel for a job still queued behind the running one
+    assert inbox.should_stop(6) is False and inbox.cancelled == {7}
+
+
 def test_the_service_ends_with_its_owner(tmp_path):
     """SIGKILL the process that owns a service: its lanes' processes exit by themselves
     at once, even while they are still importing TensorFlow."""
@@ -205,3 +275,22 @@ def test_the_service_ends_with_its_owner(tmp_path):
     finally:
         if owner.poll() is None:
             owner.kill()
+
+
+def test_stop_ends_a_running_range_test_at_its_next_update(svc):
+    """Last in this module (it stops the shared service). A range test is training when
+    the server stops: its process is told to, stops the test at its next update and
+    exits by itself (exit code 0); before, it trained on until stop() gave up waiting
+    and terminated it, which alone took longer than a whole server may take to stop."""
+    long = svc.submit("lr_find", lr_payload(LONG_LR, 2002), owner="last")
+    poll(
+        lambda: (t := svc.ticket("lr_find", long.key)).state == RUNNING and t.partial,
+        START,
+        "the test to stream",
+    )
+    # The processes' own handles: stop() closes the Process objects.
+    popens = {name: lane.proc._popen for name, lane in svc._lanes.items()}
+    svc.stop(timeout=5)
+    assert {name: p.returncode for name, p in popens.items()} == {"preview": 0, "jobs": 0}
+    got = svc.ticket("lr_find", long.key)
+    assert got.state == FAILED and "stopping" in got.error
