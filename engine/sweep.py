@@ -18,8 +18,11 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import re
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.config import TOP_LEVEL, validate
@@ -87,7 +90,7 @@ def _set(config: dict, parts: list[str], value: Any, task_defaults: dict, path: 
             child = {"name": child}
         elif not isinstance(child, dict):
             raise ConfigError(
-                f"grid.{path}",
+                path,
                 f"{here} is {show(child)}, not an object, so it has no field "
                 f"{show(parts[depth + 1])}",
             )
@@ -169,6 +172,75 @@ def _check_sweep(sweep: Any) -> tuple[dict, dict[str, list], int]:
     return base, grid, repeats
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One value on one axis of a sweep: the config paths it sets and how a run's name
+    says it. A grid value is one path (``learning_rate=0.01``); the dashboard's "each
+    optimizer at its usual rate" sets two at once (``adam · lr 0.001``)."""
+
+    label: str
+    overrides: Mapping[str, Any]
+
+
+@dataclass
+class PlannedRun:
+    """One run of an expanded sweep, before validation: the raw config it will be
+    validated from, the label each axis gave it and the seed its repeat set (None when
+    the run keeps its config's own seed)."""
+
+    labels: tuple[str, ...]
+    seed: int | None
+    raw: dict[str, Any]
+    overrides: dict[str, Any]
+    # an override that could not be set, named by its path
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def plan(
+    base: dict,
+    axes: Sequence[Sequence[Choice]],
+    *,
+    repeats: int = 1,
+    seed: int | None = None,
+) -> list[PlannedRun]:
+    """Every combination of one choice per axis, ``repeats`` times each (axis order,
+    then repeats): the one expansion the CLI's sweeps and the dashboard's launches share.
+
+    Overrides go into the *raw* base, parents before children, so automatic values
+    follow each run's own settings once it is validated. With ``seed`` every run's
+    seed is ``seed + repeat`` (one repeat included); without it, repeats count up from
+    each run's own seed (the task's default when it has none) and a single repeat
+    keeps it. Nothing is validated here: a problem setting an override is recorded on
+    its run, named by the override's path.
+    """
+    runs: list[PlannedRun] = []
+    for combo in itertools.product(*axes):
+        overrides: dict[str, Any] = {}
+        for choice in combo:
+            overrides.update(choice.overrides)
+        task = overrides.get("task", base.get("task"))
+        task_defaults = TASKS[task].defaults if isinstance(task, str) and task in TASKS else {}
+        parts = {p: p.split(".") for p in overrides}
+        order = sorted(overrides, key=lambda p: len(parts[p]))
+        for r in range(repeats):
+            raw = copy.deepcopy(base)
+            run = PlannedRun(tuple(c.label for c in combo), None, raw, dict(overrides))
+            runs.append(run)
+            try:
+                for p in order:
+                    _set(raw, parts[p], overrides[p], task_defaults, p)
+            except ConfigError as e:
+                run.problems = e.problems
+                continue
+            start = seed
+            if start is None and repeats > 1:
+                start = raw.get("seed", base.get("seed", task_defaults.get("seed", 42)))
+            if isinstance(start, int) and not isinstance(start, bool):
+                raw["seed"] = run.seed = start + r
+                run.overrides["seed"] = start + r
+    return runs
+
+
 def expand(sweep: Any) -> list[dict[str, Any]]:
     """The sweep's runs: ``[{"name", "config", "overrides"}]``, grid order × repeats.
 
@@ -178,61 +250,42 @@ def expand(sweep: Any) -> list[dict[str, Any]]:
     """
     base, grid, repeats = _check_sweep(sweep)
     try:
-        task_defaults = TASKS[validate(base)["task"]].defaults
+        validate(base)
     except ConfigError as e:
         # A grid may fix what the base lacks (e.g. a bad base lr swept over), so only
         # a missing or unknown task stops us here.
         if any(f == "task" for f, _ in e.problems):
             raise ConfigError([(f"base.{f}", m) for f, m in e.problems]) from None
-        task_defaults = TASKS[base["task"]].defaults
     paths = list(grid)
-    parts = {p: _check_path(p) for p in paths}
-    # Parents before children: "optimizer.name" resets the object, then
-    # "optimizer.momentum" sets its parameter.
-    order = sorted(paths, key=lambda p: len(parts[p]))
-    varying = [p for p in paths if len(grid[p]) > 1]
-    base_seed = base.get("seed", task_defaults.get("seed", 42))
+    for p in paths:
+        _check_path(p)
+    axes = [[Choice(f"{p}={_fmt(v)}", {p: v}) for v in grid[p]] for p in paths]
+    varying = [i for i, p in enumerate(paths) if len(grid[p]) > 1]
 
-    combos = list(itertools.product(*(grid[p] for p in paths))) or [()]
     runs: list[dict[str, Any]] = []
     problems: dict[tuple[str, str], list[str]] = {}
-    for combo in combos:
-        chosen = dict(zip(paths, combo, strict=True))
-        for r in range(repeats):
-            raw = copy.deepcopy(base)
-            overrides = dict(chosen)
-            label = [f"{p}={_fmt(chosen[p])}" for p in varying]
-            try:
-                for p in order:
-                    _set(raw, parts[p], chosen[p], task_defaults, p)
-                if repeats > 1:
-                    seed = raw.get("seed", base_seed)
-                    if isinstance(seed, int) and not isinstance(seed, bool):
-                        raw["seed"] = seed + r
-                        overrides["seed"] = seed + r
-                        label.append(f"seed={seed + r}")
-            except ConfigError as e:
-                for f, m in e.problems:
-                    problems.setdefault((f, m), [])
-                continue
-            if not label:
-                label = [f"{p}={_fmt(chosen[p])}" for p in paths] or ["base"]
-            name = " ".join(label)
-            if sweep.get("name"):
-                # the sweep's name leads each run's, which is how a sweep shows in the table
-                name = (
-                    sweep["name"].strip() if name == "base" else f"{sweep['name'].strip()} · {name}"
-                )
-            name = name[:MAX_NAME]
-            try:
-                cfg = validate(raw)
-            except ConfigError as e:
-                for f, m in e.problems:
-                    problems.setdefault((_attribute(f, paths), m), []).append(name)
-                continue
-            runs.append({"name": name, "config": cfg, "overrides": overrides})
+    for run in plan(base, axes, repeats=repeats):
+        if run.problems:
+            for f, m in run.problems:
+                problems.setdefault((f"grid.{f}", m), [])
+            continue
+        label = [run.labels[i] for i in varying]
+        if run.seed is not None:
+            label.append(f"seed={run.seed}")
+        name = " ".join(label or run.labels or ["base"])
+        if sweep.get("name"):
+            # the sweep's name leads each run's, which is how a sweep shows in the table
+            name = sweep["name"].strip() if name == "base" else f"{sweep['name'].strip()} · {name}"
+        name = name[:MAX_NAME]
+        try:
+            cfg = validate(run.raw)
+        except ConfigError as e:
+            for f, m in e.problems:
+                problems.setdefault((_attribute(f, paths), m), []).append(name)
+            continue
+        runs.append({"name": name, "config": cfg, "overrides": run.overrides})
     if problems:
-        total = len(combos) * repeats
+        total = repeats * math.prod(len(v) for v in grid.values())
         out = []
         for (f, m), names in problems.items():
             if f.startswith("base.") and 0 < len(set(names)) < total:

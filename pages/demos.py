@@ -10,13 +10,12 @@ predicts — so a reload, a second tab or a later visit shows the same thing.
 from __future__ import annotations
 
 import time
-import uuid
 
 import pandas as pd
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import demos, form, literal, resources
+from ui import demos, launch_view, literal, navigation, resources
 from ui.diagnosis_view import badge
 from ui.runs import ACTIVE, differing_keys, progress, summary
 from ui.shell import require_shell
@@ -26,11 +25,7 @@ POLL_SECONDS = 1.5
 require_shell()
 state = st.session_state
 
-# Buttons leave a destination here; switching pages from the next run's top keeps the
-# state their callbacks set (the form's fields, the comparison's chart tab).
-goto = state.pop("demos_goto", None)
-if goto:
-    st.switch_page(goto["page"], query_params=goto.get("query") or None)
+navigation.follow(state)  # "Load it into the form" asked for Set up runs
 
 st.title("Guided demos")
 st.caption(
@@ -55,11 +50,7 @@ def _state(demo_id: str) -> str | None:
 
 # --- which demo: a ?demo= link wins once, then the person's choice
 ids = list(demos.DEMOS)
-wanted = st.query_params.get("demo")
-if wanted in demos.DEMOS and state.get("demos_query_applied") != wanted:
-    state["demos_pick"] = wanted
-    state["demos_query_applied"] = wanted
-state.setdefault("demos_pick", ids[0])
+navigation.demo_selection(state, ids)  # ?demo= wins once
 
 left, right = st.columns([1, 2.4], gap="large")
 with left:
@@ -84,9 +75,8 @@ def _launch(demo_id: str) -> None:
     if problems:
         state[f"demos_error_{demo_id}"] = problems
         return
-    sweep_id = "sw-" + uuid.uuid4().hex[:10]
     try:
-        resources.submit(configs, names=[r.name for r in d.runs], sweep_id=sweep_id, tags=[d.tag])
+        launch_view.queue(configs, names=[r.name for r in d.runs], tags=[d.tag])
     except Exception as e:  # ConfigError from the pool's own validation, store errors
         state[f"demos_error_{demo_id}"] = getattr(e, "problems", None) or [("launch", str(e))]
         return
@@ -98,9 +88,7 @@ def _edit_in_setup(demo_id: str) -> None:
     d = demos.DEMOS[demo_id]
     name = state.get(f"demos_edit_run_{demo_id}") or d.runs[0].name
     run = next(r for r in d.runs if r.name == name)
-    form.load_raw(state, run.config)
-    state["setup_mode"] = "One run"
-    state["demos_goto"] = {"page": "pages/setup.py"}
+    navigation.edit_in_setup(state, run.config)
 
 
 # ----------------------------------------------------------------------------- the lesson
@@ -188,11 +176,12 @@ def latest_launch() -> None:
     if sweep_id:
         # A link, not a button: it works from inside this fragment (a button's click
         # would only rerun the fragment) and the address bar says where it went.
-        head[1].page_link(
-            "pages/compare.py",
-            label="Open in Watch & compare",
+        navigation.link_compare(
+            "Open in Watch & compare",
+            sweep=sweep_id,
+            tab=demo.tab,
+            where=head[1],
             icon=":material/monitoring:",
-            query_params={"sweep": sweep_id, "tab": demo.tab},
             help=f"Overlays these runs' curves with the {demo.tab} tab open.",
         )
     now = time.time()

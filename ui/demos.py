@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.spec.precision import CPU_WARNING
 from ui.diagnosis_view import label_text
-from ui.plan import PlannedRun, validate_plan
+from ui.plan import PlannedRun, from_configs, validate_plan
 from ui.presets import PRESETS
 
 TAG_PREFIX = "demo:"
@@ -46,7 +46,7 @@ class Demo:
         return demo_tag(self.id)
 
     def planned(self) -> list[PlannedRun]:
-        return [PlannedRun(r.name, dict(r.config), r.name) for r in self.runs]
+        return from_configs([r.name for r in self.runs], [r.config for r in self.runs])
 
 
 def demo_tag(demo_id: str) -> str:

@@ -15,7 +15,7 @@ import streamlit as st
 
 from engine.diagnosis.followup import NoSuggestion, Verdict, queue_follow_up, verdict
 from engine.errors import ConfigError, StoreError
-from ui import literal, resources
+from ui import literal, navigation, resources
 
 VERDICT_BADGES = {
     "pending": ":gray-badge[:material/hourglass_empty: waiting]",
@@ -23,7 +23,6 @@ VERDICT_BADGES = {
     "better": ":blue-badge[:material/trending_down: better]",
     "not better": ":orange-badge[:material/trending_flat: not better]",
 }
-COMPARE_PAGE = "pages/compare.py"
 
 
 def queue(run_id: str, index: int) -> str:
@@ -57,7 +56,7 @@ def try_fix_buttons(run: Mapping[str, Any], diag: Mapping[str, Any]) -> None:
             except (NoSuggestion, IndexError, KeyError, ConfigError, StoreError) as e:
                 st.error(f"Not queued: {e}", icon=":material/error:")
                 return
-            st.switch_page(COMPARE_PAGE, query_params={"runs": f"{run['id']},{child}"})
+            navigation.open_compare(runs=[run["id"], child])
 
 
 def follow_ups(

@@ -115,7 +115,7 @@ def knob_values(state: Mapping, raw: dict, knob_id: str) -> list[Any]:
     return list(chosen)
 
 
-def _knob_runs(state: Mapping, launch: Launch) -> None:
+def _knob_runs(state: Mapping, launch: Launch, repeats: int, seed: int | None) -> None:
     raw = launch.raw
     knob_id = state.get("setup_knob") or "optimizer"
     if knob_id not in knob_ids(raw["task"]):
@@ -136,7 +136,14 @@ def _knob_runs(state: Mapping, launch: Launch) -> None:
     if len(parsed) < 2:
         launch.hint = "Give at least two values to compare."
     each_usual = knob_id == "optimizer" and bool(state.get("setup_usual_lr", True))
-    launch.runs = plan.expand_knob(raw, knob_id, parsed, each_usual_lr=each_usual)
+    launch.runs = plan.expand_knob(
+        raw,
+        knob_id,
+        parsed,
+        each_usual_lr=each_usual,
+        repeats=repeats,
+        seed=seed,
+    )
 
 
 def build(state: Mapping, *, gpu: bool = False) -> Launch:
@@ -154,22 +161,21 @@ def build(state: Mapping, *, gpu: bool = False) -> Launch:
         advice=plan.advice(base_cfg, gpu=gpu) if base_cfg else [],
     )
     launch.repeats = _repeats(state, launch.problems)
+    # Every run takes the form's seed (seed, seed+1, … when repeated); without a valid
+    # form there is no seed, and nothing is repeated.
+    seed = base_cfg["seed"] if base_cfg else (42 if mode == MODES[2] else None)
+    repeats = launch.repeats if seed is not None else 1
     if mode == MODES[1]:
-        _knob_runs(state, launch)
+        _knob_runs(state, launch, repeats, seed)
     elif mode == MODES[2]:
         preset_id = state.get("setup_preset")
         launch.preset = PRESETS.get(preset_id) or next(iter(PRESETS.values()))
         p = launch.preset
-        launch.runs = [
-            plan.PlannedRun(n, dict(c), n) for n, c in zip(p.names, p.configs, strict=True)
-        ]
+        launch.runs = plan.from_configs(p.names, p.configs, repeats=repeats, seed=seed)
         launch.tags = [f"preset:{p.id}"]
     else:
         name = plan.one_run_name(base_cfg) if base_cfg else "run"
-        launch.runs = [plan.PlannedRun(name, raw)]
-    seed = base_cfg["seed"] if base_cfg else (42 if not launch.uses_form else None)
-    if seed is not None and launch.runs:
-        launch.runs = plan.with_seeds(launch.runs, launch.repeats, seed)
+        launch.runs = plan.expand(raw, repeats=repeats, seed=seed, name=name)
     launch.configs, run_problems = plan.check_plan(launch.runs)
     if launch.uses_form and base_problems:
         # Every run inherits the base config's problems: name each once, as the base's.

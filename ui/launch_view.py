@@ -3,21 +3,23 @@
 The bar sits above the settings so Launch is on the first screen (a projector's
 1280×720); the review below them repeats every problem and warning (a field may sit
 on a tab that is not open), lists the runs and previews their learning rates. Both
-draw a ``ui.launch.Launch``; the page owns the callbacks and the preview.
+draw a ``ui.launch.Launch``; Launch queues it (``on_launch``) and opens its comparison.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 
 import pandas as pd
 import streamlit as st
 
 from engine.config import shape_of
 from engine.run_cost import fmt_seconds
-from ui import launch, resources
+from engine.sweep import new_sweep_id
+from ui import launch, navigation, plan, preview_view, resources
 from ui.launch import Launch
+from ui.palette import run_colors
 from ui.runs import differing_keys, summary
 from ui.widgets import escape_md, problem_list, say
 
@@ -35,7 +37,43 @@ def run_list(L: Launch, most: int = 4) -> str:
     return ", ".join(names[:most]) + more
 
 
-def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None]) -> None:
+def queue(configs: list[dict], *, names: list[str], tags: list[str]) -> tuple[str, list[str]]:
+    """Queue one launch as one sweep (its id is the engine's, as a CLI sweep's):
+    ``(sweep_id, run_ids)``. Raises what the pool's validation or the store raise."""
+    sweep_id = new_sweep_id()
+    return sweep_id, resources.submit(configs, names=names, sweep_id=sweep_id, tags=tags)
+
+
+def submit(state: MutableMapping, *, gpu: bool) -> tuple[list[str], str, str] | None:
+    """The Launch button: build the launch again from the widgets' state as it is at
+    the click (exactly what is shown) and queue it under unique names: ``(run ids,
+    sweep id, the chart tab to open)``. A refusal is left in ``setup_launch_error``
+    for the page to show."""
+    now = launch.build(state, gpu=gpu)
+    if not now.ok:
+        state["setup_launch_error"] = now.all_problems or [("launch", now.hint)]
+        return None
+    run_tags = now.tags + (["seeds"] if now.repeats > 1 else [])
+    try:
+        taken = [r["name"] for r in resources.store().list_runs()]
+        names = plan.unique_names([r.name for r in now.runs], taken)
+        sweep_id, ids = queue(now.configs, names=names, tags=run_tags)
+    except Exception as e:  # ConfigError from the pool's own validation, store errors
+        state["setup_launch_error"] = getattr(e, "problems", None) or [("launch", str(e))]
+        return None
+    state["setup_launch_error"] = None
+    return ids, sweep_id, now.preset.tab if now.preset else "Loss"  # the lesson's chart
+
+
+def on_launch() -> None:
+    """Launch's callback: queue what the widgets hold now, then open the comparison."""
+    state = st.session_state
+    done = submit(state, gpu=resources.has_gpu())
+    if done:
+        navigation.launched(state, *done)
+
+
+def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None] = on_launch) -> None:
     """Summary, Launch and the exports, in one bordered row."""
     state = st.session_state
     with st.container(border=True, key="setup_launch_bar"):
@@ -161,3 +199,13 @@ def review(L: Launch, *, gpu: bool) -> None:
             + f" · {each} · task {configs[0]['task']}"
             + (f" · differing in: {', '.join(differ)}" if differ else "")
         )
+
+
+def preview(L: Launch) -> None:
+    """The LR preview of every valid run; a run's seed repeats share its colour (their
+    schedules are the same curve)."""
+    if not L.valid:
+        return
+    planned, configs = [p for p, _ in L.valid], [c for _, c in L.valid]
+    colors = run_colors(p.name.split(" · seed ")[0] for p in planned)
+    preview_view.render(planned, configs, colors)

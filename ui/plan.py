@@ -2,8 +2,10 @@
 
 "Compare one knob" turns a base config and a list of values into one run per
 value with everything else (seed included) equal; seed repeats multiply each run
-by n seeds. Overrides go into the *raw* config before ``validate`` so automatic
-values (schedule lengths) follow each run's own batch size and epochs.
+by n seeds. The expansion is the engine's (``engine.sweep.plan``, the CLI's sweeps use
+it too): the knob is one axis of labelled choices, overrides go into the *raw*
+config before ``validate`` so automatic values (schedule lengths) follow each
+run's own batch size and epochs.
 
 ``advice`` names the known traps a config walks into (mixed_float16 on a CPU, a
 learning rate far outside the optimizer's usual range, XLA on a CPU) with the
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import json_input
+from engine import json_input, sweep
 from engine.config import shape_of, validate
 from engine.errors import ConfigError
 from engine.spec.losses import LOSSES
@@ -26,6 +28,7 @@ from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.precision import CPU_WARNING, PRECISIONS
 from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import JIT_NOTE, TASKS
+from engine.sweep import Choice
 
 MAX_RUNS = 48
 LR_SLACK = 3.0  # warn when the rate is this many times outside the usual range
@@ -55,19 +58,6 @@ def _get(cfg: dict, path: str) -> Any:
             return None
         node = node.get(part)
     return node
-
-
-def set_path(cfg: dict, path: str, value: Any) -> dict:
-    """A copy of ``cfg`` with the dotted ``path`` set (objects created on the way)."""
-    out = copy.deepcopy(cfg)
-    node = out
-    parts = path.split(".")
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[parts[-1]] = copy.deepcopy(value)
-    return out
 
 
 def _around(v: float, factors: Sequence[float]) -> list[float]:
@@ -335,6 +325,7 @@ class PlannedRun:
     name: str
     raw: dict
     label: str = ""  # the knob value this run stands for
+    problems: list[tuple[str, str]] = field(default_factory=list)  # setting an override
 
 
 def usual_lr(optimizer: Any) -> float | None:
@@ -345,45 +336,77 @@ def usual_lr(optimizer: Any) -> float | None:
     return OPTIMIZERS.entry(name).fixed.get("usual_lr")
 
 
-def expand_knob(
+def knob_axis(
     base: dict, knob_id: str, values: Sequence[Any], *, each_usual_lr: bool = False
-) -> list[PlannedRun]:
-    """One planned run per value of one knob; everything else equal.
+) -> list[Choice]:
+    """One knob's values as one axis of a sweep, each labelled as its run is named.
 
     ``each_usual_lr`` (optimizer knob only) runs each optimizer at its own usual rate
     instead of the form's: SGD at Adam's 1e-3 crawls, which says nothing about SGD.
     """
     knob = KNOBS[knob_id]
+    if knob.kind != "choice":
+        return [Choice(f"{knob.short or knob.id} {fmt_value(v)}", {knob.path: v}) for v in values]
+    options = choice_options(knob_id, base)
     out = []
-    if knob.kind == "choice":
-        options = choice_options(knob_id, base)
-        for label in values:
-            raw = set_path(base, knob.path, options[label])
-            name = label
-            lr = usual_lr(options[label]) if each_usual_lr and knob_id == "optimizer" else None
-            if lr is not None:
-                raw = set_path(raw, "learning_rate", lr)
-                name = f"{label} · lr {lr:g}"
-            out.append(PlannedRun(name, raw, name))
-    else:
-        for v in values:
-            label = f"{knob.short or knob.id} {fmt_value(v)}"
-            out.append(PlannedRun(label, set_path(base, knob.path, v), label))
-    return out
-
-
-def with_seeds(runs: Sequence[PlannedRun], repeats: int, base_seed: int) -> list[PlannedRun]:
-    """Each run ``repeats`` times with seeds base, base+1, …: the spread is seed noise."""
-    if repeats <= 1:
-        return [PlannedRun(r.name, set_path(r.raw, "seed", base_seed), r.label) for r in runs]
-    out = []
-    for r in runs:
-        for i in range(repeats):
-            seed = base_seed + i
+    for label in values:
+        lr = usual_lr(options[label]) if each_usual_lr and knob_id == "optimizer" else None
+        if lr is None:
+            out.append(Choice(label, {knob.path: options[label]}))
+        else:
             out.append(
-                PlannedRun(f"{r.name} · seed {seed}", set_path(r.raw, "seed", seed), r.label)
+                Choice(f"{label} · lr {lr:g}", {knob.path: options[label], "learning_rate": lr})
             )
     return out
+
+
+def expand(
+    base: dict,
+    axis: Sequence[Choice] | None = None,
+    *,
+    repeats: int = 1,
+    seed: int | None = None,
+    name: str = "run",
+) -> list[PlannedRun]:
+    """The runs a launch creates, by the engine's sweep expansion (``engine.sweep.plan``):
+    one per choice on ``axis`` (one run called ``name`` without an axis), each
+    ``repeats`` times; with ``seed`` their seeds are seed, seed+1, … (the spread is seed
+    noise), named ``… · seed N`` when there are several."""
+    out = []
+    for r in sweep.plan(base, [axis] if axis is not None else [], repeats=repeats, seed=seed):
+        label = r.labels[0] if r.labels else ""
+        shown = label or name
+        if repeats > 1 and r.seed is not None:
+            shown = f"{shown} · seed {r.seed}"
+        out.append(PlannedRun(shown, r.raw, label, r.problems))
+    return out
+
+
+def expand_knob(
+    base: dict,
+    knob_id: str,
+    values: Sequence[Any],
+    *,
+    each_usual_lr: bool = False,
+    repeats: int = 1,
+    seed: int | None = None,
+) -> list[PlannedRun]:
+    """One planned run per value of one knob (times ``repeats`` seeds); everything else
+    equal."""
+    axis = knob_axis(base, knob_id, values, each_usual_lr=each_usual_lr)
+    return expand(base, axis, repeats=repeats, seed=seed)
+
+
+def from_configs(
+    names: Sequence[str],
+    configs: Sequence[dict],
+    *,
+    repeats: int = 1,
+    seed: int | None = None,
+) -> list[PlannedRun]:
+    """Runs given whole (a documented comparison, a demo): each config is one choice."""
+    axis = [Choice(n, dict(c)) for n, c in zip(names, configs, strict=True)]
+    return expand({}, axis, repeats=repeats, seed=seed)
 
 
 def check_plan(runs: Sequence[PlannedRun]) -> tuple[list[dict | None], list[tuple[str, str]]]:
@@ -392,6 +415,10 @@ def check_plan(runs: Sequence[PlannedRun]) -> tuple[list[dict | None], list[tupl
     configs: list[dict | None] = []
     problems: list[tuple[str, str]] = []
     for r in runs:
+        if r.problems:
+            configs.append(None)
+            problems += [(f"{r.name} → {f}" if len(runs) > 1 else f, m) for f, m in r.problems]
+            continue
         try:
             configs.append(validate(r.raw))
         except ConfigError as e:

@@ -118,7 +118,7 @@ def test_schedule_lengths_follow_each_runs_epochs():
 
 
 def test_seed_repeats_multiply_runs_with_consecutive_seeds():
-    runs = plan.with_seeds(plan.expand_knob(_raw(), "learning_rate", [1e-3, 1e-2]), 3, 7)
+    runs = plan.expand_knob(_raw(), "learning_rate", [1e-3, 1e-2], repeats=3, seed=7)
     assert [r.raw["seed"] for r in runs] == [7, 8, 9, 7, 8, 9]
     assert runs[0].name == "lr 0.001 · seed 7"
     assert group_label(runs[0].name) == "lr 0.001"
@@ -355,3 +355,23 @@ def test_primary_metric_names_match_keras():
     cfg = validate({"task": "multiclass-10", "metrics": [{"name": "top_k", "k": 5}]})
     assert primary_metric(cfg) == "top5_accuracy"
     assert primary_metric(validate({"task": "multi-output"})) == "price_mae"
+
+
+def test_a_knob_comparison_expands_as_the_cli_sweep_of_the_same_values():
+    """One expander (``engine.sweep.plan``): the dashboard's knob × seed repeats and a
+    sweep file over the same values queue the same configs in the same order."""
+    from engine.sweep import expand
+
+    base = validate(_raw(schedule={"name": "cosine_decay"}))
+    ui_runs = plan.expand_knob(base, "batch_size", [16, 64], repeats=2, seed=base["seed"])
+    ui_cfgs, problems = plan.validate_plan(ui_runs)
+    cli = expand({"base": base, "grid": {"batch_size": [16, 64]}, "repeats": 2})
+    assert not problems
+    assert ui_cfgs == [r["config"] for r in cli]
+    assert [r.name for r in ui_runs] == [
+        "batch 16 · seed 42",
+        "batch 16 · seed 43",
+        "batch 64 · seed 42",
+        "batch 64 · seed 43",
+    ]
+    assert cli[0]["name"] == "batch_size=16 seed=42"
