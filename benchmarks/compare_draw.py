@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"
 import plotly
 
 from benchmarks.common import summary, write
-from benchmarks.ui_speed import BIG, RUNS_DRAWN_JS, fill_store
+from benchmarks.ui_speed import BIG, RUNS_DRAWN_JS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,6 +77,17 @@ def baseline_tree(dest: Path) -> Path | None:
     return dest
 
 
+def fill_with(root: Path, path: Path) -> None:
+    """The same 200 runs (same seed), written by ``root``'s own store code: an older
+    commit cannot open a store of a newer schema, so each side fills its own."""
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, '.'); "
+        "from benchmarks.ui_speed import fill_store; "
+        f"fill_store(Path({str(path)!r}), {BIG})"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
+
+
 def _select(page, key: str, n: int) -> float:
     """Click the quick-pick button ``key`` and wait until ``n`` runs are drawn."""
     from browser_helpers import wait_idle
@@ -105,7 +115,6 @@ def main() -> None:
     payload: dict = {"cpus": os.cpu_count(), "load_before": load0, "baseline": BASELINE}
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        fill_store(tmp / "runs.db", BIG)
         roots = {"new": ROOT}
         old = baseline_tree(tmp / "baseline")
         if old is not None:
@@ -116,7 +125,7 @@ def main() -> None:
             pages, figures = {}, {}
             for side, root in roots.items():
                 (tmp / side).mkdir()
-                shutil.copy(tmp / "runs.db", tmp / side / "hplab.db")
+                fill_with(root, tmp / side / "hplab.db")
                 srv = stack.enter_context(serve(tmp / side, workers=0, root=root))
                 ctx = browser.new_context(viewport={"width": 1440, "height": 900})
                 pages[side] = (ctx.new_page(), srv.url)
