@@ -7,7 +7,7 @@ DEVSTAMP:= $(VENV)/.installed-dev
 PORT    ?= 8501
 TEST_WORKERS ?= 2  # pytest-xdist processes; a test file stays on one (--dist loadfile)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-fast lint format bench clean
 
 $(STAMP): requirements.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(DEVSTAMP)  ## set up and run every test (lint included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
+
+test-fast: $(DEVSTAMP)  ## the inner loop: lint and every test but browser, Ray and slow ones
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not browser and not ray and not slow"
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

@@ -36,7 +36,7 @@ class _Shown(reprlib.Repr):
         self.maxother = 60
         self.fillvalue = ELLIPSIS
 
-    def repr_int(self, x: int, level: int) -> str:
+    def repr_int(self, x: int, _level: int) -> str:  # reprlib passes the depth
         # repr() of a > 4,300-digit int raises ValueError (CPython's DoS guard).
         if x.bit_length() > 128:
             digits = len(str(abs(x))) if x.bit_length() < 14_000 else None

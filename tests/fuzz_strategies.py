@@ -231,7 +231,7 @@ def _clipping(*, plausible: bool):
 
 
 @st.composite
-def config(draw, *, plausible: bool | None = None, tiny: bool = False):
+def config(draw, *, plausible: bool | None = None, tiny: bool = False):  # noqa: C901 (a config's shape)
     """A raw config. ``plausible=None`` mixes both kinds per field; ``tiny`` keeps data,
     models and epochs small enough to train one epoch in a second or two."""
     mix = plausible is None

@@ -148,11 +148,6 @@ def load_raw(state: MutableMapping, raw: Mapping[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def clear_form(state: MutableMapping) -> None:
-    for k in [k for k in state if isinstance(k, str) and k.startswith(PREFIX)]:
-        del state[k]
-
-
 def ensure_state(state: MutableMapping, task_id: str | None = None) -> None:
     """Fill the form with the article's defaults the first time (or for a new task)."""
     if key("task") not in state or task_id is not None:
@@ -367,7 +362,6 @@ def _entry_params(
     field: str,
     notes: Notes,
     cols: int = 2,
-    monitor_options: list[str] | None = None,
 ) -> None:
     entry = registry.entry(name)
     if not entry.params:
@@ -519,7 +513,6 @@ def section_loss(task: Task, notes: Notes) -> None:
 
 
 def section_optimizer(
-    task: Task,
     notes: Notes,
     lr_note: Callable[[], None],
     lr_tools: Callable[[], None] | None = None,

@@ -47,7 +47,7 @@ class Knob:
     path: str
     kind: str  # "float" | "int" | "choice"
     help: str
-    suggest: Callable[[dict], list] = field(default=lambda cfg: [])
+    suggest: Callable[[dict], list] = field(default=lambda _cfg: [])
     short: str = ""
 
 
@@ -132,7 +132,7 @@ KNOBS: dict[str, Knob] = {
             "grad_accum_steps",
             "int",
             "Batches averaged per update: effective batch = batch size × this.",
-            lambda cfg: [1, 2, 4, 8],
+            lambda _cfg: [1, 2, 4, 8],
             "accum",
         ),
         Knob(
@@ -156,7 +156,7 @@ KNOBS: dict[str, Knob] = {
             "model.width",
             "float",
             "Multiplies every hidden layer's units: capacity.",
-            lambda cfg: [0.5, 1.0, 2.0, 4.0],
+            lambda _cfg: [0.5, 1.0, 2.0, 4.0],
             "width",
         ),
         Knob(
@@ -165,7 +165,7 @@ KNOBS: dict[str, Knob] = {
             "model.dropout",
             "float",
             "Dropout after every hidden layer: regularisation against overfitting.",
-            lambda cfg: [0.0, 0.2, 0.5],
+            lambda _cfg: [0.0, 0.2, 0.5],
             "dropout",
         ),
         Knob(
@@ -174,7 +174,7 @@ KNOBS: dict[str, Knob] = {
             "model.depth",
             "int",
             "Number of hidden Dense/LSTM layers.",
-            lambda cfg: [1, 2, 3],
+            lambda _cfg: [1, 2, 3],
             "depth",
         ),
         Knob(
@@ -183,7 +183,7 @@ KNOBS: dict[str, Knob] = {
             "model.l2",
             "float",
             "Weight penalty added to the loss. Typical 1e-5 to 1e-3.",
-            lambda cfg: [0.0, 1e-4, 1e-3],
+            lambda _cfg: [0.0, 1e-4, 1e-3],
             "l2",
         ),
         Knob(
@@ -192,7 +192,7 @@ KNOBS: dict[str, Knob] = {
             "data.n_train",
             "int",
             "More data: less overfitting, longer epochs.",
-            lambda cfg: [250, 500, 1000],
+            lambda _cfg: [250, 500, 1000],
             "n_train",
         ),
         Knob(
@@ -201,7 +201,7 @@ KNOBS: dict[str, Knob] = {
             "data.noise",
             "float",
             "Regression: target noise std. Classification: share of labels randomised.",
-            lambda cfg: [0.0, 0.1, 0.3],
+            lambda _cfg: [0.0, 0.1, 0.3],
             "noise",
         ),
         Knob(
@@ -210,7 +210,7 @@ KNOBS: dict[str, Knob] = {
             "validation_split",
             "float",
             "Share of training data held out for the validation curve.",
-            lambda cfg: [0.1, 0.2, 0.3],
+            lambda _cfg: [0.1, 0.2, 0.3],
             "val split",
         ),
     ]

@@ -46,7 +46,7 @@ def store_path() -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _resolved(path: str, cwd: str) -> str:
+def _resolved(path: str, cwd: str) -> str:  # noqa: ARG001 (cwd: part of the cache key)
     # Every cached resource is keyed on this path, so a page asks for it hundreds of
     # times per run; resolving symlinks each time was a tenth of a 200-run page.
     return str(Path(path).expanduser().resolve())
@@ -245,12 +245,6 @@ def tf_import_seconds() -> float | None:
     return svc.status()["lanes"]["preview"]["start_seconds"]
 
 
-def tf_lane(name: str) -> dict[str, Any] | None:
-    """One service lane's state (ready, pid, restarts…), or None without a service."""
-    svc = tf_service()
-    return None if svc is None else svc.status()["lanes"][name]
-
-
 # What the range test ignores (engine/lr_finder.py): it sweeps its own rates with no
 # schedule, callbacks or accumulation for its own number of updates.
 LR_FIND_IGNORES = ("learning_rate", "schedule", "callbacks", "epochs", "grad_accum_steps")
@@ -326,7 +320,8 @@ def _epoch_cache() -> _EpochCache:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _final_updates(path: str, run_id: str, finished: float) -> dict:
+def _final_updates(path: str, run_id: str, finished: float) -> dict:  # noqa: ARG001
+    # path and finished are the cache key: another store, or the run finished again.
     return store().update_series(run_id)
 
 

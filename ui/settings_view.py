@@ -55,7 +55,6 @@ def settings(task: Task, notes: FieldNotes, L: Launch) -> None:
     tabs = st.tabs(list(TABS), key="setup_tabs")
     with tabs[0]:
         form.section_optimizer(
-            task,
             notes,
             lr_finder_view.lr_note,
             lambda: lr_finder_view.lr_finder(L.base_cfg, L.base_problems),

@@ -88,9 +88,6 @@ class FieldNotes:
             (full, msg) for i, (_, full, msg) in enumerate(self.problems) if i not in self.shown
         ]
 
-    def rest_advice(self) -> list[Advice]:
-        return [a for i, (_, a) in enumerate(self.advice) if i not in self.shown_advice]
-
 
 def problem_list(problems: Iterable[tuple[str, str]]) -> None:
     items = list(problems)

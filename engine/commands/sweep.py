@@ -72,7 +72,7 @@ def stop_on_sigterm() -> None:
     """``kill``/``docker stop``/systemd send SIGTERM: stop like Ctrl-C (runs cancelled
     cleanly, their curves kept) instead of dying and orphaning the workers."""
 
-    def handler(signum, frame):
+    def handler(_signum, _frame):
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():

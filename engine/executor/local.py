@@ -261,7 +261,7 @@ class LocalExecutor(BaseExecutor):
                 self._unrecorded[:0] = pending
             raise
 
-    def _signal_stop(self, timeout: float) -> None:
+    def _signal_stop(self, timeout: float) -> None:  # noqa: ARG002 (the base's hook)
         self._sup_stop.set()
 
     def _stop(self, timeout: float) -> None:

@@ -169,7 +169,7 @@ class RayExecutor(BaseExecutor):
         self._stopping.set()
         self._wake.set()
 
-    def _stop(self, timeout: float) -> None:
+    def _stop(self, timeout: float) -> None:  # noqa: ARG002 (the deadline is _signal_stop's)
         """Cancel running runs (partial curves kept), wait up to ``timeout`` for their
         last records, then end the actors; a run still going is ``interrupted``."""
         if self._thread is not None:

@@ -44,7 +44,8 @@ class JobKind:
     one_per_owner: bool = False  # a session's newer request replaces its queued older one
 
 
-def run_preview(payload: dict, *, on_updates: OnUpdates, should_stop: ShouldStop) -> dict:
+# Every lane's job takes the same keywords; a preview is too short to stream or stop.
+def run_preview(payload: dict, *, on_updates: OnUpdates, should_stop: ShouldStop) -> dict:  # noqa: ARG001
     """``engine.schedule_preview.preview``: the very schedule object training builds."""
     from engine.schedule_preview import preview
 

@@ -170,7 +170,7 @@ class _Stops:
     def install_sigterm(self) -> None:
         signal.signal(signal.SIGTERM, self._on_sigterm)
 
-    def _on_sigterm(self, signum, frame) -> None:
+    def _on_sigterm(self, _signum, _frame) -> None:
         if not self.busy:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)

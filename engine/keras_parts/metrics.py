@@ -19,7 +19,7 @@ class F1Score(keras.metrics.Metric):
         self.fp = self.add_variable(shape=(), initializer="zeros", name="fp")
         self.fn = self.add_variable(shape=(), initializer="zeros", name="fn")
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true, y_pred, sample_weight=None):  # noqa: ARG002 (Keras's API)
         y_pred = ops.cast(ops.cast(y_pred, "float32") >= self.threshold, "float32")
         y_true = ops.cast(ops.reshape(y_true, ops.shape(y_pred)), "float32")
         self.tp.assign_add(ops.sum(y_pred * y_true))

@@ -59,7 +59,7 @@ class Param:
             self.lo, self.hi, self.lo_open, self.hi_open, whole=self.kind in ("int", "ints")
         )
 
-    def check(self, value: Any, where: str) -> Any:
+    def check(self, value: Any, where: str) -> Any:  # noqa: C901 (one branch per Param kind)
         """Return the normalised value or raise ConfigError naming ``where``."""
         if value is None:
             if self.nullable:

@@ -385,7 +385,3 @@ MODEL_PARAMS = {
         help="L2 penalty on kernels (added to the loss). Typical 1e-5 to 1e-3.",
     ),
 }
-
-
-def get_task(task_id: str) -> Task:
-    return TASKS[task_id]

@@ -189,19 +189,6 @@ def _transaction(conn: sqlite3.Connection, path: Path, write: bool) -> Iterator[
         raise _store_error(path, e) from e
 
 
-@contextlib.contextmanager
-def session(path: Path, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-    """One transaction on a fresh, short-lived connection: committed on success, rolled
-    back on error. Reads also run in a transaction so that several SELECTs see one
-    snapshot (a live panel never shows epoch 7 of one key and epoch 6 of another)."""
-    conn = _connect(path)
-    try:
-        with _transaction(conn, path, write) as c:
-            yield c
-    finally:
-        conn.close()
-
-
 class Connections:
     """One connection per thread and process for one store file.
 
@@ -238,8 +225,10 @@ class Connections:
 
     @contextlib.contextmanager
     def session(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """Like ``session`` on this thread's connection; a connection that failed is
-        dropped, so one bad moment never poisons the later calls."""
+        """One transaction on this thread's connection: committed on success, rolled
+        back on error. Reads run in one too, so several SELECTs see one snapshot (a live
+        panel never shows epoch 7 of one key and epoch 6 of another). A connection that
+        failed is dropped, so one bad moment never poisons the later calls."""
         if write and self.read_only:
             raise StoreReadOnly(self.path)
         conn = self._get()

@@ -25,15 +25,16 @@ class RunRecorder(keras.callbacks.Callback):
         self.lr_now = lr_now
         self._t0 = time.perf_counter()
 
-    def on_train_begin(self, logs=None):
+    # Keras calls these hooks with these names (``logs=``): the unused ones stay.
+    def on_train_begin(self, logs=None):  # noqa: ARG002
         self._t0 = time.perf_counter()
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch, logs=None):  # noqa: ARG002
         self._epoch = epoch + 1
         self._epoch_t0 = time.perf_counter()
         self._train_time = 0.0
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None):  # noqa: ARG002
         rec = self.recorder.drain()
         self._train_time = time.perf_counter() - self._epoch_t0
         self.log.updates(self._epoch, rec["loss"], rec["lr"], rec["grad_norm"], rec["clipped"])

@@ -8,7 +8,6 @@ import pytest
 
 from engine.errors import StoreError
 from engine.store import SCHEMA_VERSION, RunStore, default_store_path
-from engine.store import db as store_db
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +46,7 @@ def test_data_persists_across_reopen(tmp_path):
 
 def test_file_settings(tmp_path):
     store = RunStore(tmp_path / "runs.db")
-    with store_db.session(store.path) as conn:
+    with store._read() as conn:  # the store's own session on its connection
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
