@@ -12,11 +12,12 @@ suggestion (``ui.followup_view``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
+
+from ui.suggestion_text import suggestion_line
 
 LABEL_COLORS = {
     "healthy": "green",
@@ -235,26 +236,8 @@ def findings_markdown(diag: Mapping[str, Any]) -> str | None:
     return "**Why, in numbers**\n\n" + "\n\n".join(blocks) if blocks else None
 
 
-def change_text(change: Mapping[str, Any]) -> str:
-    """``learning_rate = 0.003, epochs = 20``: a suggestion's config change."""
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, bool) or v is None:
-            return json.dumps(v)
-        if isinstance(v, float):
-            return f"{v:g}"
-        if isinstance(v, Mapping | list):
-            return json.dumps(v, separators=(", ", ": "))
-        return str(v)
-
-    return ", ".join(f"{k} = {fmt(v)}" for k, v in change.items())
-
-
 def suggestion_lines(diag: Mapping[str, Any]) -> list[str]:
-    return [
-        f"{i}. {s.get('why', '')} `{change_text(s.get('change') or {})}`"
-        for i, s in enumerate(diag.get("suggestions") or [], 1)
-    ]
+    return [suggestion_line(i, s) for i, s in enumerate(diag.get("suggestions") or [], 1)]
 
 
 def explanation_markdown(diag: Mapping[str, Any] | None, *, suggestions: bool = True) -> str:

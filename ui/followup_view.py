@@ -16,6 +16,7 @@ import streamlit as st
 from engine.diagnosis.followup import NoSuggestion, Verdict, queue_follow_up, verdict
 from engine.errors import ConfigError, StoreError
 from ui import literal, navigation, resources
+from ui.suggestion_text import suggestion_line
 
 VERDICT_BADGES = {
     "pending": ":gray-badge[:material/hourglass_empty: waiting]",
@@ -36,11 +37,9 @@ def try_fix_buttons(run: Mapping[str, Any], diag: Mapping[str, Any]) -> None:
     """One button per suggested change, in the diagnosis' order (most promising first)."""
     if run.get("status") == "queued":
         return
-    from ui.diagnosis_view import change_text
-
     for i, s in enumerate(diag.get("suggestions") or []):
         row = st.columns([5, 2], vertical_alignment="center")
-        row[0].markdown(f"{i + 1}. {s.get('why', '')} `{change_text(s.get('change') or {})}`")
+        row[0].markdown(suggestion_line(i + 1, s))
         clicked = row[1].button(
             "Try this fix",
             key=f"try_fix_{run['id']}_{i}",

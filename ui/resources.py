@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib
 import json
 import logging
 import os
@@ -107,7 +108,10 @@ def _freeze_heap() -> None:
 @st.cache_resource(show_spinner=False)
 def _settle() -> bool:
     """Once per server: import what every page draws with, then ``_freeze_heap``."""
-    from ui import charts, runs  # noqa: F401  (Plotly; pandas and the engine's registries)
+    # A warm-up, not a dependency (the pages import these): by name, so this module
+    # stays below the views in the import graph.
+    for module in ("ui.charts", "ui.runs"):  # Plotly; pandas and the engine's registries
+        importlib.import_module(module)
 
     _freeze_heap()
     return True
