@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from engine.diagnosis.text import NAMES
 from ui.suggestion_text import suggestion_line
 
 LABEL_COLORS = {
@@ -30,16 +31,9 @@ LABEL_COLORS = {
     "too_early": "gray",
 }
 
-LABEL_TEXT = {
-    "healthy": "healthy",
-    "underfitting": "underfitting",
-    "overfitting": "overfitting",
-    "lr_too_high": "LR too high",
-    "lr_too_low": "LR too low",
-    "diverged": "diverged",
-    "still_improving": "still improving",
-    "too_early": "too early",
-}
+# The engine's names for the labels (one home: engine/diagnosis/text.py); a badge is
+# short, so "too early to judge" reads "too early" there.
+LABEL_TEXT = {**NAMES, "too_early": "too early"}
 
 LABEL_ICONS = {
     "healthy": ":material/check_circle:",
