@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.proc_helpers import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -106,15 +108,8 @@ def serve(
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)  # polling interval, not synchronisation
+    """``wait_for`` with keywords and a browser's slower default interval."""
+    return wait_for(predicate, timeout, what, interval)
 
 
 def wait_idle(page, *, quiet: float = 2.0, timeout: float = 60) -> None:

@@ -6,7 +6,8 @@ Entry points live in a module (not a test file) so ``spawn`` children can import
 from __future__ import annotations
 
 import threading
-import time
+
+from tests.proc_helpers import wait_for
 
 TINY = {"task": "regression", "epochs": 3, "data": {"n_train": 200, "n_test": 20}}
 # Long enough to be cancelled or killed mid-run, never to finish within a test.
@@ -17,16 +18,7 @@ def tiny(**kw):
     return {**TINY, **kw}
 
 
-def poll(fn, timeout: float, what: str, interval: float = 0.05):
-    """Call ``fn`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+poll = wait_for  # the executor tests' name for the one poll-with-a-deadline
 
 
 def epochs_of(store, run_id: str, key: str = "loss") -> list[int]:
