@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import shape_of, validate
-from engine.spec.callbacks import CALLBACKS
+from engine.spec.callbacks import CALLBACKS, plateau_args
 from engine.spec.losses import loss_call
 from engine.spec.metrics import metric_call
 from engine.spec.optimizers import optimizer_call
@@ -458,7 +458,7 @@ def training_batches():
     cb_items = ["keras.callbacks.TerminateOnNaN()"]
     if "reduce_lr_on_plateau" in cbs:
         args = ["schedule", "LEARNING_RATE"]
-        kw = _kw(cbs["reduce_lr_on_plateau"])
+        kw = _kw(plateau_args(cbs))  # "auto" written out: the script has no registry
         cb_lines.append("plateau = " + _call("ReduceLROnPlateau", args, kw, col=10))
         cb_items.append("plateau")
     if "early_stopping" in cbs:

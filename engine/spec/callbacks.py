@@ -4,6 +4,7 @@ A registry like the others: each entry's ``target`` is the Keras (or HP Lab) cla
 that training and the exported script build with the entry's params.
 """
 
+from engine.spec.metrics import monitor_mode
 from engine.spec.params import Entry, Param
 from engine.spec.registry import Registry
 
@@ -130,3 +131,10 @@ CALLBACKS = Registry(
         ),
     ],
 )
+
+
+def plateau_args(callbacks: dict) -> dict:
+    """The config's ``reduce_lr_on_plateau`` arguments with "auto" mode resolved."""
+    params = dict(callbacks["reduce_lr_on_plateau"])
+    params["mode"] = monitor_mode(params.get("mode", "auto"), params.get("monitor", "val_loss"))
+    return params

@@ -170,6 +170,15 @@ def metric_direction(key: str) -> str | None:
     return None
 
 
+def monitor_mode(mode: str, monitor: str) -> str:
+    """Keras's ``mode`` for a callback watching ``monitor``: "auto" read from the
+    metric's declared direction, so HP Lab's plateau callback and an exported script
+    (which carries no registry) get "min" or "max" written out."""
+    if mode != "auto":
+        return mode
+    return "max" if higher_is_better(monitor) else "min"
+
+
 def higher_is_better(key: str) -> bool:
     """Direction used to pick a series' best value; an unknown key ranks like a loss."""
     return metric_direction(key) == "up"

@@ -9,7 +9,6 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from engine.spec.metrics import higher_is_better
 from engine.training.outcome import RunLog
 
 
@@ -58,9 +57,8 @@ class RunRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _better(mode: str, monitor: str):
-    if mode == "auto":
-        mode = "max" if higher_is_better(monitor) else "min"
+def _better(mode: str):
+    """``mode``: "min" or "max" (the caller resolves "auto": ``spec.metrics.monitor_mode``)."""
     return (lambda a, b: a > b) if mode == "max" else (lambda a, b: a < b)
 
 
@@ -79,14 +77,14 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         min_lr=1e-6,
         min_delta=1e-4,
         cooldown=0,
-        mode="auto",
+        mode="min",
     ):
         super().__init__()
         self.schedule = schedule
         self.peak_lr = peak_lr
         self.monitor, self.factor, self.patience = monitor, factor, patience
         self.min_lr, self.min_delta, self.cooldown = min_lr, min_delta, cooldown
-        better = _better(mode, monitor)
+        better = _better(mode)
         sign = 1 if better(1, 0) else -1
         self._improved = lambda cur, best: better(cur - sign * self.min_delta, best)
         self.best = None

@@ -218,6 +218,7 @@ def _build(members: list[_Member]):
     from engine.keras_parts import build
     from engine.keras_parts.models import build_model, hidden_layers
     from engine.keras_parts.schedules import UpdateSchedule
+    from engine.spec.callbacks import plateau_args
     from engine.training.callbacks import ReduceLROnPlateau
     from engine.training.outcome import run_info
     from engine.training.stacked_graph import Objective, StackedMLP, StackedSchedule
@@ -279,7 +280,7 @@ def _build(members: list[_Member]):
         cbs = mem.cfg["callbacks"]
         if "reduce_lr_on_plateau" in cbs:
             mem.plateau = ReduceLROnPlateau(
-                mem.schedule, mem.cfg["learning_rate"], **cbs["reduce_lr_on_plateau"]
+                mem.schedule, mem.cfg["learning_rate"], **plateau_args(cbs)
             )
         if "early_stopping" in cbs:
             params = dict(cbs["early_stopping"])

@@ -132,6 +132,7 @@ def _build(cfg: dict, task, *, recorder_steps: int | None = None) -> Compiled:
 def _train(cfg, log: RunLog, workdir, warm=None) -> RunResult:
     import keras
 
+    from engine.spec.callbacks import plateau_args
     from engine.training.callbacks import ReduceLROnPlateau, RunRecorder
     from engine.training.evaluation import predictions
     from engine.training.pipeline import eval_dataset, train_dataset
@@ -173,7 +174,7 @@ def _train(cfg, log: RunLog, workdir, warm=None) -> RunResult:
     cbs = cfg["callbacks"]
     plateau = None
     if "reduce_lr_on_plateau" in cbs:
-        plateau = ReduceLROnPlateau(schedule, cfg["learning_rate"], **cbs["reduce_lr_on_plateau"])
+        plateau = ReduceLROnPlateau(schedule, cfg["learning_rate"], **plateau_args(cbs))
         callbacks.append(plateau)
     if "early_stopping" in cbs:
         callbacks.append(keras.callbacks.EarlyStopping(**cbs["early_stopping"]))

@@ -7,6 +7,7 @@ import pytest
 
 from engine.keras_parts.build import build_metric
 from engine.records import MemorySink
+from engine.spec.callbacks import plateau_args
 from engine.spec.metrics import METRICS, higher_is_better, metric_direction
 from engine.store import RunStore
 from engine.store.schema import EPOCH_EXTRAS
@@ -57,7 +58,8 @@ def test_every_reader_follows_the_declaration(key, direction, tmp_path):
     assert metric_direction(key) == direction
     assert higher_is_better(key) is (direction == "up")
     # plateau "auto": "max" for up, "min" otherwise (as it always treated the unknown)
-    assert _better("auto", key)(2.0, 1.0) is (direction == "up")
+    plateau = plateau_args({"reduce_lr_on_plateau": {"mode": "auto", "monitor": key}})
+    assert _better(plateau["mode"])(2.0, 1.0) is (direction == "up")
 
     class Logged:  # the stacked path's objective: knows the metrics the run logs
         def metric(self, name):

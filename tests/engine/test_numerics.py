@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
-from conftest import tiny
+from engine_helpers import tiny
 
 from engine.config import shape_of, validate
 from engine.schedule_preview import preview

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import tiny
+from engine_helpers import tiny
 
 from engine.config import defaults_for, shape_of, validate
 from engine.records import MemorySink

@@ -8,7 +8,7 @@ must then match, value for value, the same config trained from scratch.
 import math
 
 import pytest
-from conftest import tiny
+from engine_helpers import tiny
 
 from engine.config import validate
 from engine.training.train import train
