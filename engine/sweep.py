@@ -31,7 +31,7 @@ from engine.json_input import check_nesting
 from engine.spec.tasks import TASKS
 from engine.store.validation import MAX_TAG, MAX_TAGS
 
-SWEEP_KEYS = ("base", "grid", "repeats", "name", "tags")
+SWEEP_KEYS = ("base", "grid", "space", "search", "repeats", "name", "tags")
 MAX_RUNS = 1000
 MAX_REPEATS = 100
 MAX_NAME = 200
@@ -109,6 +109,17 @@ def _attribute(field: str, paths: list[str]) -> str:
     return f"base.{field}" if field else "base"
 
 
+def _search_keys(sweep: dict) -> list[tuple[str, str]]:
+    """A sweep has a grid or a space (``engine.search``), and a search block only
+    with a space."""
+    problems = []
+    if "space" in sweep and "grid" in sweep:
+        problems.append(("grid", "a sweep gives a grid or a space to search, not both"))
+    if "search" in sweep and "space" not in sweep:
+        problems.append(("search", "a search needs a space: {path: {uniform|int|choice|...}}"))
+    return problems
+
+
 def _check_sweep(sweep: Any) -> tuple[dict, dict[str, list], int]:
     if not isinstance(sweep, dict):
         raise ConfigError("sweep", f"must be a JSON object, got {type(sweep).__name__}")
@@ -121,6 +132,7 @@ def _check_sweep(sweep: Any) -> tuple[dict, dict[str, list], int]:
     base = sweep.get("base")
     if not isinstance(base, dict):
         problems.append(("base", f"must be a config object, got {show(base)}"))
+    problems += _search_keys(sweep)
     grid = sweep.get("grid", {})
     if not isinstance(grid, dict):
         problems.append(("grid", f"must be an object of path -> list of values, got {show(grid)}"))
@@ -241,6 +253,16 @@ def plan(
     return runs
 
 
+def is_search(sweep: Any) -> bool:
+    """A sweep file that searches a ``space`` (``engine.search``) instead of a grid."""
+    return isinstance(sweep, dict) and "space" in sweep
+
+
+def check_common(sweep: Any) -> None:
+    """The keys a grid and a search share (base, repeats, name, tags), field-named."""
+    _check_sweep(sweep)
+
+
 def expand(sweep: Any) -> list[dict[str, Any]]:
     """The sweep's runs: ``[{"name", "config", "overrides"}]``, grid order × repeats.
 
@@ -249,6 +271,8 @@ def expand(sweep: Any) -> list[dict[str, Any]]:
     ``grid.<path>`` or ``base.<field>`` for every problem in any run.
     """
     base, grid, repeats = _check_sweep(sweep)
+    if is_search(sweep):
+        raise ConfigError("space", "a search is asked trial by trial: run it as a study")
     try:
         validate(base)
     except ConfigError as e:

@@ -1,7 +1,10 @@
 """``sweep SWEEP.json``: expand a grid × seed repeats, queue it, train it in workers.
 
 Every run is validated before any is queued (exit 2 naming ``grid.<path>`` or
-``base.<field>``). Without ``--detach`` this process owns a worker pool until the
+``base.<field>``). A file with a ``space`` instead of a grid is a search: its space
+is checked whole (``space.<path>``), its first trials are asked and queued, and the
+pool asks for the rest as trials end (``engine.search``). Without ``--detach`` this
+process owns a worker pool until the
 sweep ends; with it, the runs wait in the store for any pool (the dashboard's, or
 ``python -m engine worker``).
 """
@@ -14,7 +17,7 @@ import threading
 from engine.cli import UsageError, print_json, read_json
 from engine.commands.runs import add_store_arg, open_store, summary
 
-OK_STATUSES = ("completed", "diverged")
+OK_STATUSES = ("completed", "diverged", "pruned")
 
 
 def add_parser(sub):
@@ -79,10 +82,49 @@ def stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _slots(args) -> int:
+    import os
+
+    return args.workers or os.cpu_count() or 1
+
+
+def _run_search(args, sweep) -> int:
+    """The study on the pool: its first trials queued now, the rest asked as they end."""
+    from engine.search import driver
+    from engine.search.space import parse_study
+    from engine.sweep import new_sweep_id
+
+    plan = parse_study(sweep)  # ConfigError (exit 2) before anything is stored
+    if args.tag:
+        plan = type(plan)(**{**vars(plan), "tags": tuple(dict.fromkeys([*plan.tags, *args.tag]))})
+    store = open_store(args.store, create=True)
+    ex = _executor(args, store.path)
+    study_id = new_sweep_id()
+    slots = _slots(args)
+    driver.start(store, plan, study_id, slots)
+    ids = lambda: [r["id"] for r in store.list_runs(sweep_id=study_id)]  # noqa: E731
+    if args.detach:
+        return _report(args, store, study_id, ids(), detached=True)
+    stop_on_sigterm()
+    try:
+        ex.start()
+        driver.wait(store, study_id, slots)
+    except KeyboardInterrupt:
+        ex.cancel(sweep_id=study_id)
+        ex.stop()
+        _report(args, store, study_id, ids())
+        return 130
+    finally:
+        ex.stop()
+    return _report(args, store, study_id, ids())
+
+
 def run(args):
-    from engine.sweep import expand, new_sweep_id
+    from engine.sweep import expand, is_search, new_sweep_id
 
     sweep = read_json(args.sweep, "sweep")
+    if is_search(sweep):
+        return _run_search(args, sweep)
     runs = expand(sweep)  # ConfigError (exit 2) before anything is queued or spawned
     store = open_store(args.store, create=True)
     ex = _executor(args, store.path)

@@ -290,7 +290,12 @@ class RayExecutor(BaseExecutor):
         worker's sink does with a record (live diagnosis too) happens for Ray runs."""
         run_id = slot.run_id
         if slot.sink is None:
-            slot.sink = StoreSink(self.store, run_id)
+            from engine.search.driver import study_sink
+
+            # A study's run: pruner asked per epoch, study topped up at its end.
+            slot.sink = study_sink(
+                StoreSink(self.store, run_id), self.store, run_id, slots=self.n_workers or 1
+            )
         for kind, payload in records:
             try:
                 replay(slot.sink, kind, payload)

@@ -196,11 +196,13 @@ class _RunSink(ForwardingSink):
     (the owner died or stopped the pool, SIGTERM) is recorded as ``interrupted``, with
     that reason, not ``cancelled``: nobody asked for that run to stop."""
 
-    def __init__(self, store, run_id: str, stops: _Stops) -> None:
+    def __init__(self, store, run_id: str, stops: _Stops, slots: int = 1) -> None:
+        from engine.search.driver import study_sink
         from engine.store import StoreSink
 
         super().__init__(self._write)
-        self._sink = StoreSink(store, run_id)
+        # A study's run also asks its pruner each epoch and tops the study up at the end.
+        self._sink = study_sink(StoreSink(store, run_id), store, run_id, slots=slots)
         self.store, self.run_id, self.stops = store, run_id, stops
         self.store_error: Exception | None = None
 
@@ -372,13 +374,13 @@ def _train_claim(store, claim, stops: _Stops, worker_id: str, workdir, pool_size
                 claimed,
                 worker_id,
                 should_stop=should_stop,
-                sink=lambda rid: _RunSink(store, rid, stops),
+                sink=lambda rid: _RunSink(store, rid, stops, pool_size),
             )
         else:
             train_one(
                 run_id,
                 config,
-                sink=_RunSink(store, run_id, stops),
+                sink=_RunSink(store, run_id, stops, pool_size),
                 should_stop=should_stop,
                 workdir=workdir,
                 fail=lambda reason: fail_run(store, run_id, reason),
