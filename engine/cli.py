@@ -30,6 +30,7 @@ COMMANDS = (
     "export_script",
     "lr_find",
     "sweep",
+    "study",
     "runs",
     "cancel",
     "export",

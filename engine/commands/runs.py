@@ -52,13 +52,32 @@ def _fmt(v) -> str:
     return "-" if v is None else f"{v:.4g}"
 
 
+def _trials(store, runs) -> dict:
+    """A study's runs: their trial (number and sampled values), by run id."""
+    from engine.search.report import trial_of
+    from engine.search.study import load
+
+    records = {}
+    for sid in {r["study_id"] for r in runs if r["study_id"]}:
+        try:
+            records[sid] = load(store, sid)
+        except KeyError:
+            continue
+    return {
+        r["id"]: trial_of(records[r["study_id"]], r["id"]) for r in runs if r["study_id"] in records
+    }
+
+
 def run(args):
     store = open_store(args.store)
     runs = store.list_runs(status=args.status, sweep_id=args.sweep)
     if args.json:
         out = []
+        trials = _trials(store, runs)
         for r in runs:
             d = summary(r)
+            if r["id"] in trials:
+                d["trial"] = trials[r["id"]]
             if args.config:
                 d["config"] = r["config"]
             out.append(d)
