@@ -487,26 +487,28 @@ def _attribute(f: str, values: dict[str, Any]) -> str:
 
 def check_corners(plan_: StudyPlan) -> None:
     """Every corner of the space validated; problems name ``space.<path>`` (or
-    ``base.<field>``) and, for a combination, the choices that make it."""
-    problems: dict[tuple[str, str], None] = {}
+    ``base.<field>``) and, when only some combinations of the choices fail, the
+    first of those."""
+    choice_paths = {p.path for p in plan_.params if p.kind == "choice"}
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for values in _corners(plan_.params):
         try:
             plan_.config(values)
         except ConfigError as e:
-            chosen = {
-                k: v
-                for k, v in values.items()
-                if any(p.path == k and p.kind == "choice" for p in plan_.params)
-            }
+            chosen = {k: v for k, v in values.items() if k in choice_paths}
             for f, m in e.problems:
                 where = f if f.startswith("space.") else _attribute(f, values)
-                if chosen and where not in {f"space.{k}" for k in chosen}:
-                    m = f"{m} (with {', '.join(f'{k}={_fmt(v)}' for k, v in chosen.items())})"
-                problems.setdefault((where, m), None)
-        if len(problems) >= 20:
+                found.setdefault((where, m), []).append(chosen)
+        if len(found) >= 20:
             break
+    problems = []
+    for (where, m), combos in found.items():
+        chosen = combos[0]
+        if len(combos) == 1 and chosen and where not in {f"space.{k}" for k in chosen}:
+            m = f"{m} (with {', '.join(f'{k}={_fmt(v)}' for k, v in chosen.items())})"
+        problems.append((where, m))
     if problems:
-        raise ConfigError(list(problems))
+        raise ConfigError(problems)
 
 
 def parse_study(sweep: dict) -> StudyPlan:
