@@ -133,5 +133,10 @@ def check_sampler(name: Any, params, trials: int) -> list[tuple[str, str]]:
 
 
 def make(name: str, study_seed: int, number: int, grid: dict[str, list]):
+    import warnings
+
+    import optuna
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     seed = study_seed if name in STUDY_SEEDED else trial_seed(study_seed, number)
     return SAMPLERS[name].make(seed, grid)
