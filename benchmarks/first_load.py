@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"))
 
 from benchmarks.common import alternate, summary, write
+from tests.proc_helpers import memory_mib, roles
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "f52096c"  # main before TensorFlow left the server
@@ -57,38 +58,11 @@ def export_baseline(dest: Path) -> Path:
     return dest / "tree"
 
 
-def _status(pid: int) -> dict[str, int]:
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                out[key] = int(rest.split()[0]) // 1024  # MiB
-    return out
-
-
-def children(pid: int) -> dict[int, str]:
-    """The server's spawned children (not multiprocessing's resource tracker): {pid: role}."""
-    out = {}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            comm = (d / "comm").read_text().strip()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid and "spawn_main" in cmd and "resource_tracker" not in cmd:
-            out[int(d.name)] = comm if comm.startswith("hplab-") else "worker"
-    return out
-
-
 def memory(pid: int) -> dict:
-    kids = children(pid)
+    kids = roles(pid)
     return {
-        "server_mib": _status(pid),
-        "children_mib": {f"{role}:{p}": _status(p) for p, role in sorted(kids.items())},
+        "server_mib": memory_mib(pid),
+        "children_mib": {f"{role}:{p}": memory_mib(p) for p, role in sorted(kids.items())},
     }
 
 

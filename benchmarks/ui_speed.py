@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"))
 
 from benchmarks.common import alternate, summary, write
+from tests.proc_helpers import memory_mib, roles
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +112,9 @@ def _curves(cfg: dict, rng: random.Random, upe: int) -> tuple[list[dict], dict]:
 def fill_store(path: Path, n_runs: int, *, updates_every: int = 4) -> list[str]:
     """``n_runs`` finished runs in sweeps of ten (alternating tasks), written through the
     store's API as a worker would write them, each with its stored diagnosis."""
-    from engine.config import shape_of, validate
+    from browser_runs import start_like_a_worker
+
+    from engine.config import validate
     from engine.diagnosis import diagnose
     from engine.store import RunStore
 
@@ -139,22 +142,10 @@ def fill_store(path: Path, n_runs: int, *, updates_every: int = 4) -> list[str]:
             configs,
             strict=True,
         ):
-            shape = shape_of(cfg)
-            upe = int(shape.updates_per_epoch)
-            records, updates = _curves(cfg, rng, upe)
-            store.claim(rid, "w-bench")
-            store.record_start(
-                rid,
-                {
-                    "updates_per_epoch": upe,
-                    "total_updates": shape.total_updates,
-                    "n_train": shape.n_train,
-                    "device": "CPU",
-                    "precision": cfg["precision"],
-                    "logged": ["loss", METRIC[task]],
-                    "warm_graph": True,
-                },
+            upe = start_like_a_worker(
+                store, rid, cfg, "w-bench", ["loss", METRIC[task]], warm_graph=True
             )
+            records, updates = _curves(cfg, rng, upe)
             store.append_epochs(rid, records)
             with_updates = len(ids) % updates_every == 0
             if with_updates:
@@ -260,40 +251,12 @@ def render_bench(tmp: Path, repeats: int) -> dict:
 # ----------------------------------------------------------------------------- 3. memory
 
 
-def _status(pid: int) -> dict[str, int]:
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                out[key] = int(rest.split()[0]) // 1024  # MiB
-    return out
-
-
-def _children(server_pid: int, service: bool) -> list[int]:
-    """The server's spawned children (not the tracker): the pool's workers, or the
-    TensorFlow service's lanes (named ``hplab-<lane>``)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            lane = (d / "comm").read_text().startswith("hplab-")
-        except (OSError, IndexError, ValueError):
-            continue
-        ours = ppid == server_pid and "spawn_main" in cmd and "resource_tracker" not in cmd
-        if ours and lane == service:
-            pids.append(int(d.name))
-    return sorted(pids)
-
-
 def memory(server_pid: int) -> dict:
+    kids = dict(sorted(roles(server_pid).items()))
     return {
-        "server_mib": _status(server_pid),
-        "workers_mib": [_status(p) for p in _children(server_pid, service=False)],
-        "tf_service_mib": [_status(p) for p in _children(server_pid, service=True)],
+        "server_mib": memory_mib(server_pid),
+        "workers_mib": [memory_mib(p) for p, role in kids.items() if role == "worker"],
+        "tf_service_mib": [memory_mib(p) for p, role in kids.items() if role != "worker"],
     }
 
 

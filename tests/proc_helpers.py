@@ -86,6 +86,40 @@ def workers_of(pid: int) -> list[int]:
     return out
 
 
+def comm(pid: int) -> str:
+    """The process's name (``hplab-<lane>`` for the TensorFlow service's lanes)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def named_children(pid: int) -> dict[int, str]:
+    """Live direct children of ``pid``: {pid: name}."""
+    return {child: comm(child) for child in children(pid) if running(child)}
+
+
+def roles(pid: int) -> dict[int, str]:
+    """A dashboard's spawned children by role: a TensorFlow service lane by its name,
+    anything else the pool spawned is a ``worker``."""
+    return {
+        child: name if name.startswith("hplab-") else "worker"
+        for child in workers_of(pid)
+        for name in [comm(child)]
+    }
+
+
+def memory_mib(pid: int) -> dict[str, int]:
+    """Peak (``VmHWM``) and current (``VmRSS``) resident memory of ``pid``, in MiB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                out[key] = int(rest.split()[0]) // 1024
+    return out
+
+
 def has_open(pid: int, path: Path) -> bool:
     """True if ``pid`` holds ``path`` open (a worker that reached its serving loop)."""
     target = str(Path(path).resolve())
@@ -182,3 +216,29 @@ def ray_turn():
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def engine_cli(
+    *args, env: dict | None = None, stdin: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """``python -m engine ARGS`` as a person types it, from the repository's root, with
+    TensorFlow's C++ chatter off and ``env`` on top of this process's environment (a
+    value of ``None`` removes the variable)."""
+    full = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    for key, value in (env or {}).items():
+        if value is None:
+            full.pop(key, None)
+        else:
+            full[key] = value
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *map(str, args)],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=timeout,
+    )

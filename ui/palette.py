@@ -33,6 +33,7 @@ STATUS_COLORS = {
     "failed": "red",
     "cancelled": "orange",
     "interrupted": "orange",
+    "pruned": "violet",
 }
 
 STATUS_ICONS = {
@@ -43,6 +44,7 @@ STATUS_ICONS = {
     "failed": ":material/error:",
     "cancelled": ":material/cancel:",
     "interrupted": ":material/pause_circle:",
+    "pruned": ":material/content_cut:",
 }
 
 

@@ -29,6 +29,7 @@ from engine.spec.precision import CPU_WARNING, PRECISIONS
 from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import JIT_NOTE, TASKS
 from engine.sweep import Choice
+from ui.setting_text import summary
 
 MAX_RUNS = 48
 LR_SLACK = 3.0  # warn when the rate is this many times outside the usual range
@@ -444,40 +445,26 @@ def one_run_name(cfg: dict) -> str:
     from engine.config import defaults_for
 
     task = cfg["task"]
-    parts = [task, summary_of(cfg["optimizer"]), f"lr {cfg['learning_rate']:g}"]
+    parts = [task, summary(cfg["optimizer"]), f"lr {cfg['learning_rate']:g}"]
     base = defaults_for(task)
     skip = {"task", "optimizer", "learning_rate", "data", "model", "metrics", "loss", "seed"}
     for k, v in cfg.items():
         if k in skip or v == base.get(k):
             continue
         if k == "schedule":
-            parts.append(summary_of(v) if v else "constant")
+            parts.append(summary(v) if v else "constant")
         elif k == "callbacks":
             parts += sorted(set(v) - set(base.get(k) or {}))
         elif isinstance(v, bool):
             parts.append(k if v else f"no {k}")
         else:
-            parts.append(f"{k} {summary_of(v)}")
+            parts.append(f"{k} {summary(v)}")
     for section in ("data", "model"):
         for k, v in (cfg.get(section) or {}).items():
             if v != (base.get(section) or {}).get(k):
-                parts.append(f"{k} {summary_of(v)}")
+                parts.append(f"{k} {summary(v)}")
     name = " · ".join(parts[:6])
     return name if cfg.get("seed") == base.get("seed") else f"{name} · seed {cfg['seed']}"
-
-
-def summary_of(value: Any) -> str:
-    if isinstance(value, dict):
-        if "name" in value:
-            return str(value["name"])
-        if len(value) == 1:
-            ((k, v),) = value.items()
-            return f"{k} {summary_of(v)}"
-    if value is None:
-        return "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def unique_names(names: Sequence[str], taken: Iterable[str]) -> list[str]:

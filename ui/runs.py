@@ -26,6 +26,7 @@ from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import DATA_PARAMS, MODEL_PARAMS, TASKS
 from ui.charts import Marker, RunCurves
 from ui.diagnosis_view import diagnosis_of, table_label
+from ui.setting_text import summary
 
 ACTIVE = ("queued", "running")
 
@@ -38,24 +39,6 @@ def ident(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("name")
     return value if isinstance(value, str) else None
-
-
-def summary(value: Any) -> str:
-    """A setting in a few characters: ``{"name": "sgd", ...}`` → ``sgd``, lists as JSON."""
-    if isinstance(value, Mapping):
-        if "name" in value:
-            return str(value["name"])
-        if len(value) == 1:
-            ((k, v),) = value.items()
-            return f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-        return json.dumps(value, separators=(", ", ": "))
-    if value is None:
-        return "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list):
-        return json.dumps(value)
-    return str(value)
 
 
 def clip_label(clipping: Mapping[str, float] | None) -> str:

@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import streamlit as st
 
+from engine.store.schema import STATUSES
 from ui import navigation, resources, run_actions
 from ui.runs import filter_runs, ident
 
 state = st.session_state
-STATUSES = ("queued", "running", "completed", "diverged", "failed", "cancelled", "interrupted")
 
 
 def shown_runs(all_runs: Sequence[Mapping]) -> list[Mapping]:

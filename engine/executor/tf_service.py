@@ -311,12 +311,7 @@ class _Lane:
             {"pid": proc.pid, "exitcode": code, "reason": reason, "time": time.time()}
         )
         del self.deaths[:-20]
-        with contextlib.suppress(Exception):
-            conn.close()
-        with contextlib.suppress(Exception):
-            proc.close()
-        self.proc = self.conn = self.pid = None
-        self.ready = False
+        self._forget_process(proc, conn)
         self.start_seconds = None
         self.restarts += 1
         job, self.current = self.current, None
@@ -375,6 +370,11 @@ class _Lane:
             if proc.is_alive():
                 proc.kill()
                 proc.join(KILL_GRACE)
+        self._forget_process(proc, conn)
+
+    def _forget_process(self, proc, conn) -> None:
+        """Release an ended process's handles (each may already be closed) and mark the
+        lane empty."""
         with contextlib.suppress(Exception):
             conn.close()
         with contextlib.suppress(Exception):

@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.proc_helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +29,25 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def need_chromium() -> None:
+    """Skips the test when Debian's chromium is missing, except in CI, which installs it
+    (``.ci/run``): there a missing browser is a failure."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+
+
+def overlap(a: dict, b: dict) -> bool:
+    """Whether two bounding boxes (Playwright's ``{x, y, width, height}``) intersect."""
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
 
 
 def free_port() -> int:

@@ -31,6 +31,29 @@ def diverging(at: int) -> Curve:
     return lambda e: (math.nan, math.nan) if e >= at else base(e)
 
 
+def start_like_a_worker(
+    store: RunStore, rid: str, cfg: dict, worker: str, logged: list[str], **info: Any
+) -> int:
+    """Claims queued run ``rid`` and records its start with the info a worker records;
+    returns its updates per epoch."""
+    shape = shape_of(cfg)
+    upe = int(shape.updates_per_epoch)
+    store.claim(rid, worker)
+    store.record_start(
+        rid,
+        {
+            "updates_per_epoch": upe,
+            "total_updates": shape.total_updates,
+            "n_train": shape.n_train,
+            "device": "CPU",
+            "precision": cfg["precision"],
+            "logged": logged,
+            **info,
+        },
+    )
+    return upe
+
+
 def add_run(
     store: RunStore,
     raw: dict[str, Any],
@@ -48,21 +71,8 @@ def add_run(
     cfg = validate({"epochs": 6, **raw})
     curve = curve or falling()
     (rid,) = store.create_runs([cfg], names=[name], sweep_id=sweep_id, tags=tags)
-    shape = shape_of(cfg)
-    upe = int(shape.updates_per_epoch)
-    store.claim(rid, "w-browser-test")
     metric = "mae" if cfg["task"].startswith("regression") else "accuracy"
-    store.record_start(
-        rid,
-        {
-            "updates_per_epoch": upe,
-            "total_updates": shape.total_updates,
-            "n_train": shape.n_train,
-            "device": "CPU",
-            "precision": cfg["precision"],
-            "logged": ["loss", metric],
-        },
-    )
+    upe = start_like_a_worker(store, rid, cfg, "w-browser-test", ["loss", metric])
     records, history = [], {"loss": [], "val_loss": []}
     for e in range(1, cfg["epochs"] + 1):
         loss, val = curve(e)

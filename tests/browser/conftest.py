@@ -6,20 +6,13 @@ nothing is ever downloaded. Waiting is always polling with a deadline.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, serve
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        # CI installs Debian's chromium (.ci/run): there a missing browser is a failure.
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    need_chromium()
     with serve(tmp_path_factory.mktemp("server"), workers=2) as srv:
         yield srv
 

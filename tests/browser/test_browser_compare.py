@@ -12,14 +12,19 @@ from __future__ import annotations
 import http.server
 import itertools
 import math
-import os
 import re
 import threading
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from browser_helpers import CHROMIUM, free_port, serve, wait_idle, wait_until
+from browser_helpers import (
+    free_port,
+    need_chromium,
+    overlap,
+    serve,
+    wait_idle,
+    wait_until,
+)
 from browser_runs import add_run, diverging, falling
 from playwright.sync_api import expect
 from test_browser_flow import no_exception
@@ -42,10 +47,7 @@ def _patient(page):
 @pytest.fixture(scope="module")
 def quiet_server(tmp_path_factory):
     """``streamlit run app.py`` with no worker pool: the store holds only our runs."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    need_chromium()
     with serve(tmp_path_factory.mktemp("quiet"), workers=0) as srv:
         yield srv
 
@@ -231,15 +233,6 @@ def _box(page, selector):
     return page.locator(selector).first.bounding_box()
 
 
-def _overlap(a, b) -> bool:
-    return not (
-        a["x"] + a["width"] <= b["x"]
-        or b["x"] + b["width"] <= a["x"]
-        or a["y"] + a["height"] <= b["y"]
-        or b["y"] + b["height"] <= a["y"]
-    )
-
-
 @pytest.mark.parametrize("size", [(1280, 720), (1440, 900)])
 def test_the_curves_come_first_and_nothing_is_cut(quiet_server, store, page, size):
     """At a projector's size the loss chart is on the first screen, before the table;
@@ -275,7 +268,7 @@ def test_the_curves_come_first_and_nothing_is_cut(quiet_server, store, page, siz
     toolbar = page.locator('[class*="st-key-compare_table_"] [data-testid="stElementToolbar"]')
     expect(toolbar.first).to_be_visible(timeout=10_000)
     search = _box(page, ".st-key-compare_f_text input")
-    assert not _overlap(toolbar.first.bounding_box(), search), "the toolbar covers the search"
+    assert not overlap(toolbar.first.bounding_box(), search), "the toolbar covers the search"
     assert page.evaluate(TRUNCATED_JS) == []
 
 

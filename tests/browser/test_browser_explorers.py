@@ -8,7 +8,7 @@ Screenshots of both pages go to docs/screenshots/ for the README.
 from __future__ import annotations
 
 import pytest
-from browser_helpers import wait_idle
+from browser_helpers import overlap, wait_idle
 from playwright.sync_api import expect
 from test_browser_flow import no_exception, screenshot
 
@@ -80,15 +80,6 @@ def test_loss_explorer_huber_delta_moves_the_saturation(server, page):
     screenshot(page, "losses")
 
 
-def _overlap(a, b) -> bool:
-    return not (
-        a["x"] + a["width"] <= b["x"]
-        or b["x"] + b["width"] <= a["x"]
-        or a["y"] + a["height"] <= b["y"]
-        or b["y"] + b["height"] <= a["y"]
-    )
-
-
 @pytest.mark.parametrize("size", [(1280, 720), (1440, 900)])
 def test_schedule_explorer_toolbar_leaves_the_legend_readable(server, page, size):
     page.set_viewport_size({"width": size[0], "height": size[1]})
@@ -101,7 +92,7 @@ def test_schedule_explorer_toolbar_leaves_the_legend_readable(server, page, size
         bar = chart.locator(".modebar").first
         expect(bar).to_be_visible(timeout=30_000)
         legend = chart.locator(".legend").first
-        assert not _overlap(bar.bounding_box(), legend.bounding_box()), key
+        assert not overlap(bar.bounding_box(), legend.bounding_box()), key
     no_exception(page)
 
 

@@ -14,10 +14,9 @@ import os
 import re
 import signal
 import time
-from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, serve, wait_until
+from browser_helpers import need_chromium, serve, wait_until
 from playwright.sync_api import expect
 
 from engine.store import RunStore
@@ -54,10 +53,7 @@ CURVES_JS = """() => {
 
 @pytest.fixture(autouse=True)
 def _need_chromium():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    need_chromium()
 
 
 def _open_and_wait_for_pool(page, srv, n: int) -> list[int]:

@@ -22,12 +22,13 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, serve, wait_idle, wait_until
+from browser_helpers import need_chromium, serve, wait_idle, wait_until
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from test_browser_flow import no_exception
 
 from engine.store import RunStore
+from tests.proc_helpers import named_children
 
 pytestmark = pytest.mark.browser
 
@@ -43,25 +44,8 @@ CHART_JS = """(key) => {
 }"""
 
 
-def children(pid: int) -> dict[int, str]:
-    """The processes whose parent is ``pid``: {pid: comm}."""
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
-            out[int(entry.name)] = comm
-    return out
-
-
 def service_pid(server, lane: str) -> int | None:
-    found = [p for p, comm in children(server.proc.pid).items() if comm == f"hplab-{lane}"]
+    found = [p for p, comm in named_children(server.proc.pid).items() if comm == f"hplab-{lane}"]
     return found[0] if found else None
 
 
@@ -194,10 +178,7 @@ def run_the_long_range_test(page):
 def own_server(tmp_path_factory):
     """A cold server for one test (asked for before ``page``, so a failure's screenshot
     is taken while it still serves)."""
-    if not Path(CHROMIUM).exists():  # as conftest's ``server``: a failure in CI only
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    need_chromium()
     with serve(tmp_path_factory.mktemp("own"), workers=2) as srv:
         yield srv
 
@@ -351,7 +332,7 @@ def test_a_killed_preview_process_is_replaced(server, page):
         timeout=START
     )
     pid = service_pid(server, "preview")
-    assert pid is not None, children(server.proc.pid)
+    assert pid is not None, named_children(server.proc.pid)
     os.kill(pid, signal.SIGKILL)
     set_number(page, "cfg-epochs", 17)  # a new preview, asked of a dead process
     expect(page.get_by_text("425 updates each", exact=False)).to_be_visible(timeout=START)
@@ -409,7 +390,7 @@ def test_the_server_never_loads_tensorflow(server, page, tmp_path):
         wait_idle(page)
         no_exception(page)
     assert tensorflow_libraries(server.proc.pid) == set()
-    lanes = {comm: pid for pid, comm in children(server.proc.pid).items()}
+    lanes = {comm: pid for pid, comm in named_children(server.proc.pid).items()}
     assert {"hplab-preview", "hplab-jobs"} <= set(lanes), lanes
     assert tensorflow_libraries(lanes["hplab-preview"]), "the check cannot see TensorFlow"
 
@@ -418,7 +399,7 @@ def descendants(pid: int) -> set[int]:
     """Every live process below ``pid`` (workers, service lanes, their helpers)."""
     found, todo = set(), [pid]
     while todo:
-        kids = set(children(todo.pop())) - found
+        kids = set(named_children(todo.pop())) - found
         found |= kids
         todo += kids
     return found
@@ -440,7 +421,7 @@ def stops_within_the_limit(srv, page, sig: signal.Signals) -> None:
     run_the_long_range_test(page)
     procs = descendants(srv.proc.pid)
     lanes = {service_pid(srv, "preview"), service_pid(srv, "jobs")}
-    assert None not in lanes and lanes <= procs, (lanes, children(srv.proc.pid))
+    assert None not in lanes and lanes <= procs, (lanes, named_children(srv.proc.pid))
     t0 = time.monotonic()
     srv.proc.send_signal(sig)
     srv.proc.wait(timeout=STOP_LIMIT + 10)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,25 +13,15 @@ from engine import json_input, run_cost
 from engine.config import validate
 from engine.errors import MAX_MESSAGE, ConfigError
 from engine.sweep import expand
+from tests.proc_helpers import engine_cli
 from ui.plan import parse_config_text
 
-ROOT = Path(__file__).resolve().parents[2]
 ZEROS_400 = "1" + "0" * 400
 DIGITS_5000 = "1" + "0" * 5000
 
 
 def engine(*args, budget: str | None = None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    if budget is not None:
-        env["HPLAB_MEMORY_BUDGET"] = budget
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return engine_cli(*args, env={"HPLAB_MEMORY_BUDGET": budget})
 
 
 def _deep(n: int, leaf: str = "true") -> str:

@@ -1,27 +1,14 @@
 """``python -m engine`` as a user runs it: real subprocesses, real exit codes."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.proc_helpers import engine_cli
 
 
 def cli(*args, stdin=None):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=300,
-    )
+    return engine_cli(*args, stdin=stdin)
 
 
 def write(tmp_path, obj, name="cfg.json"):

@@ -4,10 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,23 +12,15 @@ from engine.diagnosis import apply_change
 from engine.diagnosis.followup import verdict
 from engine.store import RunStore, StoreSink
 from engine.training.train import train
+from tests.proc_helpers import engine_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 # Plain SGD at 1e-3 on the regression task (a suite case): healthy but still falling
 # ~19 % a epoch at its tenth and last epoch.
 UNFINISHED = {"task": "regression", "optimizer": "sgd", "learning_rate": 0.001}
 
 
 def cli(*args, timeout=300):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return engine_cli(*args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

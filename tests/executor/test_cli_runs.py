@@ -15,20 +15,14 @@ import pytest
 from executor_helpers import SLOW, TINY, poll
 
 from engine.executor.worker import parse_worker_id, pid_alive
-from tests.proc_helpers import ray_turn
+from tests.proc_helpers import engine_cli, ray_turn
 
 REPO = Path(__file__).resolve().parents[2]
 GRID = {"optimizer.name": ["sgd", "adam"], "learning_rate": [0.001, 0.01]}
 
 
 def engine(*args, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return engine_cli(*args, timeout=timeout)
 
 
 def write(path: Path, obj) -> Path:

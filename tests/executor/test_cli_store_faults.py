@@ -7,9 +7,7 @@ Real subprocesses, real ``chattr +i``, a real read-only tmpfs and a real full on
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,25 +15,14 @@ import pytest
 
 from engine.store import RunStore
 from tests.fs_helpers import fill, immutable, remount_read_only, tmpfs
+from tests.proc_helpers import engine_cli
 from tests.store.store_helpers import epoch_record, info, result
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = {"task": "regression", "epochs": 3, "data": {"n_train": 200, "n_test": 20}}
 
 
 def engine(*args, store=None, timeout=120):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    env.pop("HPLAB_STORE", None)
-    if store is not None:
-        env["HPLAB_STORE"] = str(store)
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *map(str, args)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return engine_cli(*args, env={"HPLAB_STORE": store and str(store)}, timeout=timeout)
 
 
 def finished_run(path: Path) -> str:

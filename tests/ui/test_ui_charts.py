@@ -426,3 +426,13 @@ def test_run_colours_are_stable_and_distinct():
     c = run_colors(["x", "y", "x", "z"])
     assert list(c) == ["x", "y", "z"] and len(set(c.values())) == 3
     assert run_colors(str(i) for i in range(11))["10"] == RUN_COLORS[0]
+
+
+def test_every_status_the_store_can_hold_has_a_colour_and_an_icon():
+    """A status added to the store (``pruned`` came with searches) is never drawn as a
+    grey unknown: the badge's colour and icon cover the store's whole list."""
+    from engine.store.schema import STATUSES
+    from ui.palette import STATUS_COLORS, STATUS_ICONS
+
+    assert set(STATUS_COLORS) == set(STATUSES)
+    assert set(STATUS_ICONS) == set(STATUSES)
