@@ -9,6 +9,7 @@ carries (``explain``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ConfigError, show
@@ -81,12 +82,18 @@ PRUNERS = Registry(
 NONE_NAMES = (None, "none")
 
 
+@dataclass(frozen=True)
+class PrunerSpec:
+    """A pruner by registry name with the Optuna arguments given (defaults filled)."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
 def parse_pruner(identifier: Any, epochs: int):
     """``search.pruner``: None/"none", a name, or ``{"name", **Optuna arguments}``,
     as a ``PrunerSpec`` with every argument filled (hyperband's ``max_resource``
     defaults to the run's epochs)."""
-    from engine.search.space import PrunerSpec
-
     if identifier in NONE_NAMES:
         return None
     if isinstance(identifier, dict) and identifier.get("name") in NONE_NAMES:

@@ -26,6 +26,8 @@ from typing import Any
 
 from engine.config import logged_names, validate
 from engine.errors import ConfigError, show
+from engine.search.pruners import PrunerSpec, parse_pruner
+from engine.search.samplers import check_sampler
 from engine.spec.metrics import metric_direction
 from engine.sweep import MAX_RUNS, Choice, _check_path, _fmt, check_common, plan
 
@@ -115,14 +117,6 @@ class SpaceParam:
                 "when": {k: tuple(v) for k, v in (d.get("when") or {}).items()},
             }
         )
-
-
-@dataclass(frozen=True)
-class PrunerSpec:
-    """A pruner by registry name with the Optuna arguments given (defaults filled)."""
-
-    name: str
-    args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -403,9 +397,6 @@ def _int_field(search: dict, key: str, default: int, lo: int, hi: int, problems:
 def parse_search(search: Any, cfg: dict, params: tuple[SpaceParam, ...]) -> SearchSpec:
     """The ``search`` block; ``cfg`` is the validated base (the metric must be one it
     logs). Registries decide which samplers and pruners exist."""
-    from engine.search.pruners import parse_pruner
-    from engine.search.samplers import check_sampler
-
     if search is None:
         search = {}
     if not isinstance(search, dict):
