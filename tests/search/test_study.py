@@ -113,7 +113,7 @@ def test_each_pruner_prunes_hopeless_trials_which_keep_partial_curves(studies, n
         info = r["result"]["pruned"]
         assert info["rule"] == name and 1 <= info["epoch"] < 3
         assert r["epochs_done"] == info["epoch"]  # stopped where the rule said, curve kept
-        assert len(store.epoch_series(r["id"])["val_loss"]["value"]) == info["epoch"]
+        assert len(store.epoch_series(r["id"])[r["id"]]["val_loss"].value) == info["epoch"]
         assert info["reason"].startswith(f"pruned at epoch {info['epoch']} by {name}: val_loss")
     out = report(store, sid)
     assert out["pruning"]["pruned"] == len(pruned)
