@@ -31,6 +31,7 @@ COMMANDS = (
     "lr_find",
     "sweep",
     "study",
+    "replay",
     "runs",
     "cancel",
     "export",
