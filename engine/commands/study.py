@@ -39,6 +39,8 @@ def run(args):
         print(
             f"best: trial #{b['number']} ({b['run_id']}) {out['metric']}={b['value']:.4g}  {params}"
         )
+    for w in out["edges"]:
+        print(f"warning: {w['message']}")
     if out["importances"] is None:
         print(f"importances: {out['importances_note']}")
     else:

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from engine.search import study as study_mod
+from engine.search.edges import edge_warnings
 
 MIN_FOR_IMPORTANCE = 2
 
@@ -70,6 +71,7 @@ def report(store, study_id: str) -> dict[str, Any]:
             **Counter(r["status"] for r in runs),
         },
         "best": best,
+        "edges": [] if best is None else edge_warnings(rec.plan.params, best["params"]),
         "importances": imp,
         "importances_note": note,
         "pruning": {
