@@ -1,9 +1,13 @@
 """``worker``: serve the store's queue with a local pool, e.g. after ``sweep --detach``.
 
 Runs until the queue is empty and its runs have finished (or forever with
-``--forever``). Ctrl-C or SIGTERM stops within seconds: runs in progress end
-``interrupted`` at their next epoch boundary (their curves kept), queued runs wait
-for the next pool. A store that cannot be written exits with status 2 at once.
+``--forever``). A study in the store that is not finished (queued with ``sweep
+--detach``, or left by a killed ``engine sweep`` or pool) is resumed: its interrupted
+runs are retried and its remaining trials asked, until its budget is spent.
+
+Ctrl-C or SIGTERM stops within seconds: runs in progress end ``interrupted`` at
+their next epoch boundary (their curves kept), queued runs wait for the next pool.
+A store that cannot be written exits with status 2 at once.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ def add_parser(sub):
 
 def run(args):
     from engine.executor import LocalExecutor
+    from engine.search import driver
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers: must be ≥ 1, got {args.workers}")
@@ -42,6 +47,7 @@ def run(args):
         while True:
             if ex.error is not None:  # e.g. the store became read-only: respawning is futile
                 raise ex.error
+            driver.resume(store, ex.n_workers)  # after the pool's recovery of orphaned runs
             st = ex.status()
             if not args.forever and st["queued"] == 0 and st["busy"] == 0:
                 break

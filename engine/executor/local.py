@@ -260,6 +260,10 @@ class LocalExecutor(BaseExecutor):
             with self._lock:
                 self._unrecorded[:0] = pending
             raise
+        from engine.search.driver import top_up_after_loss
+
+        # A study's run failed here never told its study: its successors are asked now.
+        top_up_after_loss(self.store, [r for d in pending for r in d["runs"]], self.n_workers)
 
     def _signal_stop(self, timeout: float) -> None:  # noqa: ARG002 (the base's hook)
         self._sup_stop.set()

@@ -317,9 +317,14 @@ class RayExecutor(BaseExecutor):
             self.deaths.append(
                 {"pid": slot.pid, "reason": reason, "runs": [slot.run_id], "time": time.time()}
             )
+            run_id = slot.run_id
             self._abandon(slot, "failed", reason)
             slot.alive = False
             self._slots[slot.index] = self._new_slot(slot.index)
+            from engine.search.driver import top_up_after_loss
+
+            # A study's run that never told its study it ended: ask its successors.
+            top_up_after_loss(self.store, [run_id], self.n_workers or 1)
             return
         except Exception as e:  # RayTaskError: the run method itself raised
             self._abandon(slot, "failed", f"{type(e).__name__}: {e}")

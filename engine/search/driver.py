@@ -93,12 +93,41 @@ def start(store, plan, study_id: str, slots: int) -> list[str]:
 
 
 def finished(store, study_id: str) -> bool:
-    """No trial in flight, and none left to ask (budget spent, or stopped)."""
-    rec = study_mod.load(store, study_id)
-    statuses = [r["status"] for r in store.list_runs(sweep_id=study_id)]
-    if any(s in study_mod.IN_FLIGHT for s in statuses):
-        return False
-    return study_mod.stopped(statuses) or study_mod.budget_used(statuses) >= rec.plan.search.trials
+    """No run in flight, and no trial left to ask or run to retry (or stopped)."""
+    return study_mod.progress(store, study_id).finished
+
+
+def top_up_after_loss(store, run_ids, slots: int) -> list[str]:
+    """Runs that ended without their sink's word (their worker was killed, its Ray
+    actor died): top their studies up, as the sink would have at their end."""
+    new: list[str] = []
+    for sid in {_study_of(store, rid) for rid in run_ids} - {None}:
+        try:
+            new += study_mod.top_up(store, sid, slots)
+        except Exception as e:  # the next finish, or a waiting loop, asks again
+            log.warning("study %s: cannot ask for more trials: %s", sid, e)
+    return new
+
+
+def _study_of(store, run_id: str) -> str | None:
+    try:
+        return store.get_run(run_id)["study_id"]
+    except KeyError:
+        return None
+
+
+def resume(store, slots: int) -> list[str]:
+    """Every unfinished study of the store topped up: what a pool does on a store whose
+    studies lost their driver (``sweep --detach``, a killed ``engine sweep`` or pool).
+    Interrupted runs are retried, the remaining trials asked. Returns the new runs."""
+    new: list[str] = []
+    for sid in study_mod.study_ids(store):
+        try:
+            if not finished(store, sid):
+                new += study_mod.top_up(store, sid, slots)
+        except Exception as e:  # one broken study must not stop the pool serving the rest
+            log.warning("study %s: cannot resume: %s", sid, e)
+    return new
 
 
 def wait(store, study_id: str, slots: int, timeout: float | None = None) -> bool:

@@ -13,9 +13,19 @@ MIN_FOR_IMPORTANCE = 2
 
 
 def trial_of(rec: study_mod.StudyRecord, run_id: str) -> dict[str, Any] | None:
-    """``{"number", "params"}`` of a study's run (None: not one of its trials)."""
+    """``{"number", "params", "repeat", "repeats", "runs"}`` of a study's run (None: not one
+    of its trials): its trial, which of the trial's ``repeats`` it trains, and every
+    run queued for that trial (each repeat, and a retry of an interrupted one)."""
     t = rec.trials.get(run_id)
-    return None if t is None else {"number": t.number, "params": t.params}
+    if t is None:
+        return None
+    return {
+        "number": t.number,
+        "params": t.params,
+        "repeat": t.repeat,
+        "repeats": rec.plan.repeats,
+        "runs": [rid for rid, o in rec.trials.items() if o.number == t.number],
+    }
 
 
 def importances(study) -> tuple[dict[str, float] | None, str | None]:
@@ -42,13 +52,16 @@ def report(store, study_id: str) -> dict[str, Any]:
     rec = study_mod.load(store, study_id)
     study = study_mod.rebuild(store, study_id)
     runs = store.list_runs(sweep_id=study_id)
-    by_number = {t.number: run_id for run_id, t in rec.trials.items()}
+    by_number: dict[int, list[str]] = {}
+    for run_id, t in rec.trials.items():
+        by_number.setdefault(t.number, []).append(run_id)
     s = rec.plan.search
     best = None
     try:
         b = study.best_trial
         best = {
-            "run_id": by_number[b.number],
+            "run_id": by_number[b.number][0],
+            "run_ids": by_number[b.number],
             "number": b.number,
             "value": b.value,
             "params": b.params,
@@ -66,7 +79,7 @@ def report(store, study_id: str) -> dict[str, Any]:
         "metric": s.metric,
         "direction": s.direction,
         "trials": {
-            "asked": len(rec.trials),
+            "asked": len(by_number),
             "budget": s.trials,
             **Counter(r["status"] for r in runs),
         },

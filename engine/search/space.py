@@ -141,6 +141,7 @@ class StudyPlan:
     search: SearchSpec
     name: str | None = None
     tags: tuple[str, ...] = ()
+    repeats: int = 1  # seeds each trial is trained at; Optuna is told their mean
 
     def sample(self, trial) -> dict[str, Any]:
         """Draw one trial's values (parameters whose ``when`` fails are left out)."""
@@ -165,8 +166,22 @@ class StudyPlan:
         """The validated config of one trial."""
         return validate(self.raw_config(values))
 
-    def trial_name(self, number: int, values: dict[str, Any]) -> str:
+    def configs(self, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """The validated configs of one trial: one per repeat. A single repeat keeps
+        the config's own seed; R repeats count up from it (the task's default when
+        the base gives none), as a grid's repeats do."""
+        if self.repeats == 1:
+            return [self.config(values)]
+        runs = plan(self.base, [[Choice("trial", values)]], repeats=self.repeats)
+        for run in runs:
+            if run.problems:
+                raise ConfigError([(f"space.{f}", m) for f, m in run.problems])
+        return [validate(run.raw) for run in runs]
+
+    def trial_name(self, number: int, values: dict[str, Any], cfg: dict | None = None) -> str:
         label = " ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+        if self.repeats > 1 and cfg is not None:
+            label = f"{label} seed={cfg['seed']}".strip()
         head = f"{self.name.strip()} · " if self.name else ""
         return f"{head}#{number} {label}".strip()[:200]
 
@@ -184,6 +199,7 @@ class StudyPlan:
             },
             "name": self.name,
             "tags": list(self.tags),
+            "repeats": self.repeats,
         }
 
     @classmethod
@@ -196,6 +212,7 @@ class StudyPlan:
             search=SearchSpec(**s),
             name=d.get("name"),
             tags=tuple(d.get("tags") or ()),
+            repeats=d.get("repeats", 1),
         )
 
 
@@ -512,13 +529,25 @@ def parse_study(sweep: dict) -> StudyPlan:
     except ConfigError as e:  # the space may fix what the base lacks, but not its task
         if any(f == "task" for f, _ in e.problems):
             raise ConfigError([(f"base.{f}", m) for f, m in e.problems]) from None
-    if sweep.get("repeats", 1) != 1:
-        raise ConfigError("repeats", "a search runs each trial once: leave repeats at 1")
     params = parse_space(sweep.get("space"))
     probe = StudyPlan(base, params, SearchSpec())
     check_corners(probe)  # every corner validates, so the first one's config stands in
     cfg = probe.config(_corners(params)[0])
     search = parse_search(sweep.get("search"), cfg, params)
-    out = StudyPlan(base, params, search, sweep.get("name"), tuple(sweep.get("tags") or ()))
+    repeats = sweep.get("repeats", 1)  # a whole number in [1, MAX_REPEATS]: check_common
+    if repeats > 1 and search.pruner is not None:
+        raise ConfigError(
+            "search.pruner",
+            f"a pruner compares single runs, and each trial here is {repeats} runs (repeats):"
+            " give no pruner, or leave repeats at 1",
+        )
+    if search.trials * repeats > MAX_RUNS:
+        raise ConfigError(
+            "search.trials",
+            f"{search.trials} trials × {repeats} repeats = {search.trials * repeats} runs;"
+            f" at most {MAX_RUNS} per sweep",
+        )
+    tags = tuple(sweep.get("tags") or ())
+    out = StudyPlan(base, params, search, sweep.get("name"), tags, repeats)
     check_corners(out)
     return out

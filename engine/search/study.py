@@ -11,7 +11,15 @@ Everything else is read from the runs: a ``completed`` run is a COMPLETE trial w
 value is its best ``metric`` (by the metric's direction), a ``pruned`` one PRUNED, a
 queued or running one RUNNING, and a diverged, failed, cancelled or interrupted one
 FAIL (never a value). Each epoch's ``metric`` is the trial's intermediate value at
-that step. Writes (``top_up``, ``prune_check``) run in one ``BEGIN IMMEDIATE``
+that step.
+
+A trial may have several runs. With ``repeats`` R > 1 it is trained at R seeds (one
+run per repeat) and Optuna is told the mean: the mean of the runs' best values, and
+per epoch the mean of the runs that reached it; it is COMPLETE once every repeat is,
+RUNNING while any is in flight, FAIL if any failed. And a run ``interrupted`` (its
+pool stopped or died under it: nobody judged the trial) is trained again, the same
+config under the same trial number and repeat (a *retry*); the newest run of each
+repeat is the one that counts. Writes (``top_up``, ``prune_check``) run in one ``BEGIN IMMEDIATE``
 transaction, so two workers calling them at once are serialised.
 """
 
@@ -54,6 +62,7 @@ class TrialRecord:
     number: int
     params: dict[str, Any]
     system_attrs: dict[str, Any] = field(default_factory=dict)
+    repeat: int = 0  # which of the trial's ``repeats`` seeds this run trains
 
 
 @dataclass
@@ -151,20 +160,38 @@ def _runs(conn: sqlite3.Connection, study_id: str, metric: str) -> list[TrialRun
     return [TrialRun(r[0], r[1], values[r[0]]) for r in rows]
 
 
-def _frozen(rec: StudyRecord, trial: TrialRecord, run: TrialRun | None):
-    """The Optuna trial of one stored trial."""
+def latest(rec: StudyRecord, runs: dict[str, TrialRun]) -> dict[int, list[TrialRun]]:
+    """Each trial's runs that count, by trial number: per repeat the newest one (a
+    retry supersedes the interrupted run it retries). A run gone from the store
+    counts as failed."""
+    by: dict[int, dict[int, TrialRun]] = {}
+    for run_id, t in rec.trials.items():  # the order they were queued in
+        run = runs.get(run_id) or TrialRun(run_id, "failed", {})
+        by.setdefault(t.number, {})[t.repeat] = run
+    return {n: [reps[k] for k in sorted(reps)] for n, reps in sorted(by.items())}
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _frozen(rec: StudyRecord, trial: TrialRecord, runs: list[TrialRun]):
+    """The Optuna trial of one stored trial, from its runs that count (one per repeat)."""
     optuna = _quiet_optuna()
     TS = optuna.trial.TrialState
     minimize = rec.plan.search.direction == "minimize"
-    status = run.status if run is not None else "failed"
-    finite = {k: v for k, v in (run.intermediate if run else {}).items() if math.isfinite(v)}
+    best = min if minimize else max
+    finite = [{k: v for k, v in r.intermediate.items() if math.isfinite(v)} for r in runs]
+    epochs = sorted({e for f in finite for e in f})
+    intermediate = {e: _mean([f[e] for f in finite if e in f]) for e in epochs}
+    statuses = [r.status for r in runs]
     value = None
-    if status == "completed" and finite:
-        state, value = TS.COMPLETE, (min if minimize else max)(finite.values())
-    elif status == "pruned":
-        state = TS.PRUNED
-    elif status in IN_FLIGHT:
+    if any(s in IN_FLIGHT for s in statuses):
         state = TS.RUNNING
+    elif "pruned" in statuses:
+        state = TS.PRUNED
+    elif runs and all(s == "completed" for s in statuses) and all(finite):
+        state, value = TS.COMPLETE, _mean([best(f.values()) for f in finite])
     else:  # diverged, failed, cancelled, interrupted, a completed run without its metric
         state = TS.FAIL
     return optuna.trial.create_trial(
@@ -172,7 +199,7 @@ def _frozen(rec: StudyRecord, trial: TrialRecord, run: TrialRun | None):
         value=value,
         params=trial.params,
         distributions=rec.plan.distributions(trial.params),
-        intermediate_values=finite,
+        intermediate_values=intermediate,
         system_attrs=dict(trial.system_attrs),
     )
 
@@ -191,10 +218,9 @@ def rebuild_from(conn: sqlite3.Connection, rec: StudyRecord, *, sampler=None):
     for k, v in rec.study_attrs.items():
         study._storage.set_study_system_attr(study._study_id, k, v)
     runs = {r.run_id: r for r in _runs(conn, rec.study_id, plan.search.metric)}
-    order = sorted(rec.trials.items(), key=lambda kv: kv[1].number)
-    for run_id, trial in order:
-        study.add_trial(_frozen(rec, trial, runs.get(run_id)))
-    return study, {run_id: t.number for run_id, t in order}
+    for _number, counted in latest(rec, runs).items():
+        study.add_trial(_frozen(rec, rec.trials[counted[0].run_id], counted))  # number-th
+    return study, {run_id: t.number for run_id, t in rec.trials.items()}
 
 
 def rebuild(store, study_id: str):
@@ -232,37 +258,91 @@ def stopped(statuses) -> bool:
     return any(s == "cancelled" for s in statuses)
 
 
-def budget_used(statuses) -> int:
-    """Trials that count against ``trials``: an interrupted one is asked again."""
-    return sum(1 for s in statuses if s != "interrupted")
+@dataclass(frozen=True)
+class Progress:
+    """Where a study stands: trials asked (of its budget), runs in flight, runs to
+    retry (interrupted, not retried yet), and whether a person stopped it."""
+
+    asked: int
+    budget: int
+    in_flight: int
+    to_retry: int
+    stopped: bool
+
+    @property
+    def finished(self) -> bool:
+        """Nothing in flight and nothing left to ask or retry (or stopped)."""
+        if self.in_flight:
+            return False
+        return self.stopped or (self.asked >= self.budget and not self.to_retry)
+
+
+def _progress(rec: StudyRecord, runs: dict[str, TrialRun]) -> Progress:
+    counted = [r for rs in latest(rec, runs).values() for r in rs]
+    return Progress(
+        asked=len({t.number for t in rec.trials.values()}),
+        budget=rec.plan.search.trials,
+        in_flight=sum(1 for r in counted if r.status in IN_FLIGHT),
+        to_retry=sum(1 for r in counted if r.status == "interrupted"),
+        stopped=stopped(r.status for r in runs.values()),
+    )
+
+
+def progress(store, study_id: str) -> Progress:
+    with store._read() as conn:
+        rec = _load(conn, study_id)
+        return _progress(rec, {r.run_id: r for r in _runs(conn, study_id, rec.plan.search.metric)})
+
+
+# Optuna's bookkeeping of a pruner on a trial: a retry starts its epochs again.
+_PRUNER_ATTRS = ("completed_rung_",)
+
+
+def _retry(conn, rec: StudyRecord, run_id: str) -> str:
+    """Queue the interrupted run ``run_id`` again: its config, its trial and repeat."""
+    name, config = conn.execute("SELECT name, config FROM runs WHERE id = ?", (run_id,)).fetchone()
+    old = rec.trials[run_id]
+    new_id = _insert_run(conn, rec, json.loads(config), name)
+    attrs = {k: v for k, v in old.system_attrs.items() if not k.startswith(_PRUNER_ATTRS)}
+    rec.trials[new_id] = TrialRecord(old.number, dict(old.params), attrs, old.repeat)
+    return new_id
 
 
 def top_up(store, study_id: str, slots: int) -> list[str]:
-    """Ask the sampler for as many trials as there are free slots (``slots`` minus the
-    study's queued and running trials; never past ``trials`` in all), validate and
-    queue them, in one write transaction. Returns the new run ids."""
+    """Fill the study's free slots (``slots`` minus its queued and running runs), in
+    one write transaction: first retry its interrupted runs, then ask the sampler for
+    new trials (never past ``trials`` in all; each is ``repeats`` runs), validated and
+    queued. Returns the new run ids."""
     new: list[str] = []
     with store._write() as conn:
         rec = _load(conn, study_id)
         plan = rec.plan
-        statuses = [r.status for r in _runs(conn, study_id, plan.search.metric)]
-        if stopped(statuses):
+        runs = {r.run_id: r for r in _runs(conn, study_id, plan.search.metric)}
+        p = _progress(rec, runs)
+        if p.stopped:
             return []
-        in_flight = sum(1 for s in statuses if s in IN_FLIGHT)
-        n = min(slots - in_flight, plan.search.trials - budget_used(statuses))
+        free = slots - p.in_flight
+        for counted in latest(rec, runs).values():
+            for run in counted:
+                if run.status == "interrupted" and free > 0:
+                    new.append(_retry(conn, rec, run.run_id))
+                    free -= 1
         grid = plan.grid() if plan.search.sampler == "grid" else {}
-        for _ in range(max(0, n)):
-            number = len(rec.trials)
+        for number in range(p.asked, plan.search.trials):
+            if free <= 0:
+                break
             sampler = samplers.make(plan.search.sampler, plan.search.seed, number, grid)
             study, _numbers = rebuild_from(conn, rec, sampler=sampler)
             trial = study.ask()
             values = plan.sample(trial)
-            cfg = plan.config(values)  # validated before it is queued
-            run_id = _insert_run(conn, rec, cfg, plan.trial_name(number, values))
+            configs = plan.configs(values)  # validated before they are queued
             frozen = study._storage.get_trial(trial._trial_id)
-            rec.trials[run_id] = TrialRecord(number, values, dict(frozen.system_attrs))
+            for repeat, cfg in enumerate(configs):
+                run_id = _insert_run(conn, rec, cfg, plan.trial_name(number, values, cfg))
+                rec.trials[run_id] = TrialRecord(number, values, dict(frozen.system_attrs), repeat)
+                new.append(run_id)
             rec.study_attrs = dict(study._storage.get_study_system_attrs(study._study_id))
-            new.append(run_id)
+            free -= len(configs)
         if new:
             _save(conn, rec)
     return new

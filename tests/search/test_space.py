@@ -117,7 +117,22 @@ def test_a_bad_search_names_its_field(search, field):
 def test_grid_and_space_are_exclusive_and_search_needs_a_space():
     assert "grid" in fields({**study(), "grid": {"learning_rate": [0.1]}})
     assert "search" in fields({"base": BASE, "search": {"sampler": "tpe"}})
-    assert "repeats" in fields(study(repeats=2))
+    assert "repeats" in fields(study(repeats=0))
+
+
+def test_repeats_give_each_trial_its_seeds_and_refuse_a_pruner_or_too_many_runs():
+    plan = parse_study(study(repeats=3, search={"trials": 4}))
+    assert plan.repeats == 3
+    assert StudyPlan.from_json(json.loads(json.dumps(plan.to_json()))) == plan
+    values = {"learning_rate": 0.01, "optimizer.name": "adam", "batch_size": 16, "model.depth": 1}
+    assert [c["seed"] for c in plan.configs(values)] == [42, 43, 44]  # the task's seed up
+    seeded = parse_study({**study(repeats=2), "base": {**BASE, "seed": 7}})
+    assert [c["seed"] for c in seeded.configs(values)] == [7, 8]
+    assert [
+        c["seed"] for c in parse_study({**study(), "base": {**BASE, "seed": 7}}).configs(values)
+    ] == [7]
+    assert fields(study(repeats=2, search={"pruner": "median"})) == ["search.pruner"]
+    assert fields(study(repeats=100, search={"trials": 11})) == ["search.trials"]
 
 
 @pytest.mark.skipif(importable("torch"), reason="torch is installed: gp runs")
