@@ -19,6 +19,7 @@ PAGES = [
     ("pages/setup.py", "Set up runs", ":material/tune:", "setup"),
     ("pages/compare.py", "Watch & compare", ":material/monitoring:", "compare"),
     ("pages/run.py", "Run detail", ":material/insights:", "run"),
+    ("pages/study.py", "Study", ":material/travel_explore:", "study"),
     ("pages/demos.py", "Guided demos", ":material/school:", "demos"),
     ("pages/schedules.py", "Schedule explorer", ":material/show_chart:", "schedules"),
     ("pages/losses.py", "Loss explorer", ":material/functions:", "losses"),

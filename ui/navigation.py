@@ -25,6 +25,7 @@ from ui.launch import MODES
 COMPARE = "pages/compare.py"
 SETUP = "pages/setup.py"
 RUN = "pages/run.py"
+STUDY = "pages/study.py"
 COMPARE_TABS = ("Loss", "Metrics", "Learning rate", "Gradients", "Speed")
 
 _NEXT = "nav_next"  # a destination a callback left for the page's next run
@@ -62,6 +63,11 @@ def link_run(run_id: str, label: str = "Details", *, where: Any = st, **kw: Any)
     where.page_link(RUN, label=label, query_params={"run": run_id}, **kw)
 
 
+def link_study(study_id: str, label: str = "Study", *, where: Any = st, **kw: Any) -> None:
+    """A link to one search study's view."""
+    where.page_link(STUDY, label=label, query_params={"study": study_id}, **kw)
+
+
 def link_setup(label: str = "Set up runs", *, where: Any = st) -> None:
     where.page_link(SETUP, label=label, icon=":material/tune:")
 
@@ -84,6 +90,12 @@ def follow(state: MutableMapping) -> None:
     goto = state.pop(_NEXT, None)
     if goto:
         st.switch_page(goto["page"], query_params=goto["query"] or None)
+
+
+def open_runs(state: MutableMapping, ids: Sequence[str]) -> None:
+    """From a callback (a click on a chart's point): open these runs' curves in Watch &
+    compare at the top of the next run."""
+    go_next(state, COMPARE, compare_query(runs=list(dict.fromkeys(ids))))
 
 
 def edit_in_setup(state: MutableMapping, config: dict) -> None:
@@ -172,6 +184,19 @@ def run_selection(state: MutableMapping, runs: Sequence[Mapping], params: Any = 
     if state.get("detail_run") not in by_id:
         chosen = [i for i in state.get("compare_ids", []) if i in by_id]
         state["detail_run"] = chosen[0] if chosen else runs[-1]["id"]
+
+
+def study_selection(state: MutableMapping, study_ids: Sequence[str], params: Any = None) -> None:
+    """The study page's study (``study_pick``): ``?study=`` wins once, else the one
+    chosen before, else the newest (``study_ids`` newest first)."""
+    params = st.query_params if params is None else params
+    wanted = params.get("study")
+    if wanted and state.get("study_query_applied") != wanted:
+        if wanted in study_ids:
+            state["study_pick"] = wanted
+        state["study_query_applied"] = wanted
+    if state.get("study_pick") not in study_ids:
+        state["study_pick"] = study_ids[0]
 
 
 def demo_selection(state: MutableMapping, demo_ids: Sequence[str], params: Any = None) -> None:

@@ -19,7 +19,9 @@ TITLES = {
     "pages/setup.py": "Set up runs",
     "pages/compare.py": "Watch & compare",
     "pages/run.py": "Run detail",
+    "pages/study.py": "Study",
 }
+EMPTY = {"pages/study.py": "No studies yet"}
 
 
 def _keys(at) -> set[str]:
@@ -52,7 +54,7 @@ def test_page_renders_on_an_empty_store(store_path, page):
     assert not at.exception, [e.message for e in at.exception]
     assert [t.value for t in at.title] == [TITLES[page]]
     if page != "pages/setup.py":
-        assert "No runs yet" in all_text(at)
+        assert EMPTY.get(page, "No runs yet") in all_text(at)
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-PAGES = ("pages/setup.py", "pages/compare.py", "pages/run.py")
+PAGES = ("pages/setup.py", "pages/compare.py", "pages/run.py", "pages/study.py")
 # Pages that read no runs (teaching pages); each has its own AppTest module.
 TEACHING_PAGES = ("pages/demos.py", "pages/schedules.py", "pages/losses.py")
 
