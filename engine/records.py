@@ -17,6 +17,25 @@ from typing import Any, Literal, NotRequired, Protocol, TypedDict
 Status = Literal["completed", "diverged", "failed", "cancelled"]
 
 
+# ---- steps and updates: the one conversion ----------------------------------------
+# The store, the records and the diagnosis number updates from 1 ("the 23rd update");
+# a schedule, the preview and every per-update chart axis count steps the way Keras's
+# ``optimizer.iterations`` does: step 0 is the first update, so "the LR at step 1000"
+# is the rate the 1001st update applies. Convert only through these two.
+
+STEP_AXIS_TITLE = "Step (Keras optimizer.iterations)"
+
+
+def step_of(update: int) -> int:
+    """The Keras step (``optimizer.iterations`` as the update applies) of a 1-based update."""
+    return update - 1
+
+
+def update_of(step: int) -> int:
+    """The 1-based update number of a Keras step."""
+    return step + 1
+
+
 class RunInfo(TypedDict):
     """``on_start``: the run's shape and where it trains."""
 
@@ -52,7 +71,7 @@ class EpochRecord(TypedDict):
 class UpdateColumns(TypedDict):
     """``on_updates``: one execution's updates, column-wise."""
 
-    update: list[int]  # 1-based
+    update: list[int]  # 1-based (``step_of`` gives Keras's step)
     epoch: list[int]
     loss: list[float]
     lr: list[float]

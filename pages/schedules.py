@@ -132,8 +132,8 @@ if got is not None:
         )
     st.caption(
         "From the same schedule object the workers train with, one point per optimizer update. "
-        "Update u applies the schedule at t = u − 1. Reduce-LR-on-plateau cuts depend on the "
-        "curves, so no preview can show them."
+        "Steps count like Keras's optimizer.iterations: step t is the (t + 1)-th update. "
+        "Reduce-LR-on-plateau cuts depend on the curves, so no preview can show them."
     )
 
 # ----------------------------------------------------------------------------- one card each

@@ -8,19 +8,24 @@ so the validator's error path is exercised too.
 
 ``FUZZ_CASES`` (env ``HPLAB_FUZZ_CASES``, default 1,000) is the number of generated
 cases per parsing suite; hypothesis runs derandomised with its database off, so a CI
-run is reproducible and leaves no files behind.
+run is reproducible and leaves no files behind. ``fuzz_outcomes`` is the harness every
+parsing suite runs its cases in: each case is accepted or refused by field, never a
+crash, and the suite checks how often each path was taken.
 """
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 import sys
+from collections.abc import Callable
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.config import SCALARS, TOP_LEVEL
+from engine.errors import MAX_FIELD, MAX_MESSAGE, ConfigError
 from engine.spec.callbacks import CALLBACKS
 from engine.spec.clipping import CLIP_MODES
 from engine.spec.losses import LOSSES
@@ -42,6 +47,45 @@ def fuzz_settings(max_examples: int = FUZZ_CASES) -> settings:
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+
+
+def check_refusal(e: ConfigError) -> None:
+    """Every problem names a field, and no message floods the screen."""
+    assert e.problems
+    for field, message in e.problems:
+        assert field and field.strip(), e.problems
+        assert message and len(message) <= MAX_MESSAGE and len(field) <= MAX_FIELD
+    assert len(str(e)) <= len(e.problems) * (MAX_FIELD + MAX_MESSAGE + 3)
+
+
+REFUSED = "field-named error"
+
+
+def fuzz_outcomes(
+    name: str, strategy: st.SearchStrategy, accept: Callable[[object], str | None]
+) -> collections.Counter:
+    """Run ``accept`` on ``FUZZ_CASES`` cases drawn from ``strategy`` and count outcomes.
+
+    ``accept`` returns an outcome (``None`` = ``"accepted"``); a ``ConfigError`` it
+    raises must pass ``check_refusal`` and counts as ``REFUSED``. Any other exception
+    fails the suite with hypothesis' minimal case.
+    """
+    outcomes: collections.Counter = collections.Counter()
+
+    @fuzz_settings()
+    @given(strategy)
+    def check(case):
+        try:
+            outcome = accept(case)
+        except ConfigError as e:
+            check_refusal(e)
+            outcome = REFUSED
+        outcomes[outcome or "accepted"] += 1
+
+    check()
+    print(f"\n{name} fuzz: {dict(outcomes)}, traceback: 0")
+    assert sum(outcomes.values()) >= FUZZ_CASES
+    return outcomes
 
 
 def _deep(depth: int, leaf) -> object:

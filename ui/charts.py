@@ -21,6 +21,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from engine.records import STEP_AXIS_TITLE, step_of, update_of
 from engine.spec.clipping import CLIP_MODES, clip_mode
 from ui import literal
 from ui.clip_view import clip_annotations
@@ -28,7 +29,7 @@ from ui.palette import faded
 
 X_AXES = {
     "epoch": "Epoch",
-    "update": "Optimizer update",
+    "update": STEP_AXIS_TITLE,  # Keras's optimizer.iterations: step 0 = the first update
     "examples": "Examples seen",
     "wall": "Wall time (s)",
 }
@@ -157,7 +158,8 @@ def _lookup(run: RunCurves, key: str) -> dict[int, float]:
 
 
 def epoch_x(run: RunCurves, epochs: Sequence[int], axis: str) -> list[float | None]:
-    """Where each epoch's end falls on the chosen x axis."""
+    """Where each epoch's end falls on the chosen x axis (on the step axis: the updates
+    done, which is ``optimizer.iterations`` when the epoch ends)."""
     if axis == "epoch":
         return list(epochs)
     if axis == "examples":
@@ -172,13 +174,14 @@ def epoch_x(run: RunCurves, epochs: Sequence[int], axis: str) -> list[float | No
 
 
 def update_x(run: RunCurves, updates: Sequence[int], axis: str) -> list[float | None]:
-    """Where each optimizer update falls on the chosen x axis.
+    """Where each optimizer update (1-based, as stored) falls on the chosen x axis; the
+    step axis counts like Keras's ``optimizer.iterations`` (``step_of``).
 
     Wall time is only recorded per epoch, so an update's time is interpolated
     between epoch ends (and extrapolated at the last epoch's pace past the last one).
     """
     if axis == "update":
-        return list(updates)
+        return [step_of(u) for u in updates]
     if axis == "epoch":
         per = run.updates_per_epoch or 1.0
         return [u / per for u in updates]
@@ -883,11 +886,12 @@ def schedule_figure(
     max_points: int = 2000,
     height: int = 320,
 ) -> go.Figure:
-    """The learning rate each planned run will apply, per update or per epoch.
+    """The learning rate each planned run will apply, per step or per epoch.
 
-    ``previews`` are ``(label, colour, engine.schedule_preview.preview(...))``.
-    Per epoch, x is update / updates-per-epoch, so a schedule's shape can be read
-    against the epoch axis of the loss chart.
+    ``previews`` are ``(label, colour, engine.schedule_preview.preview(...))``, whose
+    steps are Keras's (step 0 = the first update). Per epoch, x is the updates done by
+    that step / updates-per-epoch, so a schedule's shape can be read against the epoch
+    axis of the loss chart.
     """
     if per not in ("update", "epoch"):
         raise ValueError(f"per: must be 'update' or 'epoch', got {per!r}")
@@ -896,7 +900,7 @@ def schedule_figure(
         steps, lrs = p["step"], p["lr"]
         idx = thin(len(steps), max_points)
         per_epoch = p.get("updates_per_epoch") or 1.0
-        x = [steps[i] / per_epoch if per == "epoch" else steps[i] for i in idx]
+        x = [update_of(steps[i]) / per_epoch if per == "epoch" else steps[i] for i in idx]
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -905,14 +909,14 @@ def schedule_figure(
                 line=dict(color=color, width=2, shape="hv"),
                 name=literal.plotly(label),
                 customdata=[steps[i] for i in idx],
-                hovertemplate=f"{_esc(label)}: %{{y:.3g}} (update %{{customdata}})<extra></extra>",
+                hovertemplate=f"{_esc(label)}: %{{y:.3g}} (step %{{customdata}})<extra></extra>",
                 meta={"series": "lr_preview"},
             )
         )
     _layout(
         fig,
         title=title,
-        x_title="Epoch" if per == "epoch" else "Optimizer update",
+        x_title=X_AXES[per],
         y_title="learning rate",
         log_y=log_y,
         height=height,

@@ -29,12 +29,13 @@ def controls(has_groups: bool) -> dict:
         default="epoch",
         format_func=lambda k: {
             "epoch": "epoch",
-            "update": "update",
+            "update": "step",
             "examples": "examples",
             "wall": "wall time",
         }[k],
         required=True,
-        help="Per epoch; per optimizer update; examples seen (update × batch × accumulation); "
+        help="Per epoch; per optimizer step (Keras's optimizer.iterations: step 0 is the "
+        "first update); examples seen (update × batch × accumulation); "
         "or seconds since the run started. Examples seen compares runs with different batch "
         "sizes fairly.",
     )

@@ -99,6 +99,7 @@ def render(
                 ["update", "epoch"],
                 key="setup_preview_x",
                 default="update",
+                format_func={"update": "step", "epoch": "epoch"}.get,
                 required=True,
                 label_visibility="collapsed",
             )
@@ -166,7 +167,8 @@ def render(
             )
             notes_txt = (
                 "From the same schedule object the workers train with; one point per optimizer "
-                "update (with gradient accumulation, an update spans several batches)."
+                "update (with gradient accumulation, an update spans several batches), counted "
+                "like Keras's optimizer.iterations: step 0 is the first update."
             )
             if len(unique) == 1 and len(configs) > 1:
                 notes_txt += f" All {len(configs)} runs apply exactly these rates."

@@ -7,7 +7,7 @@ whichever pool (dashboard, ``engine worker``, Ray driver) trains them.
 from __future__ import annotations
 
 from engine.cli import UsageError, print_json
-from engine.commands.runs import add_store_arg, open_store
+from engine.commands.runs import add_store_arg, known, open_store
 
 
 def add_parser(sub):
@@ -24,10 +24,8 @@ def run(args):
     if sum(given) != 1:
         raise UsageError("cancel: give exactly one of RUN_ID, --sweep ID or --all")
     store = open_store(args.store)
-    try:
+    with known("run_id"):
         n = store.request_cancel(args.run_id, sweep_id=args.sweep, all=args.all)
-    except KeyError as e:
-        raise UsageError(f"run_id: {e.args[0]}") from None
     if args.sweep is not None and n == 0 and not store.list_runs(sweep_id=args.sweep):
         raise UsageError(f"--sweep: no runs with sweep id {args.sweep!r}")
     if args.json:

@@ -3,8 +3,8 @@
 import json
 import sys
 
-from engine.cli import UsageError, print_json
-from engine.commands.runs import add_store_arg, open_store
+from engine.cli import print_json
+from engine.commands.runs import add_store_arg, known, open_store
 from engine.diagnosis import diagnose_stored
 from engine.errors import StoreReadOnly
 
@@ -22,10 +22,8 @@ def add_parser(sub):
 
 def run(args):
     store = open_store(args.store)
-    try:
+    with known("run_id", f"unknown run {args.run_id!r}"):
         d = diagnose_stored(store, args.run_id)
-    except KeyError:
-        raise UsageError(f"run_id: unknown run {args.run_id!r}") from None
     try:  # kept with the run for the dashboard; reading it needs no write
         store.set_diagnosis(args.run_id, d)
     except StoreReadOnly as e:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from engine.cli import UsageError, output_file
-from engine.commands.runs import add_store_arg, open_store
+from engine.commands.runs import add_store_arg, known, open_store
 from engine.store.export import EXPORT_UPDATE_POINTS
 
 
@@ -48,11 +48,8 @@ def run(args):
     updates = updates_arg(args.updates)
     store = open_store(args.store)
     write = store.write_csv if args.format == "csv" else store.write_json
-    try:
-        # Unknown ids are refused before the file is created: nothing half-written.
+    with known("run_id"):  # unknown ids refused before the file is created: nothing half-written
         store.require_runs(args.run_ids)
-    except KeyError as e:
-        raise UsageError(f"run_id: {e.args[0]}") from None
     if not args.output:
         write(args.run_ids, sys.stdout, updates=updates)
         if args.format == "json":

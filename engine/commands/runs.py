@@ -1,9 +1,13 @@
 """``runs``: the store's runs with status, last and best values, oldest first.
 
-Also home of the ``--store`` option every run-store command shares.
+Also home of what every run-store command shares: the ``--store`` option, opening the
+store, and an unknown id refused as a usage error naming its field.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from engine.cli import UsageError, print_json
 from engine.store import STATUSES, RunStore
@@ -27,6 +31,16 @@ def open_store(path: str | None, *, create: bool = False) -> RunStore:
     if not create and not p.exists():
         raise UsageError(f"--store: no run store at {str(p)!r} (give --store or set HPLAB_STORE)")
     return RunStore(p)  # a bad path or file: a StoreError naming the path and the problem
+
+
+@contextmanager
+def known(field: str, message: str | None = None) -> Iterator[None]:
+    """A ``KeyError`` inside (an unknown run or study) becomes the usage error
+    ``field: message`` (exit 2); without ``message``, the ``KeyError``'s own text."""
+    try:
+        yield
+    except KeyError as e:
+        raise UsageError(f"{field}: {e.args[0] if message is None else message}") from None
 
 
 def summary(run: dict) -> dict:

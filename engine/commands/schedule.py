@@ -1,8 +1,9 @@
 """``schedule CONFIG.json [--steps N]``: the exact LR the run's updates will apply.
 
-Without ``--steps``, the whole run at most ``MAX_POINTS`` updates (evenly spaced
-beyond that, plus the updates where the rate jumps; every value exact); with it,
-every one of the first N updates.
+Steps are Keras's ``optimizer.iterations``: step 0 is the first update. Without
+``--steps``, the whole run at most ``MAX_POINTS`` steps (evenly spaced beyond that,
+plus the steps where the rate jumps; every value exact); with it, every one of the
+first N updates (steps 0 … N−1).
 """
 
 from engine.cli import UsageError, print_json, read_json
@@ -18,7 +19,8 @@ def add_parser(sub):
         "--steps",
         type=int,
         default=None,
-        help="every update up to N (default: the whole run, sampled down to 4,000 points)",
+        help="the first N updates, steps 0..N-1 (default: the whole run, sampled down to "
+        "4,000 points)",
     )
     p.add_argument("--json", action="store_true", help='print {"step": [...], "lr": [...]}')
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.cli import UsageError, print_json
-from engine.commands.runs import add_store_arg, open_store
+from engine.cli import print_json
+from engine.commands.runs import add_store_arg, known, open_store
 
 
 def add_parser(sub):
@@ -17,10 +17,8 @@ def run(args):
     from engine.search.report import report
 
     store = open_store(args.store)
-    try:
+    with known("study", f"no study {args.study!r} in {store.path}"):
         out = report(store, args.study)
-    except KeyError:
-        raise UsageError(f"study: no study {args.study!r} in {store.path}") from None
     if args.json:
         print_json(out)
         return 0

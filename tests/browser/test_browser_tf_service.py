@@ -27,6 +27,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from test_browser_flow import no_exception
 
+from engine.records import step_of
 from engine.store import RunStore
 from tests.proc_helpers import named_children
 
@@ -303,10 +304,10 @@ def test_cosine_warmup_preview_is_the_rate_the_run_applies(server, page):
 
     traces = wait_until(drawn, timeout=START / 1000, what="the 150-update preview")
     preview = dict(zip(traces[0]["customdata"], traces[0]["y"], strict=True))
-    # Update u applies the schedule at step u - 1: 40 warmup steps rise from 0 (update 1)
-    # to the peak at update 41, then the cosine decays to (about) zero.
-    assert preview[1] == 0 and preview[40] == pytest.approx(39 / 40 * 1e-3, rel=1e-6)
-    assert preview[41] == pytest.approx(1e-3, rel=1e-6) and preview[150] < 1e-5
+    # Steps count like Keras's optimizer.iterations: 40 warmup steps rise from 0 (step 0,
+    # the first update) to the peak at step 40, then the cosine decays to (about) zero.
+    assert preview[0] == 0 and preview[39] == pytest.approx(39 / 40 * 1e-3, rel=1e-6)
+    assert preview[40] == pytest.approx(1e-3, rel=1e-6) and preview[149] < 1e-5
     page.locator(".st-key-setup_launch button").click()
     page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=START)
     run = wait_until(
@@ -318,7 +319,7 @@ def test_cosine_warmup_preview_is_the_rate_the_run_applies(server, page):
         what="the run to complete",
     )
     applied = store.update_series(run["id"], max_points=None)
-    got = dict(zip(applied["update"], applied["lr"], strict=True))
+    got = {step_of(u): lr for u, lr in zip(applied["update"], applied["lr"], strict=True)}
     assert sorted(got) == sorted(preview)
     for u, lr in preview.items():
         assert got[u] == pytest.approx(lr, rel=1e-6, abs=1e-12), u

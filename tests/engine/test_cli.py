@@ -68,7 +68,7 @@ def test_schedule_json_is_the_preview(tmp_path):
     out = cli("schedule", write(tmp_path, cfg), "--steps", "6", "--json")
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
-    assert r["step"] == [1, 2, 3, 4, 5, 6]
+    assert r["step"] == [0, 1, 2, 3, 4, 5]  # Keras steps: 0 is the first update
     assert r["lr"] == pytest.approx([0.01, 0.01, 0.01, 0.005, 0.005, 0.001])
 
 

@@ -3,17 +3,13 @@ errors, never a crash — as a Python object and as the text of a file."""
 
 from __future__ import annotations
 
-import collections
 import json
 
-from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import json_input
-from engine.errors import ConfigError
 from engine.sweep import MAX_RUNS, expand
-from tests.engine.test_fuzz_config import check_refusal
-from tests.fuzz_strategies import FUZZ_CASES, fuzz_settings, sweep
+from tests.fuzz_strategies import FUZZ_CASES, fuzz_outcomes, sweep
 
 
 def _as_text(obj, draw) -> str | None:
@@ -27,26 +23,16 @@ def _as_text(obj, draw) -> str | None:
     return text
 
 
+def _expands(case):
+    raw, data = case
+    text = _as_text(raw, data.draw) if data.draw(st.booleans()) else None
+    doc = raw if text is None else json_input.loads(text, "sweep")
+    runs = expand(doc)
+    assert 1 <= len(runs) <= MAX_RUNS
+    assert all(r["name"] and len(r["name"]) <= 200 for r in runs)
+
+
 def test_any_sweep_expands_or_is_refused_by_field():
-    outcomes: collections.Counter = collections.Counter()
-
-    @fuzz_settings()
-    @given(sweep(), st.data())
-    def check(raw, data):
-        text = _as_text(raw, data.draw) if data.draw(st.booleans()) else None
-        try:
-            doc = raw if text is None else json_input.loads(text, "sweep")
-            runs = expand(doc)
-        except ConfigError as e:
-            check_refusal(e)
-            outcomes["field-named error"] += 1
-            return
-        assert 1 <= len(runs) <= MAX_RUNS
-        assert all(r["name"] and len(r["name"]) <= 200 for r in runs)
-        outcomes["accepted"] += 1
-
-    check()
-    print(f"\nsweep fuzz: {dict(outcomes)}, traceback: 0")
-    assert sum(outcomes.values()) >= FUZZ_CASES
+    outcomes = fuzz_outcomes("sweep", st.tuples(sweep(), st.data()), _expands)
     assert outcomes["accepted"] >= FUZZ_CASES // 20
     assert outcomes["field-named error"] >= FUZZ_CASES // 10

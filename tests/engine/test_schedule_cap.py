@@ -1,5 +1,6 @@
-"""A whole run's LR preview is bounded: about ``MAX_POINTS`` updates however long the
-run, every drawn value the exact rate of its update, the jumps kept."""
+"""A whole run's LR preview is bounded: about ``MAX_POINTS`` steps however long the
+run, every drawn value the exact rate of its step (Keras's, 0 = the first update), the
+jumps kept."""
 
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ def test_a_long_runs_preview_is_capped_with_exact_values_and_its_jumps(tmp_path,
     steps, lrs = out["step"], out["lr"]
     assert out["total_updates"] == 480_000
     assert MAX_POINTS <= len(steps) <= MAX_POINTS + 4
-    assert steps[0] == 1 and steps[-1] == 480_000 and steps == sorted(set(steps))
-    for b in (1001, 250_000):  # the update where the rate changes and the one after
+    assert steps[0] == 0 and steps[-1] == 479_999 and steps == sorted(set(steps))
+    for b in (1001, 250_000):  # the last step at the old rate and the first at the new
         assert {b, b + 1} <= set(steps)
+        assert lrs[steps.index(b + 1)] < lrs[steps.index(b)]
     full = preview(cfg, 480_000)["lr"]  # every update, the uncapped path (--steps)
-    np.testing.assert_array_equal(lrs, [full[s - 1] for s in steps])
+    np.testing.assert_array_equal(lrs, [full[s] for s in steps])
 
     path = tmp_path / "long.json"
     path.write_text(json.dumps(LONG))
@@ -47,4 +49,4 @@ def test_a_long_runs_preview_is_capped_with_exact_values_and_its_jumps(tmp_path,
 def test_a_short_runs_preview_is_every_update():
     cfg = validate({"task": "regression", "epochs": 3, "schedule": "cosine_decay"})
     out = preview(cfg)
-    assert out["step"] == list(range(1, out["total_updates"] + 1))
+    assert out["step"] == list(range(out["total_updates"]))

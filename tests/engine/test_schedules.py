@@ -19,7 +19,7 @@ def lr_at(schedule, steps, lr=1e-2, k=1):
         }
     )
     out = preview(cfg, max(steps) + 1)
-    return [out["lr"][s] for s in steps]  # entry s is update s+1, which uses step s
+    return [out["lr"][s] for s in steps]  # entry s is step s: the (s+1)-th update
 
 
 def test_exponential_decay_document_values():
@@ -73,6 +73,30 @@ def test_warmup_cosine_document_values_and_no_rise_after_the_end():
 def test_keras_cosine_warmup_peaks_at_learning_rate():
     got = lr_at({"name": "cosine_decay", "decay_steps": 100, "warmup_steps": 10}, [0, 5, 10])
     assert got == pytest.approx([0.0, 0.005, 0.01], rel=1e-5, abs=1e-9)
+
+
+def test_preview_counts_steps_like_keras_optimizer_iterations():
+    """Step 0 is the first update: the preview's rate at step s is Keras's own schedule
+    called with s, so "LR at step 1000" is the rate the 1001st update applies."""
+    import keras
+
+    cfg = validate(
+        {
+            "task": "regression",
+            "learning_rate": 1e-2,
+            "schedule": {"name": "cosine_decay", "decay_steps": 100, "warmup_steps": 10},
+            "epochs": 100,
+            "batch_size": 8,
+        }
+    )
+    out = preview(cfg, 30)
+    assert out["step"] == list(range(30))
+    keras_schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=100, warmup_target=1e-2, warmup_steps=10
+    )
+    want = [float(keras_schedule(s)) for s in out["step"]]
+    assert out["lr"] == pytest.approx(want, rel=1e-6, abs=1e-12)
+    assert out["lr"][0] == float(keras_schedule(0)) == 0.0
 
 
 def test_accumulation_counts_updates_not_batches():

@@ -3,19 +3,16 @@ or refused before anything is queued with the field named, never a traceback."""
 
 from __future__ import annotations
 
-import collections
 import json
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.cli import main
 from engine.errors import ConfigError
 from engine.search.samplers import importable
 from engine.search.space import StudyPlan, parse_study
-from tests.engine.test_fuzz_config import check_refusal
-from tests.fuzz_strategies import FUZZ_CASES, fuzz_settings
+from tests.fuzz_strategies import check_refusal, fuzz_outcomes
 
 BASE = {"task": "regression", "epochs": 3, "data": {"n_train": 128, "n_test": 32}}
 SPACE = {
@@ -258,22 +255,11 @@ def search_sweep(draw):
     return {"base": BASE, "space": space, "search": search}
 
 
+def _round_trips(raw):
+    plan = parse_study(raw)
+    assert StudyPlan.from_json(json.loads(json.dumps(plan.to_json()))) == plan
+
+
 def test_any_space_is_parsed_or_refused_by_field():
-    outcomes: collections.Counter = collections.Counter()
-
-    @fuzz_settings()
-    @given(search_sweep())
-    def check(raw):
-        try:
-            plan = parse_study(raw)
-        except ConfigError as e:
-            check_refusal(e)
-            outcomes["field-named error"] += 1
-            return
-        assert StudyPlan.from_json(json.loads(json.dumps(plan.to_json()))) == plan
-        outcomes["accepted"] += 1
-
-    check()
-    print(f"\nspace fuzz: {dict(outcomes)}, traceback: 0")
-    assert sum(outcomes.values()) >= FUZZ_CASES
+    outcomes = fuzz_outcomes("space", search_sweep(), _round_trips)
     assert outcomes["accepted"] >= 10

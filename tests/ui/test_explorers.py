@@ -152,7 +152,7 @@ def test_keras_code_builds_the_schedule_the_preview_shows(name, accum):
     exec(compile(code, f"<{name} snippet>", "exec"), namespace)
     expected = preview(cfg)
     schedule = namespace["schedule"]
-    raw_steps = np.array(expected["step"]) * accum - 1  # update u = micro-batch u·k − 1
+    raw_steps = (np.array(expected["step"]) + 1) * accum - 1  # step s: micro-batch (s+1)·k − 1
     try:
         got = np.asarray(schedule(raw_steps), dtype=np.float64).reshape(-1)
     except Exception:  # CosineDecay's warmup branch is not vectorised
@@ -324,7 +324,8 @@ def test_schedule_page_overlays_edits_and_explains(store_path):
     lrs = preview(expected)["lr"]
     t0 = per_update["data"][0]
     assert len(t0["x"]) > 100
-    np.testing.assert_allclose(t0["y"], [lrs[u - 1] for u in t0["customdata"]], rtol=1e-9)
+    np.testing.assert_allclose(t0["y"], [lrs[s] for s in t0["customdata"]], rtol=1e-9)
+    assert t0["x"][0] == 0 and t0["y"][0] == lrs[0]  # step 0: the first update
     assert "79 updates per epoch" in all_text(at) and "2,370 updates" in all_text(at)
     assert len(at.latex) == 2 and r"\begin{cases}" in at.latex[0].value
     codes = [c.value for c in at.code]
@@ -336,7 +337,7 @@ def test_schedule_page_overlays_edits_and_explains(store_path):
     _previews_in(at)
     _ok(at)
     assert "40 updates per epoch" in all_text(at) and "1,200 updates" in all_text(at)
-    assert max(_chart(at, "Per optimizer update")["data"][0]["x"]) == 1200
+    assert max(_chart(at, "Per optimizer update")["data"][0]["x"]) == 1199  # last step
     assert max(_chart(at, "Per epoch")["data"][0]["x"]) == pytest.approx(30)
 
     # Adding a schedule adds a curve; changing its kind changes its formula and code.

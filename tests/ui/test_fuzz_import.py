@@ -4,15 +4,13 @@ validator the form's ``load_raw`` uses)."""
 
 from __future__ import annotations
 
-import collections
 import json
 
-from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.config import validate
 from engine.errors import ConfigError
-from tests.fuzz_strategies import FUZZ_CASES, config, fuzz_settings, json_value, wild
+from tests.fuzz_strategies import FUZZ_CASES, REFUSED, config, fuzz_outcomes, json_value, wild
 from ui.plan import parse_config_text
 
 
@@ -51,28 +49,21 @@ def import_text(draw) -> str | bytes:
     return text.encode() if draw(st.booleans()) else text
 
 
+def _imports(text):
+    raw, problems = parse_config_text(text)
+    if raw is None:
+        assert problems and all(f and m for f, m in problems), problems
+        return REFUSED
+    assert problems == [] and isinstance(raw, dict)
+    try:
+        validate(raw)
+    except ConfigError as e:
+        assert all(f for f, _ in e.problems), e.problems
+        return REFUSED
+    return None
+
+
 def test_any_import_gives_a_config_or_field_named_problems():
-    outcomes: collections.Counter = collections.Counter()
-
-    @fuzz_settings()
-    @given(import_text())
-    def check(text):
-        raw, problems = parse_config_text(text)
-        if raw is None:
-            assert problems and all(f and m for f, m in problems), problems
-            outcomes["field-named error"] += 1
-            return
-        assert problems == [] and isinstance(raw, dict)
-        try:
-            validate(raw)
-        except ConfigError as e:
-            assert all(f for f, _ in e.problems), e.problems
-            outcomes["field-named error"] += 1
-            return
-        outcomes["accepted"] += 1
-
-    check()
-    print(f"\nimport fuzz: {dict(outcomes)}, traceback: 0")
-    assert sum(outcomes.values()) >= FUZZ_CASES
+    outcomes = fuzz_outcomes("import", import_text(), _imports)
     assert outcomes["accepted"] >= FUZZ_CASES // 20
     assert outcomes["field-named error"] >= FUZZ_CASES // 10

@@ -138,7 +138,7 @@ def test_epoch_x_axes():
 
 def test_update_x_axes():
     r = _run()
-    assert update_x(r, [5, 20], "update") == [5, 20]
+    assert update_x(r, [5, 20], "update") == [4, 19]  # Keras steps: update u is step u - 1
     assert update_x(r, [5, 20], "epoch") == [0.5, 2.0]
     assert update_x(r, [5, 20], "examples") == [5 * 32 * 2, 20 * 32 * 2]  # update × batch × accum
     # wall time: interpolated between epoch ends (0 → 0 s, 10 → 1 s, 20 → 2 s, 30 → 4 s)
@@ -245,6 +245,37 @@ def test_lr_chart_starts_at_zero():
     assert list(fig.layout.yaxis.range) == pytest.approx([0, 1e-3 * 1.12])
 
 
+def test_applied_lr_of_a_real_run_is_drawn_at_keras_steps():
+    """The per-update x axis counts like Keras's ``optimizer.iterations``: the rate a
+    real tiny run recorded is drawn at step k, and equals Keras's own schedule(k)."""
+    import keras
+
+    from engine.config import validate
+    from engine.training.train import train
+
+    cfg = validate(
+        {
+            "task": "regression",
+            "epochs": 2,
+            "batch_size": 16,
+            "learning_rate": 1e-2,
+            "data": {"n_train": 128, "n_test": 32},
+            "schedule": {"name": "cosine_decay", "decay_steps": 20, "warmup_steps": 4},
+        }
+    )
+    r = train(cfg)
+    run = RunCurves("r", "real", RUN_COLORS[0], updates=r["steps"], updates_per_epoch=8.0)
+    fig = updates_figure([run], "lr")
+    (curve,) = [t for t in fig.data if t.meta and t.meta.get("series") == "lr"]
+    assert list(curve.x) == list(range(len(r["steps"]["update"])))  # step 0 = first update
+    keras_schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=20, warmup_target=1e-2, warmup_steps=4
+    )
+    want = [float(keras_schedule(k)) for k in curve.x]
+    assert list(curve.y) == pytest.approx(want, rel=1e-5, abs=1e-9)
+    assert "optimizer.iterations" in fig.layout.xaxis.title.text
+
+
 def test_runs_without_updates_are_skipped():
     fig = updates_figure([_run(updates=None)], "loss")
     assert len(fig.data) == 0
@@ -254,13 +285,14 @@ def test_runs_without_updates_are_skipped():
 
 
 def test_schedule_preview_per_update_and_per_epoch():
-    p = {"step": [1, 2, 3, 4], "lr": [0.1, 0.2, 0.3, 0.4], "updates_per_epoch": 2.0}
+    p = {"step": [0, 1, 2, 3], "lr": [0.1, 0.2, 0.3, 0.4], "updates_per_epoch": 2.0}
     fig = schedule_figure([("a", "#000000", p)], per="epoch")
-    assert list(fig.data[0].x) == [0.5, 1.0, 1.5, 2.0]
+    assert list(fig.data[0].x) == [0.5, 1.0, 1.5, 2.0]  # step s ends update s + 1
     assert fig.layout.xaxis.title.text == "Epoch"
     fig = schedule_figure([("a", "#000000", p)], per="update")
-    assert list(fig.data[0].x) == [1, 2, 3, 4]
-    big = {"step": list(range(1, 10_001)), "lr": [0.1] * 10_000, "updates_per_epoch": 10.0}
+    assert list(fig.data[0].x) == [0, 1, 2, 3]
+    assert fig.layout.xaxis.title.text == "Step (Keras optimizer.iterations)"
+    big = {"step": list(range(10_000)), "lr": [0.1] * 10_000, "updates_per_epoch": 10.0}
     assert len(schedule_figure([("a", "#000", big)]).data[0].x) <= 2001
 
 

@@ -105,7 +105,7 @@ def test_point_markers_stay_off_other_metrics_and_update_charts():
     [
         # per-epoch charts drawn by epoch: the epoch containing update 23
         ("epoch", 3, 2.3),
-        ("update", 23, 23),
+        ("update", 22, 22),  # update 23 is Keras step 22
         ("examples", 23 * 16 * 2, 23 * 16 * 2),
         # wall time is interpolated between epoch ends: update 20 at 4 s, 30 at 9 s
         ("wall", 5.5, 5.5),
@@ -122,7 +122,7 @@ def test_divergence_line_follows_the_x_axis(axis, on_epochs, on_updates):
         assert line.x0 == pytest.approx(x) and line.x1 == pytest.approx(x)
         assert line.yref == "paper" and line.line.color == RUN_COLORS[1]
         assert "update 23" in line.label.text
-    assert marker_x(run, DIVERGED, "update", per_epoch=False) == 23
+    assert marker_x(run, DIVERGED, "update", per_epoch=False) == 22
 
 
 def test_no_divergence_line_without_the_finding():
@@ -131,7 +131,7 @@ def test_no_divergence_line_without_the_finding():
     assert not updates_figure([run], "loss").layout.shapes
 
 
-@pytest.mark.parametrize(("axis", "xs"), [("update", [7, 14]), ("epoch", [0.7, 1.4])])
+@pytest.mark.parametrize(("axis", "xs"), [("update", [6, 13]), ("epoch", [0.7, 1.4])])
 def test_spikes_sit_on_the_per_update_loss_only(axis, xs):
     run = _run(markers=SPIKES)
     (spikes,) = _traces(updates_figure([run], "loss", x_axis=axis, smoothing=0.9), "update_marker")
@@ -147,7 +147,7 @@ def test_a_thinned_away_spike_sits_on_the_nearest_earlier_point():
     keep = [i for i, u in enumerate(run.updates["update"]) if u % 2 == 0]
     run.updates = {k: [v[i] for i in keep] for k, v in run.updates.items()}
     (spikes,) = _traces(updates_figure([run], "loss"), "update_marker")
-    assert list(spikes.x) == [7, 14] and list(spikes.y) == [1.0, 5.0]
+    assert list(spikes.x) == [6, 13] and list(spikes.y) == [1.0, 5.0]  # steps of 7, 14
 
 
 # ----------------------------------------------------------------------------- the gap
