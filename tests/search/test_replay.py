@@ -93,6 +93,14 @@ def test_replay_cli_json_and_text(grid, capsys):
     assert "winner" in text
     assert main(["replay", "sw-nope", "--store", str(path)]) == 2
     assert "no sweep or study 'sw-nope'" in capsys.readouterr().err
+    argv = ["replay", "sw-grid", "--store", str(path), "--json", "--arg", "n_startup_trials=1"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["stopped_at"] for r in out["runs"]] == [None, 1, 1, 1]
+    assert main([*argv[:-1], "n_startup_trials=-1"]) == 2
+    assert "n_startup_trials" in capsys.readouterr().err
+    assert main([*argv[:-1], "nope"]) == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err
 
 
 def test_replaying_a_study_through_its_own_pruner_stops_what_it_stopped(tmp_path):
