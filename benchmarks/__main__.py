@@ -15,6 +15,7 @@ BENCHMARKS = (
     "export_memory.py",
     "memory_estimate.py",
     "duration_estimate.py",
+    "search_vs_grid.py",
 )
 
 if __name__ == "__main__":

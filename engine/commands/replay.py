@@ -3,6 +3,8 @@ stopped, when, the epochs that would have saved, and whether the winner survives
 
 from __future__ import annotations
 
+import json
+
 from engine.cli import UsageError, print_json
 from engine.commands.runs import add_store_arg, open_store
 
@@ -13,9 +15,31 @@ def add_parser(sub):
     p = sub.add_parser("replay", help="replay a finished grid or study through a pruner")
     p.add_argument("sweep", help="a sweep's or study's id")
     p.add_argument("--pruner", choices=PRUNER_NAMES, default="median", help="default: median")
+    p.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an Optuna argument of the pruner, e.g. n_startup_trials=1 (repeatable)",
+    )
     p.add_argument("--metric", default=None, help="default: the study's metric, else val_loss")
     add_store_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _pruner(args) -> str | dict:
+    if not args.arg:
+        return args.pruner
+    out: dict = {"name": args.pruner}
+    for item in args.arg:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--arg: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            raise UsageError(f"--arg {key}: not a number or JSON value: {text!r}") from None
+    return out
 
 
 def run(args):
@@ -23,7 +47,7 @@ def run(args):
 
     store = open_store(args.store)
     try:
-        out = replay(store, args.sweep, args.pruner, metric=args.metric)
+        out = replay(store, args.sweep, _pruner(args), metric=args.metric)
     except KeyError:
         raise UsageError(f"replay: no sweep or study {args.sweep!r} in {store.path}") from None
     if args.json:

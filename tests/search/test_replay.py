@@ -93,3 +93,43 @@ def test_replay_cli_json_and_text(grid, capsys):
     assert "winner" in text
     assert main(["replay", "sw-nope", "--store", str(path)]) == 2
     assert "no sweep or study 'sw-nope'" in capsys.readouterr().err
+    argv = ["replay", "sw-grid", "--store", str(path), "--json", "--arg", "n_startup_trials=1"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["stopped_at"] for r in out["runs"]] == [None, 1, 1, 1]
+    assert main([*argv[:-1], "n_startup_trials=-1"]) == 2
+    assert "n_startup_trials" in capsys.readouterr().err
+    assert main([*argv[:-1], "nope"]) == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_replaying_a_study_through_its_own_pruner_stops_what_it_stopped(tmp_path):
+    """A real study pruned live by median: replaying its stored (partial) curves
+    through the same rule stops the same trials at the same epochs, saves nothing
+    more, and reads the study's own metric."""
+    from engine.search import driver
+    from engine.search.space import parse_study
+
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    pruner = PRUNERS["median"]
+    sweep = {
+        "base": {**BASE, "epochs": 3},
+        "space": {"learning_rate": {"choice": [0.01, 3e-7, 2e-7, 1e-7]}},
+        "search": {"sampler": "grid", "trials": 4, "seed": 5, "pruner": pruner},
+    }
+    driver.start(store, parse_study(sweep), "sw-live", slots=1)
+    ex = get_executor("local", store_path=path, workers=1)
+    ex.start()
+    try:
+        assert driver.wait(store, "sw-live", slots=1, timeout=600)
+    finally:
+        ex.stop(timeout=20)
+    runs = store.list_runs(sweep_id="sw-live")
+    live = {r["id"]: (r["result"] or {}).get("pruned", {}).get("epoch") for r in runs}
+    assert sum(e is not None for e in live.values()) >= 1, [r["status"] for r in runs]
+    out = replay(store, "sw-live", pruner)
+    assert out["metric"] == "val_loss"
+    assert {r["run_id"]: r["stopped_at"] for r in out["runs"]} == live
+    assert out["epochs_saved"] == 0
+    assert out["winner"]["survives"] and out["winner"]["run_id"] == runs[0]["id"]
