@@ -30,54 +30,93 @@ log = logging.getLogger("engine.executor")
 
 DISPATCH_INTERVAL = 0.2
 RPC_TIMEOUT = 30.0
+# Seconds a pruning study's run waits for the driver's word on an epoch before it
+# trains on regardless (a driver that went away cannot leave it waiting forever).
+ACK_TIMEOUT = 60.0
 MAX_INIT_FAILURES = 5
 
 
 class RunActor:
     """Trains runs inside a Ray worker process; ``run`` blocks one actor thread while
-    ``drain`` and ``cancel`` are served by the others (a threaded actor). A run is
-    trained as a local worker trains it (``run_loop.train_one``); its records wait in
-    order in a buffer until the driver pulls them."""
+    ``drain``, ``ack`` and ``cancel`` are served by the others (a threaded actor). A run
+    is trained as a local worker trains it (``run_loop.train_one``); its records wait
+    in order in a buffer until the driver pulls them.
+
+    A run of a study that prunes waits at each epoch boundary for the driver's word on
+    that epoch (``ack``: go on, or stop here), as a local worker's run waits for its
+    own prune check: a pruned run stops at the epoch its pruner named, not a few epochs
+    later when a cancel would have crossed the network."""
 
     def __init__(self, intra_threads: int | None = None, inter_threads: int | None = None):
         from engine.executor.run_loop import warm_up
 
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._records: list[tuple] = []
         self._cancelled: set[str] = set()
+        self._written: dict[str, int] = {}  # run id -> last epoch pushed
+        self._acked: dict[str, int] = {}  # run id -> last epoch the driver answered
         warm_up(intra_threads, inter_threads)
 
     def where(self) -> tuple[str, int]:
         return socket.gethostname(), os.getpid()
 
-    def _push(self, kind: str, payload: Any) -> None:
+    def _push(self, run_id: str, kind: str, payload: Any) -> None:
         with self._lock:
             self._records.append((kind, payload))
+            if kind == "epoch":
+                self._written[run_id] = payload["epoch"]
 
-    def run(self, run_id: str, config: dict, workdir: str | None = None) -> str:
+    def _should_stop(self, run_id: str, wait_for_ack: bool) -> bool:
+        with self._lock:
+            if wait_for_ack:  # returns at once between batches: the epoch is answered
+                self._lock.wait_for(
+                    lambda: (
+                        run_id in self._cancelled
+                        or self._acked.get(run_id, 0) >= self._written.get(run_id, 0)
+                    ),
+                    timeout=ACK_TIMEOUT,
+                )
+            return run_id in self._cancelled
+
+    def run(
+        self, run_id: str, config: dict, workdir: str | None = None, wait_for_ack: bool = False
+    ) -> str:
         from engine.executor.run_loop import train_one
 
-        sink = ForwardingSink(self._push)
+        sink = ForwardingSink(lambda kind, payload: self._push(run_id, kind, payload))
         try:
             return train_one(
                 run_id,
                 config,
                 sink=sink,
-                should_stop=lambda: run_id in self._cancelled,
+                should_stop=lambda: self._should_stop(run_id, wait_for_ack),
                 workdir=workdir,
                 # A config train() rejects is still a result, for the driver to store.
                 fail=lambda reason: sink.on_finish({"status": "failed", "error": reason}),
             )
         finally:
-            self._cancelled.discard(run_id)
+            with self._lock:
+                self._cancelled.discard(run_id)
+                self._written.pop(run_id, None)
+                self._acked.pop(run_id, None)
 
     def drain(self) -> list[tuple]:
         with self._lock:
             out, self._records = self._records, []
         return out
 
+    def ack(self, run_id: str, epoch: int, stop: bool = False) -> None:
+        """The driver has written ``run_id``'s epochs up to ``epoch``: go on, or stop."""
+        with self._lock:
+            if stop:
+                self._cancelled.add(run_id)
+            self._acked[run_id] = max(self._acked.get(run_id, 0), epoch)
+            self._lock.notify_all()
+
     def cancel(self, run_id: str) -> None:
-        self._cancelled.add(run_id)
+        with self._lock:
+            self._cancelled.add(run_id)
+            self._lock.notify_all()
 
 
 class _Slot:
@@ -92,6 +131,7 @@ class _Slot:
         self.ref: Any = None
         self.cancel_sent = False
         self.sink: Any = None
+        self.acks = False  # the run waits for the driver's word at each epoch boundary
 
 
 class RayExecutor(BaseExecutor):
@@ -247,8 +287,10 @@ class RayExecutor(BaseExecutor):
                 if claim is None:
                     break
                 run_id, config = claim
-                slot.run_id, slot.cancel_sent, slot.sink = run_id, False, None
-                slot.ref = slot.actor.run.remote(run_id, config, self.workdir)
+                slot.run_id, slot.cancel_sent = run_id, False
+                slot.sink = self._sink(run_id)
+                slot.acks = getattr(slot.sink, "prunes", False)
+                slot.ref = slot.actor.run.remote(run_id, config, self.workdir, slot.acks)
         return False
 
     def _resolve_where(self) -> None:
@@ -290,12 +332,8 @@ class RayExecutor(BaseExecutor):
         worker's sink does with a record (live diagnosis too) happens for Ray runs."""
         run_id = slot.run_id
         if slot.sink is None:
-            from engine.search.driver import study_sink
-
-            # A study's run: pruner asked per epoch, study topped up at its end.
-            slot.sink = study_sink(
-                StoreSink(self.store, run_id), self.store, run_id, slots=self.n_workers or 1
-            )
+            slot.sink = self._sink(run_id)
+        epoch = 0
         for kind, payload in records:
             try:
                 replay(slot.sink, kind, payload)
@@ -306,6 +344,22 @@ class RayExecutor(BaseExecutor):
                     slot.actor.cancel.remote(run_id)
                     slot.cancel_sent = True
                 return
+            if kind == "epoch":
+                epoch = payload["epoch"]
+        if slot.acks and epoch:
+            # Written and put to the pruner: the run may go on, or stops at this epoch.
+            prune = getattr(slot.sink, "decision", None) is not None
+            slot.actor.ack.remote(run_id, epoch, prune)
+            slot.cancel_sent = slot.cancel_sent or prune
+
+    def _sink(self, run_id: str):
+        """The driver-side sink of a run: its ``StoreSink``, and for a study's run the
+        study's hooks (pruner asked per epoch, the study topped up at its end)."""
+        from engine.search.driver import study_sink
+
+        return study_sink(
+            StoreSink(self.store, run_id), self.store, run_id, slots=self.n_workers or 1
+        )
 
     def _finish(self, slot: _Slot) -> None:
         import ray

@@ -31,10 +31,13 @@ class StudySink:
     """A run sink that forwards everything to ``inner`` (the run's ``StoreSink``) and
     adds the study's hooks."""
 
-    def __init__(self, inner, store, run_id: str, study_id: str, slots: int, epochs: int):
+    def __init__(
+        self, inner, store, run_id: str, study_id: str, slots: int, epochs: int, prunes=True
+    ):
         self.inner, self.store = inner, store
         self.run_id, self.study_id = run_id, study_id
         self.slots, self.epochs = max(1, slots), epochs
+        self.prunes = prunes  # the study has a pruner: each epoch may end the run
         self.decision: study_mod.PruneDecision | None = None
 
     def on_start(self, info):
@@ -83,7 +86,12 @@ def study_sink(inner, store, run_id: str, *, slots: int):
     study_id = run["study_id"]
     if study_id is None:
         return inner
-    return StudySink(inner, store, run_id, study_id, slots, run["config"].get("epochs", 0))
+    try:
+        prunes = study_mod.load(store, study_id).plan.search.pruner is not None
+    except KeyError:  # a run whose study row is gone: no hooks to run
+        return inner
+    epochs = run["config"].get("epochs", 0)
+    return StudySink(inner, store, run_id, study_id, slots, epochs, prunes)
 
 
 def start(store, plan, study_id: str, slots: int) -> list[str]:
