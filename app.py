@@ -64,6 +64,8 @@ def main() -> None:
         page.run()
     except Exception as e:  # st.stop / st.rerun / switch_page are BaseExceptions: not caught
         errors.show_unexpected(e, page.title)
+    finally:
+        resources.settle()  # once per server, after the first page is drawn
 
 
 def _with_code_path(problem: StoreError) -> str:

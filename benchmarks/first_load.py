@@ -42,7 +42,12 @@ from benchmarks.common import alternate, summary, write
 from tests.proc_helpers import memory_mib, roles
 
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = "f52096c"  # main before TensorFlow left the server
+# main before TensorFlow left the server; HPLAB_BENCH_BASELINE=<commit> compares with
+# another (e.g. the commit before a change to the first load).
+BASELINE = os.environ.get("HPLAB_BENCH_BASELINE", "f52096c")
+# HPLAB_BENCH_LAUNCH_ONLY=1: only steps 1-2 (Launch clickable, preview drawn), no range
+# tests or memory (a quicker side by side of the first load alone).
+LAUNCH_ONLY = os.environ.get("HPLAB_BENCH_LAUNCH_ONLY", "") not in ("", "0")
 REPEATS = int(os.environ.get("HPLAB_BENCH_REPEATS", "3"))
 WORKERS = 2
 TIMEOUT = 300_000  # ms: TensorFlow imports on a loaded 2-core machine
@@ -84,6 +89,12 @@ def one_cold_start(root: Path, browser) -> dict:
             chart = page.locator(".st-key-setup_schedule_chart .main-svg").first
             expect(chart).to_be_visible(timeout=TIMEOUT)
             t_preview = time.monotonic() - t_goto
+            if LAUNCH_ONLY:
+                page.close()
+                out = {"health_s": health, "launch_s": t_launch, "preview_s": t_preview}
+                out["launch_from_start_s"] = health + t_launch
+                print(f"  launch {t_launch:.2f} s, preview {t_preview:.2f} s", flush=True)
+                return out
 
             page.get_by_text("Find a learning rate").click()
             t_lr = time.monotonic()
@@ -152,28 +163,20 @@ def main() -> None:
         return summary([r[k] for r in runs[side]])
 
     payload: dict = {"baseline": BASELINE, "cpus": os.cpu_count(), "workers": WORKERS}
+    timed = ["launch_s", "preview_s"] + ([] if LAUNCH_ONLY else ["lr_test_s", "lr_test_warm_s"])
     for side in runs:
-        payload[side] = {
-            k: med(side, k)
-            for k in (
-                "health_s",
-                "launch_s",
-                "launch_from_start_s",
-                "preview_s",
-                "lr_test_s",
-                "lr_test_warm_s",
+        payload[side] = {k: med(side, k) for k in ("health_s", "launch_from_start_s", *timed)}
+        if not LAUNCH_ONLY:
+            payload[side]["server_vmhwm_mib"] = summary(
+                [r["memory"]["server_mib"]["VmHWM"] for r in runs[side]]
             )
-        }
-        payload[side]["server_vmhwm_mib"] = summary(
-            [r["memory"]["server_mib"]["VmHWM"] for r in runs[side]]
-        )
         payload[side]["runs"] = runs[side]
+    compared = timed + ([] if LAUNCH_ONLY else ["server_vmhwm_mib"])
     payload["ratio_after_vs_before"] = {
-        k: payload["after"][k]["median"] / payload["before"][k]["median"]
-        for k in ("launch_s", "preview_s", "lr_test_s", "lr_test_warm_s", "server_vmhwm_mib")
+        k: payload["after"][k]["median"] / payload["before"][k]["median"] for k in compared
     }
     payload["load_before"], payload["load_after"] = load0, load1
-    path = write("first_load", payload)
+    path = write("first_load_launch" if LAUNCH_ONLY else "first_load", payload)
 
     print()
     for k, label in (
@@ -182,12 +185,18 @@ def main() -> None:
         ("lr_test_s", "range test click → Use button"),
         ("lr_test_warm_s", "a second range test → Use"),
     ):
+        if k not in timed:
+            continue
         b, a = payload["before"][k], payload["after"][k]
         print(
             f"{label:<34} before {b['median']:6.2f} s [{b['min']:.2f}–{b['max']:.2f}]  "
             f"after {a['median']:6.2f} s [{a['min']:.2f}–{a['max']:.2f}]  "
             f"ratio {payload['ratio_after_vs_before'][k]:.2f}×"
         )
+    if LAUNCH_ONLY:
+        print(f"load average before/after: {load0} / {load1}")
+        print(f"→ {path}")
+        return
     b, a = payload["before"]["server_vmhwm_mib"], payload["after"]["server_vmhwm_mib"]
     print(
         f"{'server peak RSS':<34} before {b['median']:6.0f} MiB  after {a['median']:6.0f} MiB  "

@@ -6,6 +6,11 @@ near the top already knows every run and every problem, each problem also appear
 under its own field, and the Launch button is only live when every planned run is
 valid. Clicking builds the launch again from the state at that moment and queues
 exactly that, then opens the comparison.
+
+The first load is quick because little is drawn and nothing heavy is imported before
+the Launch button: only the open settings tab's widgets are drawn
+(``ui.settings_view``), and what needs pandas (``ui.runs``: the task's caption, the
+review's table) or builds on demand (the Keras script) comes after the launch bar.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from ui import (
     settings_view,
 )
 from ui.launch import MODES
-from ui.runs import ident, loss_label
 from ui.shell import require_shell
 from ui.widgets import FieldNotes, say
 
@@ -88,14 +92,7 @@ if task.has_own_validation:
 if task.multi_output:
     badges.append(":violet-badge[multi-output]")
 tc1, tc2 = st.columns([5, 1], vertical_alignment="center")
-with tc1:
-    st.caption(
-        f"From {cite(task.source)}: {ident(d['optimizer'])}, lr {d['learning_rate']:g}, "
-        f"batch {d['batch_size']}, {d['epochs']} epochs, `{loss_label(d['loss'])}` loss, "
-        f"{task.data['n_train']} examples"
-        + (f" + {task.data['n_val']} validation" if task.has_own_validation else "")
-        + ("  " + " ".join(badges) if badges else "")
-    )
+task_caption = tc1.empty()  # filled after the launch bar (ui.runs imports pandas)
 with tc2, st.popover("About the task", width="stretch"):
     st.write(task.description)
 
@@ -152,3 +149,15 @@ launch_view.review(L, gpu=gpu)
 # ----------------------------------------------------------------------------- LR preview
 
 launch_view.preview(L)
+
+# ----------------------------------------------------------------------------- header, late
+
+from ui.runs import ident, loss_label  # noqa: E402 (pandas: after Launch is on screen)
+
+task_caption.caption(
+    f"From {cite(task.source)}: {ident(d['optimizer'])}, lr {d['learning_rate']:g}, "
+    f"batch {d['batch_size']}, {d['epochs']} epochs, `{loss_label(d['loss'])}` loss, "
+    f"{task.data['n_train']} examples"
+    + (f" + {task.data['n_val']} validation" if task.has_own_validation else "")
+    + ("  " + " ".join(badges) if badges else "")
+)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, MutableMapping
 
-import pandas as pd
 import streamlit as st
 
 from engine.config import shape_of
@@ -20,7 +19,6 @@ from engine.sweep import new_sweep_id
 from ui import launch, navigation, plan, preview_view, resources
 from ui.launch import Launch
 from ui.palette import run_colors
-from ui.runs import differing_keys, summary
 from ui.widgets import escape_md, problem_list, say
 
 DURATION_HELP = (
@@ -130,15 +128,16 @@ def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None] = on_launc
                 "`python -m engine run`.",
             )
         with lc3:
-            script = resources.export_script_for(first) if first else None
+            scripted = first is not None and resources.can_export_script()
             st.download_button(
                 "Keras script",
-                data=script or "",
+                # Built when clicked, not on every rerun of the page.
+                data=(lambda: resources.export_script_for(first) or "") if scripted else "",
                 file_name=f"hplab_{first['task'].replace('-', '_')}.py" if first else "hplab.py",
                 mime="text/x-python",
                 icon=":material/code:",
                 key="setup_export_script",
-                disabled=script is None,
+                disabled=not scripted,
                 width="stretch",
                 on_click="ignore",
                 help="A standalone Keras script that reproduces the first planned run.",
@@ -169,6 +168,10 @@ def review(L: Launch, *, gpu: bool) -> None:
 
     valid = L.valid
     if valid:
+        import pandas as pd  # (not before Launch is drawn: a first load's second)
+
+        from ui.runs import differing_keys, summary
+
         configs = [c for _, c in valid]
         # One column per top-level setting that differs; objects are summarised by name
         # (the Run column already says "sgd · momentum 0.9").

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import gc
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -69,7 +70,6 @@ def store() -> RunStore:
     reading a stale snapshot (measured: runs queued from the page were invisible to
     the workers). So the pool is created first and its store is shared.
     """
-    _settle()
     ex = executor()
     return ex.store if ex is not None else _store(store_path())
 
@@ -105,9 +105,15 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
+def settle() -> None:
+    """Once per server, after a page is drawn (``app.py``): import what every page draws
+    with, then ``_freeze_heap``. After, not before: on a cold server the first page
+    (Set up runs, its Launch button) is on screen without waiting for pandas."""
+    _settle()
+
+
 @st.cache_resource(show_spinner=False)
 def _settle() -> bool:
-    """Once per server: import what every page draws with, then ``_freeze_heap``."""
     # A warm-up, not a dependency (the pages import these): by name, so this module
     # stays below the views in the import graph.
     for module in ("ui.charts", "ui.runs"):  # Plotly; pandas and the engine's registries
@@ -280,6 +286,11 @@ def lr_range_ticket(key: str):
     """Where the range test of ``lr_find_key(...)`` stands (None: not asked, or gone)."""
     svc = tf_service()
     return None if svc is None else svc.ticket("lr_find", key)
+
+
+def can_export_script() -> bool:
+    """Whether ``engine.export_script`` is there (without importing it)."""
+    return importlib.util.find_spec("engine.export_script") is not None
 
 
 def export_script_for(cfg: dict) -> str | None:

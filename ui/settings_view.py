@@ -1,5 +1,12 @@
 """Set up runs › Settings: the form, generated from the registries, in five tabs.
 
+Only the open tab's widgets are drawn (``st.tabs(on_change="rerun")``: switching tabs
+reruns the page, and each tab's ``.open`` says which one to draw): a first page load
+sends one tab's widgets, not every setting's. Nothing is lost by not drawing a tab:
+every field keeps its value in session state (the form's keys are filled from the
+task's defaults up front, and every widget is ``persist_state="session"``), and the
+launch is built from that state (``ui.launch.build``), never from drawn widgets.
+
 Tab labels never change (a changed label is a new tab to Streamlit, which would jump
 back to the first one), so what each tab holds that needs a look — errors to fix,
 warnings — is said in a caption above them, and each problem is drawn under its own
@@ -30,6 +37,7 @@ TABS = {
     "Callbacks": ("callbacks",),
     "Precision & compile": ("precision", "jit_compile", "run_eagerly"),
 }
+TABS_KEY = "setup_tabs"  # session state holds the open tab's label
 
 
 def settings(task: Task, notes: FieldNotes, L: Launch) -> None:
@@ -52,26 +60,43 @@ def settings(task: Task, notes: FieldNotes, L: Launch) -> None:
         )
     elif flags:
         st.caption("Look at " + "; ".join(flags))
-    tabs = st.tabs(list(TABS), key="setup_tabs")
-    with tabs[0]:
-        form.section_optimizer(
-            notes,
-            lr_finder_view.lr_note,
-            lambda: lr_finder_view.lr_finder(L.base_cfg, L.base_problems),
-        )
-    with tabs[1]:
-        c1, c2 = st.columns(2, gap="large")
-        with c1:
-            form.section_data(task, notes)
-        with c2:
-            form.section_model(task, notes)
-    with tabs[2]:
-        form.section_loss(task, notes)
-    with tabs[3]:
-        st.caption(
-            "Callbacks act between epochs. Early stopping ends a run when the monitored value "
-            "stops improving; reduce-LR-on-plateau multiplies the learning rate down."
-        )
-        form.section_callbacks(notes)
-    with tabs[4]:
-        form.section_precision(notes)
+    tabs = st.tabs(list(TABS), key=TABS_KEY, on_change="rerun")
+    for tab, draw in zip(tabs, _SECTIONS, strict=True):
+        if tab.open is not False:  # (None: a Streamlit that draws every tab)
+            with tab:
+                draw(task, notes, L)
+
+
+def _optimizer(task: Task, notes: FieldNotes, L: Launch) -> None:  # noqa: ARG001
+    form.section_optimizer(
+        notes,
+        lr_finder_view.lr_note,
+        lambda: lr_finder_view.lr_finder(L.base_cfg, L.base_problems),
+    )
+
+
+def _data_model(task: Task, notes: FieldNotes, L: Launch) -> None:  # noqa: ARG001
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        form.section_data(task, notes)
+    with c2:
+        form.section_model(task, notes)
+
+
+def _loss(task: Task, notes: FieldNotes, L: Launch) -> None:  # noqa: ARG001
+    form.section_loss(task, notes)
+
+
+def _callbacks(task: Task, notes: FieldNotes, L: Launch) -> None:  # noqa: ARG001
+    st.caption(
+        "Callbacks act between epochs. Early stopping ends a run when the monitored value "
+        "stops improving; reduce-LR-on-plateau multiplies the learning rate down."
+    )
+    form.section_callbacks(notes)
+
+
+def _precision(task: Task, notes: FieldNotes, L: Launch) -> None:  # noqa: ARG001
+    form.section_precision(notes)
+
+
+_SECTIONS = (_optimizer, _data_model, _loss, _callbacks, _precision)  # in TABS' order

@@ -69,10 +69,13 @@ def launch_blocked(page) -> None:
 
 
 def open_tab(page, name: str) -> None:
+    """Click a settings tab; only the open tab's widgets are drawn, so the click reruns
+    the page, and the tab is ready once that rerun is over."""
     page.get_by_role("tab", name=name, exact=True).click()
     expect(page.get_by_role("tab", name=name, exact=True)).to_have_attribute(
         "aria-selected", "true"
     )
+    settled(page)
 
 
 # ----------------------------------------------------------------------------- defect 1
@@ -368,3 +371,48 @@ def test_two_tabs_launching_at_once_both_queue_and_both_show(server, page):
         )
         no_traceback(tab)
     other.close()
+
+
+# ----------------------------------------------------------------------------- lazy tabs
+
+
+def test_only_the_open_tab_is_drawn_and_values_typed_in_others_launch(server, page):
+    """A first load draws one settings tab, not five (issue 10, first load): a value
+    typed in one tab survives visits to other tabs and back, and is the one launched."""
+    store = RunStore(server.store)
+    before = {r["id"] for r in store.list_runs()}
+    open_setup(server, page)
+    seed, jit = page.locator(".st-key-cfg-seed input"), page.locator(".st-key-cfg-jit_compile")
+    expect(page.locator(".st-key-cfg-epochs input")).to_be_visible()
+    assert seed.count() == 0 and jit.count() == 0  # other tabs: not drawn at all
+
+    open_tab(page, "Data & model")
+    type_into(page, "cfg-seed", "7")
+    expect(seed).to_have_value("7")
+    settled(page)
+    open_tab(page, "Precision & compile")
+    expect(seed).to_have_count(0)
+    jit.locator("label").click()  # a second tab's value, typed in between
+    expect(jit.locator("input")).to_be_checked()
+    settled(page)
+    open_tab(page, "Optimizer & schedule")
+    type_into(page, "cfg-epochs", "2")
+    expect(page.locator(".st-key-setup_launch_bar")).to_contain_text("2 epochs")
+    settled(page)
+    open_tab(page, "Data & model")
+    expect(seed).to_have_value("7")  # survived two other tabs
+    open_tab(page, "Precision & compile")
+    expect(jit.locator("input")).to_be_checked()
+
+    expect(page.locator(LAUNCH)).to_be_enabled()
+    page.locator(LAUNCH).click()
+    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=TIMEOUT)
+    new = wait_until(
+        lambda: [r for r in store.list_runs() if r["id"] not in before],
+        timeout=30,
+        what="the launched run in the store",
+    )
+    (run,) = new
+    cfg = run["config"]
+    assert (cfg["seed"], cfg["jit_compile"], cfg["epochs"]) == (7, True, 2)
+    no_traceback(page)

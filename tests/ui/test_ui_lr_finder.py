@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ui_helpers import all_text, open_app, run_until
+from ui_helpers import all_text, open_app, open_tab, run_until
 
 from ui import resources
 from ui.charts import LR_FINDER_COLOR, RAW_ALPHA, lr_finder_figure
@@ -85,7 +85,9 @@ def _finder_chart(at):
 def test_finding_a_learning_rate_fills_the_form(store_path):
     at = open_app()
     assert at.selectbox(key="cfg-task").value == "regression"
+    open_tab(at, "Data & model")
     at.number_input(key="cfg-data-n_train").set_value(400).run()
+    open_tab(at, "Optimizer & schedule")
     at.select_slider(key="setup_lrf_updates").set_value(50).run()
     assert _finder_chart(at) is None and not at.button(key="setup_lrf_run").disabled
     at.button(key="setup_lrf_run").click().run()
@@ -116,7 +118,9 @@ def test_finding_a_learning_rate_fills_the_form(store_path):
 
 def test_bad_form_input_names_the_field_and_offers_no_finder(store_path):
     at = open_app()
+    open_tab(at, "Data & model")
     at.number_input(key="cfg-data-n_train").set_value(50).run()
+    open_tab(at, "Optimizer & schedule")
     at.number_input(key="cfg-batch_size").set_value(64).run()
     assert any("Fix these settings first" in e.value for e in at.error)
     assert any("batch_size" in e.value and "training examples" in e.value for e in at.error)

@@ -8,7 +8,16 @@ import sys
 import textwrap
 
 import pytest
-from ui_helpers import PAGES, ROOT, TEACHING_PAGES, all_text, chart_titles, open_app, run_until
+from ui_helpers import (
+    PAGES,
+    ROOT,
+    TEACHING_PAGES,
+    all_text,
+    chart_titles,
+    open_app,
+    open_tab,
+    run_until,
+)
 
 from engine.config import validate
 from engine.spec.precision import CPU_WARNING
@@ -152,6 +161,9 @@ def test_pages_render_without_importing_tensorflow(tmp_path):
 def test_setup_page_has_every_knob(store_path):
     at = open_app()
     keys = _keys(at)
+    for tab in [t.label for t in at.tabs][1:]:  # only the open tab's widgets are drawn
+        keys |= _keys(open_tab(at, tab))
+    open_tab(at, at.tabs[0].label)
     for k in (
         "cfg-task",
         "cfg-optimizer",
@@ -201,6 +213,7 @@ def test_nested_params_follow_the_chosen_entry(store_path):
     keys = _keys(at)
     assert {"cfg-schedule-cosine_decay-decay_steps", "cfg-schedule-cosine_decay-alpha"} <= keys
     assert at.number_input(key="cfg-schedule-cosine_decay-decay_steps").value is None  # auto
+    open_tab(at, "Callbacks")
     at.toggle(key="cfg-cb-early_stopping").set_value(True).run()
     assert "cfg-cb-early_stopping-patience" in _keys(at)
     assert not at.exception
@@ -213,8 +226,10 @@ def test_switching_task_loads_the_documents_defaults(store_path):
     assert at.selectbox(key="cfg-schedule").value == "warmup_cosine"
     assert at.selectbox(key="cfg-clip").value == "global_clipnorm"
     assert at.number_input(key="cfg-epochs").value == 30
+    open_tab(at, "Loss & metrics")
     assert at.toggle(key="cfg-loss-sparse_categorical_crossentropy-from_logits").value is True
     # The document's mixed_float16 on this CPU: the warning says so, next to the field.
+    open_tab(at, "Precision & compile")
     assert any(CPU_WARNING in w.value for w in at.warning)
 
 
@@ -291,7 +306,9 @@ def test_preset_replays_the_documents_comparison(store_path):
 
 def test_a_bad_field_is_named_under_it_and_blocks_launch(store_path):
     at = open_app()
+    open_tab(at, "Data & model")
     at.number_input(key="cfg-data-n_train").set_value(50).run()
+    open_tab(at, "Optimizer & schedule")
     at.number_input(key="cfg-batch_size").set_value(64).run()
     errors = [e.value for e in at.error]
     assert any("batch_size" in e and "must be ≤ the 40 training examples" in e for e in errors)
@@ -302,6 +319,7 @@ def test_a_bad_field_is_named_under_it_and_blocks_launch(store_path):
 def test_from_logits_mismatch_shows_the_validators_message(store_path):
     at = open_app()
     at.selectbox(key="cfg-task").set_value("multiclass-10").run()
+    open_tab(at, "Loss & metrics")
     at.toggle(key="cfg-loss-sparse_categorical_crossentropy-from_logits").set_value(False).run()
     assert any("from_logits" in e.value and "must be true" in e.value for e in at.error)
     assert at.button(key="setup_launch").disabled
@@ -311,6 +329,7 @@ def test_traps_are_warned_about(store_path):
     at = open_app()
     at.number_input(key="cfg-learning_rate").set_value(0.5).run()
     assert any("× the top of Adam's usual range" in w.value for w in at.warning)
+    open_tab(at, "Precision & compile")
     at.toggle(key="cfg-jit_compile").set_value(True).run()
     assert any(JIT_NOTE in w.value for w in at.warning)
     at.selectbox(key="cfg-precision").set_value("mixed_float16").run()

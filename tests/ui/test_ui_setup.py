@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.elements.lib.js_number import JSNumber
-from ui_helpers import ROOT, open_app
+from ui_helpers import ROOT, open_app, open_tab
 
 from engine.config import SCALARS, validate
 from engine.spec.callbacks import CALLBACKS
@@ -125,9 +125,12 @@ def test_the_launch_is_rebuilt_from_state_at_the_click(store_path):
 def test_tab_labels_never_change(store_path):
     at = open_app()
     labels = [t.label for t in at.tabs]
+    open_tab(at, "Precision & compile")
     at.selectbox(key="cfg-precision").set_value("mixed_float16").run()
     assert [t.label for t in at.tabs] == labels
+    assert at.session_state["setup_tabs"] == "Precision & compile"  # still open
     assert any("**Precision & compile**: 1 warning" in c.value for c in at.caption)
+    open_tab(at, "Optimizer & schedule")
     at.number_input(key="cfg-batch_size").set_value(0).run()
     assert [t.label for t in at.tabs] == labels
     assert any("**Optimizer & schedule**: 1 to fix" in c.value for c in at.caption)

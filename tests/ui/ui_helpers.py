@@ -31,6 +31,13 @@ def open_app(page: str | None = None, *, preview: bool = False, **state) -> AppT
     return at.run()
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Open one of Set up runs' settings tabs, as a click on it does: only the open tab's
+    widgets are drawn (``ui.settings_view``)."""
+    at.session_state["setup_tabs"] = label
+    return at.run()
+
+
 def chart_titles(at: AppTest) -> list[str | None]:
     """Titles of the Plotly charts on the page, in order (None for untitled ones)."""
     return [
