@@ -47,17 +47,7 @@ if not data.trials:
 
 # ----------------------------------------------------------------------------- summary
 
-c1, c2, c3 = st.columns([2, 2, 3])
-with c1:
-    study_view.render_best(data)
-with c2:
-    study_view.render_pruning(data)
-with c3, st.container(border=True):
-    st.markdown("**Open a trial**")
-    study_view.render_trial_picker(data, state)
-    navigation.link_compare(
-        "Compare every trial", sweep=study_id, icon=":material/stacked_line_chart:"
-    )
+study_view.render_summary(data)
 
 st.caption(
     "Click a trial's point (or draw a box around several) to open its curves in Watch & "
@@ -120,6 +110,12 @@ with s1:
             st.info(note, icon=":material/info:")
         else:
             st.plotly_chart(fig, key=f"study_contour_{study_id}", config=study_view.PLOT_CONFIG)
-with s2:
-    st.markdown("**Trials**")
-    st.dataframe(study_view.trials_table(data), hide_index=True, height=380)
+with s2, st.container(border=True):
+    st.markdown("**Open a trial**")
+    study_view.render_trial_picker(data, state)
+    navigation.link_compare(
+        "Compare every trial", sweep=study_id, icon=":material/stacked_line_chart:"
+    )
+
+st.markdown("**Trials**")
+st.dataframe(study_view.trials_table(data), hide_index=True)

@@ -222,6 +222,8 @@ def history_figure(data: StudyData) -> go.Figure:
             tr.hovertext = [_trial_text(by_number[int(n)], data.metric) for n in tr.x]
             tr.hoverinfo = "text"
             tr.marker.size = 9
+        elif tr.mode == "lines":  # best so far: not a trial of its own, so not a target
+            tr.hoverinfo = "skip"
         fig.add_trace(tr, row=1, col=1)
     for kind, color, symbol in lanes:
         ts = [t for t in no_value if _lane(t) == kind]
@@ -378,16 +380,44 @@ def intermediate_figure(data: StudyData) -> tuple[go.Figure | None, list[Trial]]
                     "line": {"width": 1, "color": "white"},
                 },
                 customdata=[t.run_id],
-                hovertext=[_trial_text(t, data.metric)],
+                hovertext=[f"{_trial_text(t, data.metric)} · last {fmt_num(tr.y[-1])}"],
                 hoverinfo="text",
                 name=f"{t.status} here",
                 showlegend=False,
             )
         )
+    _fit_y(fig, data)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text=data.metric)
     fig.update_layout(showlegend=False)
     return _style(fig, 380, f"Intermediate values · {data.metric} per epoch"), undrawn
+
+
+def _fit_y(fig: go.Figure, data: StudyData) -> None:
+    """The y range of the trials that did not blow up: a diverged trial's last finite
+    value (1e34) would flatten every other line. Its ✕ then sits at the top edge and
+    its hover gives the real value."""
+    failed = {t.run_id for t in data.trials if t.status not in ("completed", "pruned")}
+    failed -= {t.run_id for t in data.trials if t.running}
+    ys = [
+        y
+        for tr in fig.data
+        if tr.mode == "lines+markers" and tr.customdata[0] not in failed
+        for y in tr.y
+    ]
+    if not ys:
+        return
+    lo, hi = min(ys), max(ys)
+    pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1.0
+    lo, hi = lo - pad, hi + pad
+    beyond = any(not lo <= y <= hi for tr in fig.data if tr.mode == "lines+markers" for y in tr.y)
+    if not beyond:
+        return
+    fig.update_yaxes(range=[lo, hi])
+    for tr in fig.data:
+        if tr.mode == "markers":  # the end marks: at the edge, never off the chart
+            tr.y = [min(max(y, lo), hi) for y in tr.y]
+            tr.cliponaxis = False
 
 
 def _intermediate_trace(t: Trial, x: list, y: list, metric: str) -> go.Scatter:
@@ -466,44 +496,42 @@ def render_header(data: StudyData) -> None:
     )
 
 
-def render_best(data: StudyData) -> None:
+def render_summary(data: StudyData) -> None:
+    """One bordered line each: the best trial (value, values, links) and what pruning
+    stopped and saved; short enough that the figures start on the first screen."""
     best = data.report.get("best")
-    with st.container(border=True):
-        if not best:
-            st.markdown("**Best trial**: none yet")
-            st.caption(
-                "No trial has finished with a value yet"
-                + (" (pruned and diverged trials have none)." if data.trials else ".")
-            )
-            return
-        st.markdown(f"**Best trial: #{best['number']}**")
-        st.metric(f"{data.metric} ({data.direction})", fmt_num(best["value"]))
-        st.markdown(
-            "\n".join(
-                f"- {literal.md(k)} = **{literal.md(_value(v))}**"
-                for k, v in best["params"].items()
-            )
-        )
-        with st.container(horizontal=True, gap="small"):
-            navigation.link_compare("Curves", runs=[best["run_id"]], icon=":material/monitoring:")
-            navigation.link_run(best["run_id"], "Run detail", icon=":material/insights:")
-
-
-def render_pruning(data: StudyData) -> None:
     p = data.report["pruning"]
-    with st.container(border=True):
-        st.markdown("**Pruning**")
-        if data.pruner is None:
-            st.caption("This study has no pruner: every trial trains all its epochs.")
-        c1, c2 = st.columns(2)
-        c1.metric("pruned trials", p["pruned"])
-        c2.metric(
-            "epochs saved", p["epochs_saved"], help=f"{p['epochs_trained']} epochs trained in all"
-        )
-        if p["at_epochs"]:
-            st.caption(
-                "stopped at " + ", ".join(f"epoch {e}: {n}" for e, n in p["at_epochs"].items())
+    with st.container(border=True, horizontal=True, vertical_alignment="center", gap="small"):
+        if best:
+            values = " · ".join(
+                f"{literal.md(k)} = **{literal.md(_value(v))}**" for k, v in best["params"].items()
             )
+            st.markdown(
+                f"**Best trial #{best['number']}** · {data.metric} **{fmt_num(best['value'])}**"
+                f" · {values}",
+                width="content",
+            )
+            navigation.link_compare(
+                "Curves", runs=[best["run_id"]], icon=":material/monitoring:", width="content"
+            )
+            navigation.link_run(
+                best["run_id"], "Run detail", icon=":material/insights:", width="content"
+            )
+        else:
+            st.markdown(
+                "**Best trial**: none yet — no trial has finished with a value"
+                + (" (pruned and diverged trials have none)" if data.trials else ""),
+                width="content",
+            )
+    if data.pruner is None:
+        pruning = "no pruner: every trial trains all its epochs"
+    else:
+        at = ", ".join(f"{n} at epoch {e}" for e, n in p["at_epochs"].items())
+        pruning = (
+            f"**{p['pruned']}** pruned" + (f" ({at})" if at else "") + f" · **{p['epochs_saved']}**"
+            f" epochs saved of {p['epochs_trained'] + p['epochs_saved']}"
+        )
+    st.caption(f"Pruning ({data.pruner or 'none'}): {pruning}")
 
 
 def _value(v: Any) -> str:
@@ -520,9 +548,13 @@ def render_trial_picker(data: StudyData, state: MutableMapping) -> None:
     """Choose one trial: its summary and links to its curves and its detail page."""
     by_id = {t.run_id: t for t in data.trials}
     key = f"study_trial_{data.study_id}"
-    if state.get(key) not in by_id:
-        best = data.report.get("best")
-        state[key] = best["run_id"] if best and best["run_id"] in by_id else data.trials[-1].run_id
+    best = data.report.get("best")
+    default = best["run_id"] if best and best["run_id"] in by_id else data.trials[-1].run_id
+    # The best trial until the person picks another; a new best (the study still runs)
+    # takes over again.
+    if state.get(key) not in by_id or state.get(f"{key}_default") != default:
+        state[key] = default
+    state[f"{key}_default"] = default
     run_id = st.selectbox(
         "Trial",
         list(by_id),

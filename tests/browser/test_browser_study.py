@@ -60,7 +60,10 @@ def shoot(page, tmp_path, name: str) -> None:
         page.set_viewport_size({"width": w, "height": h})
         page.wait_for_function(PLOTS_FIT, timeout=20_000)
         page.screenshot(path=str(tmp_path / f"{name}-{w}x{h}.png"))
-        page.screenshot(path=str(tmp_path / f"{name}-{w}x{h}-full.png"), full_page=True)
+    tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": tall + 40})
+    page.wait_for_function(PLOTS_FIT, timeout=20_000)
+    page.screenshot(path=str(tmp_path / f"{name}-whole-page.png"))
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
@@ -132,7 +135,11 @@ def test_study_page_refreshes_draws_the_search_and_opens_a_trials_run(server, pa
     # --- back on the study, the picker opens the best trial's Run detail
     page.goto(f"{server.url}/study?study={SID}")
     expect(page.get_by_role("heading", name="Study")).to_be_visible(timeout=60_000)
-    page.get_by_role("link", name="Run detail").last.click()
+    expect(page.get_by_text("Open a trial")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    picker = page.get_by_role("link", name="Run detail").last  # the picker's, not the menu's
+    assert f"run={best['id']}" in picker.get_attribute("href")  # the best trial first
+    picker.click()
     expect(page.get_by_role("heading", name="Run detail")).to_be_visible(timeout=30_000)
-    wait_until(lambda: f"run={best['id']}" in page.url, timeout=30, what="the run address")
+    wait_until(lambda: f"run={best['id']}" in page.url, timeout=30, what=f"run= in {page.url}")
     no_exception(page)

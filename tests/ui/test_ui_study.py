@@ -92,11 +92,13 @@ def test_a_finished_study_shows_every_figure_and_its_best_trial(store):
     runs = store.list_runs(sweep_id=SID)
     best = min((r for r in runs if r["status"] == "completed"), key=lambda r: r["best"]["val_loss"])
     number = study_mod.load(store, SID).trials[best["id"]].number
-    assert f"**Best trial: #{number}**" in text
-    (value,) = [m.value for m in at.metric if m.label.startswith("val_loss")]
-    assert value == study_view.fmt_num(best["best"]["val_loss"])
+    assert (
+        f"**Best trial #{number}** · val_loss **{study_view.fmt_num(best['best']['val_loss'])}**"
+        in text
+    )
     pruned = [r for r in runs if r["status"] == "pruned"]
-    assert {m.label: m.value for m in at.metric}["pruned trials"] == str(len(pruned))
+    saved = sum(3 - r["epochs_done"] for r in pruned)
+    assert f"**{len(pruned)}** pruned" in text and f"**{saved}** epochs saved" in text
 
 
 def test_pruned_and_diverged_trials_are_marked_never_plotted_as_values(store):
@@ -195,7 +197,7 @@ def test_a_study_still_running_refreshes_and_has_no_best_yet(store):
     assert not at.exception, [e.message for e in at.exception]
     text = all_text(at)
     assert "Study still running: 0 of 6 trials done" in text
-    assert "none yet" in text and "this study has 0" in text
+    assert "**Best trial**: none yet" in text and "this study has 0" in text
     assert "The slice plot needs a finished trial" in text
     # The address picks a study once.
     at.query_params["study"] = SID
