@@ -215,10 +215,10 @@ def history_figure(data: StudyData) -> go.Figure:
         row_heights=[0.78, 0.22] if lanes else [1.0],
     )
     run_of = data.run_of
+    by_number = {t.number: t for t in data.trials}
     for tr in base.data:
         if tr.mode == "markers" and tr.x is not None:
             tr.customdata = [run_of.get(int(n)) for n in tr.x]
-            by_number = {t.number: t for t in data.trials}
             tr.hovertext = [_trial_text(by_number[int(n)], data.metric) for n in tr.x]
             tr.hoverinfo = "text"
             tr.marker.size = 9
@@ -306,6 +306,7 @@ def slice_figure(data: StudyData) -> go.Figure | None:
             tr.hovertext = [_trial_text(by_number[int(n)], data.metric) for n in numbers]
             tr.hoverinfo = "x+text"
             tr.marker.colorscale = [[0, "#9ecae1"], [1, "#08306b"]]  # Optuna's starts white
+    fig.update_xaxes(nticks=6)  # a narrow log range otherwise crowds its labels
     return _style(fig, 340, f"Slice · {data.metric} against each parameter")
 
 
