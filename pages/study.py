@@ -49,11 +49,6 @@ if not data.trials:
 
 study_view.render_summary(data)
 
-st.caption(
-    "Click a trial's point (or draw a box around several) to open its curves in Watch & "
-    "compare. Pruned and diverged trials have no value: they are marked, never plotted as one."
-)
-
 # ----------------------------------------------------------------------------- history
 
 h1, h2 = st.columns([3, 2])
@@ -66,6 +61,11 @@ with h2:
         st.info(note, icon=":material/info:")
     else:
         st.plotly_chart(fig, key=f"study_importance_{study_id}", config=study_view.PLOT_CONFIG)
+
+st.caption(
+    "Click a trial's point (or draw a box around several) to open its curves in Watch & "
+    "compare. Pruned and diverged trials have no value: they are marked, never plotted as one."
+)
 
 # ----------------------------------------------------------------------------- per epoch
 

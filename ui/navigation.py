@@ -1,10 +1,10 @@
 """Moving between pages: the one home of the addresses and the session keys they set.
 
 Every page opens by its address — ``/compare?sweep=…`` (one whole launch), ``?runs=a,b``,
-``&tab=Gradients``, ``/run?run=…``, ``/demos?demo=…`` — so a link shows what the page
-will show, a reload keeps it and a link can be shared. The address wins once (a new
-link, a launch), then the person's own choices do, and the compare page's address
-follows what it shows.
+``&tab=Gradients``, ``/run?run=…``, ``/study?study=…``, ``/demos?demo=…`` — so a link
+shows what the page will show, a reload keeps it and a link can be shared. The address
+wins once (a new link, a launch), then the person's own choices do, and the compare
+page's address follows what it shows.
 
 A button's callback cannot switch pages (Streamlit only allows it from the script), so
 callbacks leave their destination with ``go_next`` and the page's next run follows it

@@ -215,10 +215,10 @@ def history_figure(data: StudyData) -> go.Figure:
         row_heights=[0.78, 0.22] if lanes else [1.0],
     )
     run_of = data.run_of
+    by_number = {t.number: t for t in data.trials}
     for tr in base.data:
         if tr.mode == "markers" and tr.x is not None:
             tr.customdata = [run_of.get(int(n)) for n in tr.x]
-            by_number = {t.number: t for t in data.trials}
             tr.hovertext = [_trial_text(by_number[int(n)], data.metric) for n in tr.x]
             tr.hoverinfo = "text"
             tr.marker.size = 9
@@ -281,7 +281,12 @@ def importance_figure(data: StudyData) -> tuple[go.Figure | None, str | None]:
             fig = vis.plot_param_importances(data.study, target_name=data.metric)
     except (ValueError, RuntimeError) as e:
         return None, f"parameter importances cannot be computed here: {e}"
-    return _style(fig, 380, "Parameter importances"), None
+    fig.update_traces(marker_color=RUN_COLORS[0], textposition="outside", cliponaxis=False)
+    fig.update_xaxes(title_text="importance (PED-ANOVA, Optuna's default)")
+    fig.update_yaxes(title_text=None)
+    fig = _style(fig, 380, "Parameter importances")
+    fig.update_layout(margin={"r": 40})
+    return fig, None
 
 
 def slice_figure(data: StudyData) -> go.Figure | None:
@@ -300,6 +305,8 @@ def slice_figure(data: StudyData) -> go.Figure | None:
             tr.customdata = [run_of.get(int(n)) for n in numbers]
             tr.hovertext = [_trial_text(by_number[int(n)], data.metric) for n in numbers]
             tr.hoverinfo = "x+text"
+            tr.marker.colorscale = [[0, "#9ecae1"], [1, "#08306b"]]  # Optuna's starts white
+    fig.update_xaxes(nticks=6)  # a narrow log range otherwise crowds its labels
     return _style(fig, 340, f"Slice · {data.metric} against each parameter")
 
 
@@ -387,7 +394,8 @@ def intermediate_figure(data: StudyData) -> tuple[go.Figure | None, list[Trial]]
             )
         )
     _fit_y(fig, data)
-    fig.update_xaxes(title_text="epoch")
+    last = max((max(tr.x) for tr in fig.data if tr.x), default=0)
+    fig.update_xaxes(title_text="epoch", dtick=1 if last <= 20 else None)
     fig.update_yaxes(title_text=data.metric)
     fig.update_layout(showlegend=False)
     return _style(fig, 380, f"Intermediate values · {data.metric} per epoch"), undrawn
@@ -488,19 +496,30 @@ def render_header(data: StudyData) -> None:
         for s in ("completed", "pruned", "diverged", "failed", "running", "queued")
         if counts.get(s)
     ]
-    pruner = data.pruner or "no pruner"
     st.caption(
-        f"**{data.sampler}** sampler · **{pruner}** · {data.metric} ({data.direction}) · "
+        f"**{data.sampler}** sampler · {data.metric} ({data.direction}) · "
         f"{len(data.trials)} of {data.budget} trials asked"
-        + (f" · {', '.join(parts)}" if parts else "")
+        + (f": {', '.join(parts)}" if parts else "")
+        + f" · {pruning_text(data)}"
+    )
+
+
+def pruning_text(data: StudyData) -> str:
+    p = data.report["pruning"]
+    if data.pruner is None:
+        return "no pruner: every trial trains all its epochs"
+    at = ", ".join(f"{n} at epoch {e}" for e, n in p["at_epochs"].items())
+    return (
+        f"pruning (**{data.pruner}**): **{p['pruned']}** pruned"
+        + (f" ({at})" if at else "")
+        + f", **{p['epochs_saved']}** epochs saved of {p['epochs_trained'] + p['epochs_saved']}"
     )
 
 
 def render_summary(data: StudyData) -> None:
-    """One bordered line each: the best trial (value, values, links) and what pruning
-    stopped and saved; short enough that the figures start on the first screen."""
+    """One bordered line: the best trial (value, values, links), short enough that the
+    figures start on the first screen."""
     best = data.report.get("best")
-    p = data.report["pruning"]
     with st.container(border=True, horizontal=True, vertical_alignment="center", gap="small"):
         if best:
             values = " · ".join(
@@ -523,15 +542,6 @@ def render_summary(data: StudyData) -> None:
                 + (" (pruned and diverged trials have none)" if data.trials else ""),
                 width="content",
             )
-    if data.pruner is None:
-        pruning = "no pruner: every trial trains all its epochs"
-    else:
-        at = ", ".join(f"{n} at epoch {e}" for e, n in p["at_epochs"].items())
-        pruning = (
-            f"**{p['pruned']}** pruned" + (f" ({at})" if at else "") + f" · **{p['epochs_saved']}**"
-            f" epochs saved of {p['epochs_trained'] + p['epochs_saved']}"
-        )
-    st.caption(f"Pruning ({data.pruner or 'none'}): {pruning}")
 
 
 def _value(v: Any) -> str:
