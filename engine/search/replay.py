@@ -64,6 +64,10 @@ def replay(
     series = store.epoch_series([r["id"] for r in runs], keys=[metric], max_points=None)
     minimize = direction == "minimize"
     study = optuna.create_study(
+        # Hyperband assigns a trial's bracket by a hash of the study's name: named as the
+        # engine names a study (its sweep id), the replay is the same in every process and
+        # a study's replay through its own pruner repeats what the pruner did.
+        study_name=sweep_id,
         direction=direction,
         sampler=optuna.samplers.RandomSampler(seed=0),
         pruner=pruners.make(spec),
