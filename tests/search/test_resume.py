@@ -7,18 +7,23 @@ is a poll with a deadline."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 
+import pytest
+
+from engine.executor import get_executor
 from engine.executor.worker import parse_worker_id, pid_alive
 from engine.search import driver
 from engine.search.report import report
+from engine.search.space import parse_study
 from engine.search.study import load
 from engine.store import RunStore
-from tests.proc_helpers import ROOT, engine_cli, time_to_exit, wait_for
+from tests.proc_helpers import ROOT, engine_cli, ray_turn, time_to_exit, wait_for
 
 # About 2-3 s a trial once a worker is warm: long enough to be killed mid-trial.
 BASE = {"task": "regression", "epochs": 40, "data": {"n_train": 1000, "n_test": 32}}
@@ -148,3 +153,32 @@ def test_a_worker_killed_mid_trial_fails_its_run_and_the_study_goes_on(tmp_path)
     assert driver.finished(store, sid)
     out = report(store, sid)
     assert out["trials"]["asked"] == 2 and out["trials"]["failed"] == 1
+
+
+@pytest.mark.parametrize("backend", ["local", pytest.param("ray", marks=pytest.mark.ray)])
+def test_a_lost_trial_tops_its_study_up_with_no_driver_waiting(tmp_path, backend):
+    """Nothing but the pool serves the study (no ``driver.wait``, no ``engine worker``
+    loop): the pool that sees a worker die asks the study's next trial itself."""
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    sid = "sw-lost"
+    sweep = json.loads(_study_file(tmp_path, trials=2).read_text())
+    driver.start(store, parse_study(sweep), sid, slots=1)
+    with contextlib.ExitStack() as stack:
+        if backend == "ray":
+            ray = pytest.importorskip("ray")
+            stack.enter_context(ray_turn())
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            stack.callback(ray.shutdown)
+        ex = get_executor(backend, store_path=path, workers=1)
+        ex.start()
+        stack.callback(ex.stop, timeout=20)
+        victim = wait_for(lambda: _training(store, sid), 240, "a trial mid-training")
+        [pid] = [w["pid"] for w in ex.status()["workers"] if w["run_id"] == victim["id"]]
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: driver.finished(store, sid), 300, "the study to finish by itself")
+    assert store.get_run(victim["id"])["status"] == "failed"
+    rec = load(store, sid)
+    assert sorted(t.number for t in rec.trials.values()) == [0, 1]
+    others = [r for r in store.list_runs(sweep_id=sid) if r["id"] != victim["id"]]
+    assert [r["status"] for r in others] == ["completed"]
