@@ -85,6 +85,7 @@ class StudyData:
     study: Any  # the rebuilt optuna.Study
     trials: list[Trial]  # by number
     report: dict[str, Any]
+    progress: Any  # engine.search.study.Progress: asked, in flight, to retry, stopped
 
     @property
     def run_of(self) -> dict[int, str]:
@@ -96,11 +97,8 @@ class StudyData:
 
     @property
     def running(self) -> bool:
-        """Trials in flight, or budget left and nobody stopped it."""
-        statuses = [t.status for t in self.trials]
-        if any(t.running for t in self.trials):
-            return True
-        return not study_mod.stopped(statuses) and study_mod.budget_used(statuses) < self.budget
+        """Trials in flight, to retry, or budget left and nobody stopped it."""
+        return any(t.running for t in self.trials) or not self.progress.finished
 
     def fingerprint(self) -> tuple:
         return tuple((t.run_id, t.status, t.epochs_done) for t in self.trials)
@@ -173,6 +171,7 @@ def load_study(store, study_id: str) -> StudyData:
         study=study,
         trials=trials,
         report=report_mod.report(store, study_id),
+        progress=study_mod.progress(store, study_id),
     )
 
 
