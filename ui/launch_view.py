@@ -8,7 +8,6 @@ draw a ``ui.launch.Launch``; Launch queues it (``on_launch``) and opens its comp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, MutableMapping
 
 import streamlit as st
@@ -16,7 +15,7 @@ import streamlit as st
 from engine.config import shape_of
 from engine.run_cost import fmt_seconds
 from engine.sweep import new_sweep_id
-from ui import launch, navigation, plan, preview_view, resources
+from ui import downloads, launch, navigation, plan, preview_view, resources
 from ui.launch import Launch
 from ui.palette import run_colors
 from ui.widgets import escape_md, problem_list, say
@@ -114,32 +113,19 @@ def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None] = on_launc
             first = L.valid[0][1] if L.valid else None
             lc2, lc3 = st.columns(2)
         with lc2:
-            st.download_button(
-                "Config JSON",
-                data=json.dumps(first, indent=2) if first else "",
-                file_name=f"hplab-{first['task']}.json" if first else "hplab.json",
-                mime="application/json",
-                icon=":material/data_object:",
+            downloads.config_json(
+                first,
                 key="setup_export_json",
-                disabled=first is None,
-                width="stretch",
-                on_click="ignore",
+                file_name=f"hplab-{first['task']}.json" if first else "hplab.json",
                 help="The first planned run's config, to import again or run with "
                 "`python -m engine run`.",
             )
         with lc3:
-            scripted = first is not None and resources.can_export_script()
-            st.download_button(
-                "Keras script",
-                # Built when clicked, not on every rerun of the page.
-                data=(lambda: resources.export_script_for(first) or "") if scripted else "",
-                file_name=f"hplab_{first['task'].replace('-', '_')}.py" if first else "hplab.py",
-                mime="text/x-python",
-                icon=":material/code:",
+            downloads.keras_script(
+                first,
                 key="setup_export_script",
-                disabled=not scripted,
-                width="stretch",
-                on_click="ignore",
+                file_name=f"hplab_{first['task'].replace('-', '_')}.py" if first else "hplab.py",
+                label="Keras script",
                 help="A standalone Keras script that reproduces the first planned run.",
             )
         if state.get("setup_launch_error"):

@@ -178,30 +178,30 @@ def ask_delete_selected(runs: Sequence[Mapping]) -> None:
         state["compare_confirm_delete"] = deletable
 
 
+def _confirm(question: str, *, key: str, on_yes, args: tuple, keep: str, on_keep) -> None:
+    """The delete confirmation both flows ask: the question naming what goes, then
+    "Yes, delete" (``{key}_confirm``) and the keep button (``{key}_cancel``)."""
+    st.warning(question, icon=":material/delete_forever:")
+    with st.container(horizontal=True):
+        st.button("Yes, delete", type="primary", on_click=on_yes, args=args, key=f"{key}_confirm")
+        st.button(keep, on_click=on_keep, key=f"{key}_cancel")
+
+
 def confirm_delete_selected(by_id: Mapping[str, Mapping]) -> None:
     """The confirmation the selection's delete asks for, naming every run it removes."""
     pending = state.get("compare_confirm_delete")
     if not pending:
         return
     with st.container(border=True):
-        st.warning(
+        _confirm(
             f"Delete {len(pending)} run(s) and all their curves for good? "
             + ", ".join(literal.md(by_id[i]["name"]) for i in pending if i in by_id),
-            icon=":material/delete_forever:",
+            key="compare_delete",
+            on_yes=delete_selected,
+            args=(pending,),
+            keep="Keep them",
+            on_keep=lambda: state.update(compare_confirm_delete=None),
         )
-        with st.container(horizontal=True):
-            st.button(
-                "Yes, delete",
-                type="primary",
-                on_click=delete_selected,
-                args=(pending,),
-                key="compare_delete_confirm",
-            )
-            st.button(
-                "Keep them",
-                on_click=lambda: state.update(compare_confirm_delete=None),
-                key="compare_delete_cancel",
-            )
 
 
 def delete_one_flow(run: Mapping) -> None:
@@ -216,20 +216,11 @@ def delete_one_flow(run: Mapping) -> None:
             on_click=lambda: state.update(detail_confirm_delete=True),
         )
     else:
-        st.warning(
+        _confirm(
             f"Delete “{literal.md(run['name'])}” and all its curves for good?",
-            icon=":material/delete_forever:",
-        )
-        d1, d2, _ = st.columns([1, 1, 5])
-        d1.button(
-            "Yes, delete",
-            type="primary",
-            key="detail_delete_confirm",
-            on_click=delete_one,
+            key="detail_delete",
+            on_yes=delete_one,
             args=(run["id"],),
-        )
-        d2.button(
-            "Keep it",
-            key="detail_delete_cancel",
-            on_click=lambda: state.update(detail_confirm_delete=False),
+            keep="Keep it",
+            on_keep=lambda: state.update(detail_confirm_delete=False),
         )

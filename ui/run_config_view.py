@@ -5,12 +5,11 @@ the curves as CSV), all from the stored canonical config.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import streamlit as st
 
-from ui import resources
+from ui import downloads
 from ui.runs import plateau_text
 
 
@@ -37,40 +36,22 @@ def run_facts(run: Mapping) -> dict[str, object]:
 
 def render_config_tab(run: Mapping) -> None:
     run_id, cfg = run["id"], run["config"]
-    store = resources.store()
     c1, c2, c3 = st.columns(3)
-    c1.download_button(
-        "Config JSON",
-        data=json.dumps(cfg, indent=2),
-        file_name=f"hplab-{run_id}.json",
-        mime="application/json",
-        icon=":material/data_object:",
-        key="detail_export_json",
-        on_click="ignore",
-        width="stretch",
-    )
-    script = resources.export_script_for(cfg)
-    c2.download_button(
-        "Standalone Keras script",
-        data=script or "",
-        file_name=f"hplab_{run_id}.py",
-        mime="text/x-python",
-        icon=":material/code:",
+    downloads.config_json(cfg, key="detail_export_json", file_name=f"hplab-{run_id}.json", where=c1)
+    downloads.keras_script(
+        cfg,
         key="detail_export_script",
-        disabled=script is None,
-        on_click="ignore",
-        width="stretch",
+        file_name=f"hplab_{run_id}.py",
+        label="Standalone Keras script",
         help="Plain Keras + NumPy that reproduces this run's data, model and training.",
+        where=c2,
     )
-    c3.download_button(
-        "Curves CSV",
-        data=lambda: store.export_csv([run_id]),
-        file_name=f"hplab-{run_id}.csv",
-        mime="text/csv",
-        icon=":material/download:",
+    downloads.curves_csv(
+        [run_id],
         key="detail_export_csv",
-        on_click="ignore",
-        width="stretch",
+        file_name=f"hplab-{run_id}.csv",
+        label="Curves CSV",
+        where=c3,
     )
     left, right = st.columns([3, 2])
     with left:

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.store.schema import STATUSES
-from ui import navigation, resources, run_actions
+from ui import downloads, navigation, run_actions
 from ui.runs import filter_runs, ident
 
 state = st.session_state
@@ -65,14 +65,12 @@ def selection_bar(
             icon=":material/deselect:",
         )
         if sel_ids:
-            st.download_button(
-                "Export CSV",
-                data=lambda ids=tuple(sel_ids): resources.store().export_csv(list(ids)),
-                file_name=f"hplab-{len(sel_ids)}-runs.csv",
-                mime="text/csv",
-                icon=":material/download:",
+            downloads.curves_csv(
+                sel_ids,
                 key="compare_export_csv",
-                on_click="ignore",
+                file_name=f"hplab-{len(sel_ids)}-runs.csv",
+                label="Export CSV",
+                width="content",
                 help=f"The {len(sel_ids)} selected runs: every epoch point and about 1,000 "
                 "per-update points per run, long format: run_id, run_name, series, x_kind, x, "
                 "value, then each run's config as dotted-path columns (config.optimizer.name, "

@@ -10,11 +10,21 @@ import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve
 
 
+def _serving(tmp_path_factory, name: str, workers: int):
+    need_chromium()
+    with serve(tmp_path_factory.mktemp(name), workers=workers) as srv:
+        yield srv
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    need_chromium()
-    with serve(tmp_path_factory.mktemp("server"), workers=2) as srv:
-        yield srv
+    yield from _serving(tmp_path_factory, "server", workers=2)
+
+
+@pytest.fixture(scope="module")
+def quiet_server(tmp_path_factory):
+    """``streamlit run app.py`` with no worker pool: the store holds only the test's runs."""
+    yield from _serving(tmp_path_factory, "quiet", workers=0)
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,7 @@ from typing import ClassVar
 import pytest
 from browser_helpers import (
     free_port,
-    need_chromium,
     overlap,
-    serve,
     wait_idle,
     wait_until,
 )
@@ -42,14 +40,6 @@ def _patient(page):
     wait up to two minutes (a test still fails when the thing never happens)."""
     page.set_default_timeout(120_000)
     expect.set_options(timeout=60_000)
-
-
-@pytest.fixture(scope="module")
-def quiet_server(tmp_path_factory):
-    """``streamlit run app.py`` with no worker pool: the store holds only our runs."""
-    need_chromium()
-    with serve(tmp_path_factory.mktemp("quiet"), workers=0) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,13 @@ def steps_from(per_epoch_losses, per_epoch=10, spikes=()):
     return {"loss": loss}
 
 
+def from_epochs(loss, val_loss=None, steps=None, **kw):
+    """``diagnose`` on per-epoch ``loss`` (validation = training unless given) and its
+    per-update series (``steps_from(loss)`` unless given)."""
+    val = loss if val_loss is None else val_loss
+    return diagnose({"loss": loss, "val_loss": val}, steps or steps_from(loss), **kw)
+
+
 def test_too_early():
     assert diagnose({"loss": [1.0, 0.8]})["label"] == "too_early"
 
@@ -32,9 +39,7 @@ def test_diverged_beats_everything_and_reports_the_update():
 
 def test_healthy():
     loss = [1.0, 0.5, 0.3, 0.2, 0.15, 0.12]
-    d = diagnose(
-        {"loss": loss, "val_loss": [v * 1.05 for v in loss]}, steps_from(loss), baseline=1.0
-    )
+    d = from_epochs(loss, [v * 1.05 for v in loss], baseline=1.0)
     assert d["label"] == "healthy", d
 
 
@@ -61,21 +66,19 @@ def test_lr_too_high_from_spikes():
 
 def test_lr_too_low_crawls():
     loss = [1.0, 0.99, 0.98, 0.97, 0.96, 0.95]
-    d = diagnose({"loss": loss, "val_loss": loss}, steps_from(loss), baseline=1.0)
+    d = from_epochs(loss, baseline=1.0)
     assert d["label"] == "lr_too_low"
 
 
 def test_underfitting_plateaus_high_without_gap():
     loss = [1.0, 0.82, 0.80, 0.80, 0.801, 0.80]
-    d = diagnose(
-        {"loss": loss, "val_loss": [v * 1.01 for v in loss]}, steps_from(loss), baseline=1.0
-    )
+    d = from_epochs(loss, [v * 1.01 for v in loss], baseline=1.0)
     assert d["label"] == "underfitting"
 
 
 def test_plateau_low_is_healthy_not_underfitting():
     loss = [1.0, 0.1, 0.05, 0.05, 0.05, 0.05]
-    d = diagnose({"loss": loss, "val_loss": loss}, steps_from(loss), baseline=1.0)
+    d = from_epochs(loss, baseline=1.0)
     assert d["label"] == "healthy"
 
 
@@ -85,7 +88,7 @@ def test_first_epoch_blowup_is_a_too_high_learning_rate():
     loss = [50.0, 4.0, 2.0, 1.2, 0.9, 0.7]
     steps = steps_from(loss)
     steps["loss"][:4] = [4.5, 208.0, 6020.0, 134.0]
-    d = diagnose({"loss": loss, "val_loss": loss}, steps, baseline=6.6)
+    d = from_epochs(loss, steps=steps, baseline=6.6)
     assert d["label"] == "lr_too_high", d
     assert d["evidence"]["early_blowup_update"] == 2
     assert d["markers"]["spike_updates"][0] == 2
@@ -138,7 +141,7 @@ def test_still_falling_every_epoch_at_a_high_level_is_slow_not_stuck():
     # 4 % a epoch, still at 72 % of the trivial loss: not stuck (underfitting), not done
     # (healthy), but a crawl: at this pace it needs dozens more epochs.
     loss = [1.0, 0.95, 0.9, 0.86, 0.82, 0.78, 0.75, 0.72]
-    d = diagnose({"loss": loss, "val_loss": loss}, steps_from(loss), baseline=1.0)
+    d = from_epochs(loss, baseline=1.0)
     assert d["label"] == "lr_too_low" and d["evidence"]["steadily_falling"]
     assert d["findings"][0]["signs"] == ["slow and steady"]
 

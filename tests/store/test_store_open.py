@@ -56,6 +56,22 @@ def test_file_settings(tmp_path):
     assert meta["schema_version"] == str(SCHEMA_VERSION)
 
 
+def _sql(path, *statements) -> None:
+    """Run plain SQL on ``path`` as another program would (no store involved), committed."""
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(*(statement if isinstance(statement, tuple) else (statement,)))
+    conn.commit()
+    conn.close()
+
+
+def _tables(path) -> set[str]:
+    conn = sqlite3.connect(path)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    conn.close()
+    return tables
+
+
 def _assert_store_error(path, *words):
     with pytest.raises(StoreError) as info:
         RunStore(path)
@@ -76,53 +92,46 @@ def test_text_file_is_refused_untouched(tmp_path):
 
 def test_other_application_database_is_refused_untouched(tmp_path):
     path = tmp_path / "other.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
-    conn.execute("INSERT INTO users (email) VALUES ('a@example.com')")
-    conn.commit()
-    conn.close()
+    _sql(
+        path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)",
+        "INSERT INTO users (email) VALUES ('a@example.com')",
+    )
     _assert_store_error(path, "another application")
-    conn = sqlite3.connect(path)
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    conn.close()
-    assert tables == {"users"}
+    assert _tables(path) == {"users"}
 
 
 def test_other_application_with_meta_table_is_refused(tmp_path):
     path = tmp_path / "other.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-    conn.execute("INSERT INTO meta VALUES ('app', 'somethingelse')")
-    conn.commit()
-    conn.close()
+    _sql(
+        path,
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+        "INSERT INTO meta VALUES ('app', 'somethingelse')",
+    )
     _assert_store_error(path, "another application")
 
 
 def test_empty_sqlite_file_with_foreign_user_version_is_refused(tmp_path):
     path = tmp_path / "other.db"
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 7")
-    conn.close()
+    _sql(path, "PRAGMA user_version = 7")
     _assert_store_error(path, "another application")
 
 
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "runs.db"
     RunStore(path).create_runs([{"task": "regression"}])
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION + 1,))
-    conn.commit()
-    conn.close()
+    _sql(
+        path,
+        f"PRAGMA user_version = {SCHEMA_VERSION + 1}",
+        ("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION + 1,)),
+    )
     _assert_store_error(path, "newer", str(SCHEMA_VERSION + 1))
 
 
 def test_damaged_version_is_refused(tmp_path):
     path = tmp_path / "runs.db"
     RunStore(path)
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 0")
-    conn.close()
+    _sql(path, "PRAGMA user_version = 0")
     _assert_store_error(path, "mismatch")
 
 
