@@ -8,10 +8,9 @@ import json
 import pytest
 
 from engine.cli import main
-from engine.executor import get_executor
-from engine.search import driver
 from engine.search.edges import edge_warnings
-from engine.search.space import parse_space, parse_study
+from engine.search.space import parse_space
+from tests.search import tiny_study
 
 SPACE = parse_space(
     {
@@ -80,21 +79,12 @@ def test_an_inactive_conditional_knob_and_a_wider_fraction():
 def study(tmp_path_factory):
     """A real grid study whose best learning rate is the largest of its choices."""
     path = tmp_path_factory.mktemp("edges") / "runs.db"
-    from engine.store import RunStore
-
-    store = RunStore(path)
     sweep = {
         "base": {"task": "regression", "epochs": 2, "data": {"n_train": 128, "n_test": 32}},
         "space": {"learning_rate": {"choice": [1e-7, 1e-6, 0.01]}},
         "search": {"sampler": "grid", "trials": 3, "seed": 0},
     }
-    driver.start(store, parse_study(sweep), "sw-edges", slots=1)
-    ex = get_executor("local", store_path=path, workers=1)
-    ex.start()
-    try:
-        assert driver.wait(store, "sw-edges", slots=1, timeout=600)
-    finally:
-        ex.stop(timeout=20)
+    tiny_study.run_study(path, "sw-edges", sweep)
     return path
 
 

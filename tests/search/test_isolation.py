@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from engine.executor import get_executor
 from engine.search.isolation import isolation, of_sweep
 from engine.store import RunStore
+from tests.search import tiny_study
 
 BASE = {"task": "regression", "epochs": 2, "data": {"n_train": 128, "n_test": 32}}
 
@@ -17,20 +17,10 @@ BASE = {"task": "regression", "epochs": 2, "data": {"n_train": 128, "n_test": 32
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     path = tmp_path_factory.mktemp("isolation") / "runs.db"
-    ex = get_executor("local", store_path=path, workers=1)
-    ex.start()
-    try:
-        configs = [
-            {**BASE, "learning_rate": lr, "batch_size": bs}
-            for lr in (0.01, 1e-6)
-            for bs in (16, 32)
-        ]
-        ids = ex.submit(configs, sweep_id="sw-iso")
-        statuses = ex.wait(ids, timeout=600)
-    finally:
-        ex.stop(timeout=20)
-    assert set(statuses.values()) == {"completed"}, statuses
-    return RunStore(path), ids
+    configs = [
+        {**BASE, "learning_rate": lr, "batch_size": bs} for lr in (0.01, 1e-6) for bs in (16, 32)
+    ]
+    return RunStore(path), tiny_study.train_grid(path, configs, "sw-iso")
 
 
 def test_best_per_value_of_a_grid_knob_over_the_others(grid):

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from engine.executor import get_executor
 from engine.search import driver
 from engine.search.report import report
 from engine.search.space import parse_study
 from engine.search.study import load
 from engine.store import RunStore
 from tests.proc_helpers import ray_turn
+from tests.search import tiny_study
 from tests.search.test_study import pruner_study, sampler_study
 
 pytestmark = pytest.mark.ray
@@ -32,13 +32,7 @@ def ray_studies(tmp_path_factory):
             ray.shutdown()
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         try:
-            ex = get_executor("ray", store_path=path, workers=1)
-            ex.start()
-            try:
-                for sid in ids.values():
-                    assert driver.wait(store, sid, slots=1, timeout=900), sid
-            finally:
-                ex.stop(timeout=20)
+            tiny_study.train(path, *ids.values(), timeout=900, backend="ray")
         finally:
             ray.shutdown()
     return store, ids

@@ -9,9 +9,9 @@ import json
 import pytest
 
 from engine.cli import main
-from engine.executor import get_executor
 from engine.search.replay import replay
 from engine.store import RunStore
+from tests.search import tiny_study
 
 EPOCHS = 4
 BASE = {"task": "regression", "epochs": EPOCHS, "data": {"n_train": 128, "n_test": 32}}
@@ -27,16 +27,8 @@ PRUNERS = {
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     path = tmp_path_factory.mktemp("replay") / "runs.db"
-    ex = get_executor("local", store_path=path, workers=1)
-    ex.start()
-    try:
-        configs = [{**BASE, "learning_rate": lr} for lr in RATES]
-        ids = ex.submit(configs, sweep_id="sw-grid")
-        statuses = ex.wait(ids, timeout=600)
-    finally:
-        ex.stop(timeout=20)
-    assert set(statuses.values()) == {"completed"}, statuses
-    return path, ids
+    configs = [{**BASE, "learning_rate": lr} for lr in RATES]
+    return path, tiny_study.train_grid(path, configs, "sw-grid")
 
 
 @pytest.mark.parametrize("name", list(PRUNERS))
@@ -107,8 +99,6 @@ def test_replaying_a_study_through_its_own_pruner_stops_what_it_stopped(tmp_path
     """A real study pruned live by median: replaying its stored (partial) curves
     through the same rule stops the same trials at the same epochs, saves nothing
     more, and reads the study's own metric."""
-    from engine.search import driver
-    from engine.search.space import parse_study
 
     path = tmp_path / "runs.db"
     store = RunStore(path)
@@ -118,13 +108,8 @@ def test_replaying_a_study_through_its_own_pruner_stops_what_it_stopped(tmp_path
         "space": {"learning_rate": {"choice": [0.01, 3e-7, 2e-7, 1e-7]}},
         "search": {"sampler": "grid", "trials": 4, "seed": 5, "pruner": pruner},
     }
-    driver.start(store, parse_study(sweep), "sw-live", slots=1)
-    ex = get_executor("local", store_path=path, workers=1)
-    ex.start()
-    try:
-        assert driver.wait(store, "sw-live", slots=1, timeout=600)
-    finally:
-        ex.stop(timeout=20)
+    tiny_study.queue(store, "sw-live", sweep)
+    tiny_study.train(path, "sw-live")
     runs = store.list_runs(sweep_id="sw-live")
     live = {r["id"]: (r["result"] or {}).get("pruned", {}).get("epoch") for r in runs}
     assert sum(e is not None for e in live.values()) >= 1, [r["status"] for r in runs]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.executor import get_executor
 from engine.search import driver
 from engine.search.report import report
 from engine.search.space import parse_study
 from engine.search.study import load, top_up
 from engine.store import RunStore
+from tests.search import tiny_study
 
 BASE = {"task": "regression", "data": {"n_train": 128, "n_test": 32}}
 SAMPLERS = {
@@ -62,13 +62,7 @@ def studies(tmp_path_factory):
             sid = f"sw-{kind}{name[:8]}"
             driver.start(store, parse_study(make(name)), sid, slots=1)
             ids[(kind, name)] = sid
-    ex = get_executor("local", store_path=path, workers=1)
-    ex.start()
-    try:
-        for sid in ids.values():
-            assert driver.wait(store, sid, slots=1, timeout=900), sid
-    finally:
-        ex.stop(timeout=20)
+    tiny_study.train(path, *ids.values(), timeout=900)
     return store, ids
 
 

@@ -37,15 +37,30 @@ def queue(store: RunStore, study_id: str, sweep: dict | None = None) -> None:
     driver.start(store, parse_study(sweep or SWEEP), study_id, slots=1)
 
 
-def train(path, study_id: str, timeout: float = 600) -> None:
-    """Serve the study on a one-worker pool until it has finished."""
+def train(path, *study_ids: str, timeout: float = 600, backend: str = "local") -> None:
+    """Serve the queued studies on a one-worker pool until each has finished (one worker:
+    a study's trials run one after the other, so a designed pruning holds)."""
     store = RunStore(path)
+    ex = get_executor(backend, store_path=path, workers=1)
+    ex.start()
+    try:
+        for sid in study_ids:
+            assert driver.wait(store, sid, slots=1, timeout=timeout), sid
+    finally:
+        ex.stop(timeout=20)
+
+
+def train_grid(path, configs: list[dict], sweep_id: str, timeout: float = 600) -> list[str]:
+    """A plain grid trained to the end on a one-worker pool, in launch order; its ids."""
     ex = get_executor("local", store_path=path, workers=1)
     ex.start()
     try:
-        assert driver.wait(store, study_id, slots=1, timeout=timeout), study_id
+        ids = ex.submit(configs, sweep_id=sweep_id)
+        statuses = ex.wait(ids, timeout=timeout)
     finally:
         ex.stop(timeout=20)
+    assert set(statuses.values()) == {"completed"}, statuses
+    return ids
 
 
 def run_study(path, study_id: str, sweep: dict | None = None) -> RunStore:
