@@ -127,17 +127,13 @@ def replay(
         "winner": None
         if winner is None
         else {
-            "run_id": winner["run_id"],
-            "name": winner["name"],
-            "value": winner["value"],
+            **_named(winner),
             "survives": winner["stopped_at"] is None,
             "stopped_at": winner["stopped_at"],
         },
-        "best_surviving": None
-        if best_kept is None
-        else {
-            "run_id": best_kept["run_id"],
-            "name": best_kept["name"],
-            "value": best_kept["value"],
-        },
+        "best_surviving": None if best_kept is None else _named(best_kept),
     }
+
+
+def _named(run: dict) -> dict:
+    return {k: run[k] for k in ("run_id", "name", "value")}
