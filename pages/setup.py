@@ -123,14 +123,15 @@ with mc2:
         if f == launch.REPEATS_FIELD:
             st.error(f"**{f}**: {say(m)}", icon=":material/error:")
 
-raw = L.raw
-mode_box = st.container()
-if mode == MODES[1]:
-    with mode_box:
-        plan_view.knob_panel(task, raw)
-elif mode == MODES[2]:
-    with mode_box:
-        plan_view.preset_panel()
+# Each mode's own panel, under the selector (a new mode in ui.launch.MODES adds its
+# panel here; "One run" has none: the settings below are the run).
+MODE_PANELS = {
+    MODES[1]: lambda: plan_view.knob_panel(task, L.raw),
+    MODES[2]: plan_view.preset_panel,
+}
+if mode in MODE_PANELS:
+    with st.container():
+        MODE_PANELS[mode]()
 
 notes = FieldNotes(L.base_problems if L.uses_form else [], L.advice if L.uses_form else [])
 
@@ -146,13 +147,9 @@ settings_view.settings(task, notes, L)
 
 launch_view.review(L, gpu=gpu)
 
-# ----------------------------------------------------------------------------- LR preview
-
-launch_view.preview(L)
-
 # ----------------------------------------------------------------------------- header, late
 
-from ui.runs import ident, loss_label  # noqa: E402 (pandas: after Launch is on screen)
+from ui.runs import ident, loss_label  # noqa: E402 (pandas: after Launch is drawn)
 
 task_caption.caption(
     f"From {cite(task.source)}: {ident(d['optimizer'])}, lr {d['learning_rate']:g}, "
@@ -161,3 +158,7 @@ task_caption.caption(
     + (f" + {task.data['n_val']} validation" if task.has_own_validation else "")
     + ("  " + " ".join(badges) if badges else "")
 )
+
+# ----------------------------------------------------------------------------- LR preview
+
+launch_view.preview(L)

@@ -104,6 +104,8 @@ def test_launch_watch_cancel_export(server, page):
     expect(page.locator(".st-key-setup_schedule_chart .main-svg").first).to_be_visible(
         timeout=60_000
     )
+    # Only the open tab is drawn: back on its tab, epochs still holds what was typed.
+    page.get_by_role("tab", name=re.compile("^Optimizer & schedule")).click()
     expect(page.locator(".st-key-cfg-epochs input")).to_have_value(str(EPOCHS))
     no_exception(page)
     screenshot(page, "setup")
