@@ -22,6 +22,7 @@ from ui import (
     navigation,
     plan_view,
     resources,
+    search_form,
     settings_view,
 )
 from ui.launch import MODES
@@ -134,12 +135,16 @@ if mode == MODES[1]:
 elif mode == MODES[2]:
     with mode_box:
         plan_view.preset_panel()
+elif mode == search_form.MODE:  # a study: its own plan and Launch; the settings give the base
+    with mode_box:
+        search_form.panel(state, raw, L.repeats)
 
 notes = FieldNotes(L.base_problems if L.uses_form else [], L.advice if L.uses_form else [])
 
 # ----------------------------------------------------------------------------- launch bar
 
-launch_view.launch_bar(L, gpu=gpu)
+if mode != search_form.MODE:
+    launch_view.launch_bar(L, gpu=gpu)
 
 # ----------------------------------------------------------------------------- the form
 
