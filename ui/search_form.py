@@ -88,7 +88,7 @@ def knobs() -> list[Knob]:
 
 
 def key(path: str, part: str) -> str:
-    return f"{K}{path}.{part}"
+    return f"{K}{path.replace('.', '-')}-{part}"  # no dots: keys are CSS classes too
 
 
 def _fmt(v: Any) -> str:
