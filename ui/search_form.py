@@ -219,7 +219,8 @@ def plan_line(s: Search) -> str:
             r = f"{_fmt(q.low)}..{_fmt(q.high)}" + (" (log)" if q.kind == "log_uniform" else "")
         cond = "".join(f" if {c} = {'/'.join(map(str, v))}" for c, v in q.when.items())
         parts.append(f"{q.path} {r}{cond}")
-    head = f"{sp.trials} trials{reps} of up to {epochs or '?'} epochs"
+    shown = f"{int(epochs)}" if isinstance(epochs, (int, float)) else "?"
+    head = f"{sp.trials} trials{reps} of up to {shown} epochs"
     return (
         f"{head}, {sampler} sampler, {pruner}, {sp.direction} {sp.metric}; "
         f"space: {'; '.join(parts)}"
