@@ -67,7 +67,7 @@ def test_search_form_names_bad_ranges_then_launches_a_tiny_search(server, page, 
         expect(alert).to_have_count(1)  # only the error of what was typed last
         expect(page.locator(GO)).to_be_disabled()
         no_traceback(page)
-    shoot(page, tmp_path, "search-bad-range")
+    shoot(page, tmp_path, "search-bad-range", at=f".st-key-{low}")  # the field and its error
     type_into(page, high, "0.1")
     assert RunStore(server.store).list_runs() == []
 
