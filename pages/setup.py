@@ -27,6 +27,7 @@ from ui import (
     navigation,
     plan_view,
     resources,
+    search_form,
     settings_view,
 )
 from ui.launch import MODES
@@ -124,10 +125,12 @@ with mc2:
             st.error(f"**{f}**: {say(m)}", icon=":material/error:")
 
 # Each mode's own panel, under the selector (a new mode in ui.launch.MODES adds its
-# panel here; "One run" has none: the settings below are the run).
+# panel here; "One run" has none: the settings below are the run). A search has its own
+# plan and Launch; the settings below give its base.
 MODE_PANELS = {
     MODES[1]: lambda: plan_view.knob_panel(task, L.raw),
     MODES[2]: plan_view.preset_panel,
+    search_form.MODE: lambda: search_form.panel(state, L.raw, L.repeats),
 }
 if mode in MODE_PANELS:
     with st.container():
@@ -137,7 +140,8 @@ notes = FieldNotes(L.base_problems if L.uses_form else [], L.advice if L.uses_fo
 
 # ----------------------------------------------------------------------------- launch bar
 
-launch_view.launch_bar(L, gpu=gpu)
+if mode != search_form.MODE:
+    launch_view.launch_bar(L, gpu=gpu)
 
 # ----------------------------------------------------------------------------- the form
 

@@ -19,7 +19,7 @@ from engine.spec.tasks import TASKS
 from ui import form, plan
 from ui.presets import PRESETS, Preset
 
-MODES = ("One run", "Compare one knob", "Replay a documented comparison")
+MODES = ("One run", "Compare one knob", "Replay a documented comparison", "Search")
 REPEATS = Param(
     "int",
     1,

@@ -1,0 +1,362 @@
+"""Set up runs → Search: a space over the chosen knobs, a sampler, a pruner, a budget.
+
+The form builds exactly the sweep description a search file holds (``{"base",
+"space", "search", "repeats"}``); the base is the settings form's config. It is
+checked by the engine's own parser (``engine.search.space.parse_study``), so every
+problem is the engine's field-named sentence, shown under its field, and nothing is
+queued while there is one. Launch stores the study and queues its first trials the
+way ``engine sweep --detach`` does (``engine.search.driver.start``) on the server's
+store; the dashboard's worker pool trains them and asks for the rest as they end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from engine.config import SCALARS
+from engine.errors import ConfigError
+from engine.search.space import DEFAULT_SAMPLER, DEFAULT_TRIALS
+from engine.spec.optimizers import OPTIMIZERS
+
+MODE = "Search"
+K = "search_"  # session-state prefix of this form's widgets
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One searchable knob: its config path, its kind in the space, its starting range
+    (numbers: low/high; choice: values) and whether ticked by default."""
+
+    path: str
+    kind: str  # uniform, log_uniform, int, choice
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    on: bool = False
+    when: dict[str, Any] = field(default_factory=dict)
+    help: str = ""
+
+
+def _rate_range(p) -> tuple[float, float]:
+    """A rate's sensible log range inside its Param's bounds: 1e-4..1e-1."""
+    lo = 1e-4 if p.lo is None or p.lo < 1e-4 else p.lo
+    hi = 1e-1 if p.hi is None or p.hi > 1e-1 else p.hi
+    return lo, hi
+
+
+def knobs() -> list[Knob]:
+    """The knobs offered, ranges read from their registries' own Params."""
+    lr = SCALARS["learning_rate"]
+    lo, hi = _rate_range(lr)
+    bs = SCALARS["batch_size"]
+    mom = OPTIMIZERS.entry("sgd").params["momentum"]
+    return [
+        Knob("learning_rate", "log_uniform", lo, hi, on=True, help=lr.help),
+        Knob(
+            "optimizer.name",
+            "choice",
+            choices=tuple(n for n in ("sgd", "adam", "rmsprop") if n in OPTIMIZERS),
+            help="The optimizers to try (from the optimizer registry).",
+        ),
+        Knob(
+            "batch_size",
+            "choice",
+            choices=tuple(b for b in (16, 32, 64, 128) if bs.lo <= b <= bs.hi),
+            help=bs.help,
+        ),
+        Knob(
+            "optimizer.momentum",
+            "uniform",
+            mom.lo if mom.lo is not None else 0.0,
+            min(0.95, mom.hi if mom.hi is not None else 0.95),
+            when={"optimizer.name": "sgd"},
+            help=mom.help + " Searched only when optimizer.name is sgd (if it is searched).",
+        ),
+        Knob(
+            "epochs",
+            "int",
+            max(1, SCALARS["epochs"].lo or 1),
+            20,
+            help="An int range of epochs (the pruner still stops poor trials early).",
+        ),
+    ]
+
+
+def key(path: str, part: str) -> str:
+    return f"{K}{path.replace('.', '-')}-{part}"  # no dots: keys are CSS classes too
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def ensure_state(state: MutableMapping) -> None:
+    for k in knobs():
+        state.setdefault(key(k.path, "on"), k.on)
+        if k.kind == "choice":
+            state.setdefault(key(k.path, "values"), ", ".join(_fmt(c) for c in k.choices))
+        else:
+            state.setdefault(key(k.path, "low"), _fmt(k.low))
+            state.setdefault(key(k.path, "high"), _fmt(k.high))
+    state.setdefault(f"{K}sampler", DEFAULT_SAMPLER)
+    state.setdefault(f"{K}pruner", "median")
+    state.setdefault(f"{K}trials", str(DEFAULT_TRIALS))
+    state.setdefault(f"{K}metric", "val_loss")
+    state.setdefault(f"{K}seed", "0")
+
+
+def _number(text: Any) -> Any:
+    """A typed value: int, float, or the text itself (the engine names what is wrong)."""
+    s = str(text if text is not None else "").strip()
+    if not s:
+        return None
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    try:
+        v = float(s)
+    except ValueError:
+        return s
+    return v if math.isfinite(v) else s
+
+
+def _value(text: str) -> Any:
+    v = _number(text)
+    return text.strip() if v is None else v
+
+
+@dataclass
+class Search:
+    """What the form describes: the sweep, its problems (field, message) and the plan."""
+
+    sweep: dict[str, Any]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    plan: Any = None  # engine.search.space.StudyPlan when valid
+
+    @property
+    def ok(self) -> bool:
+        return self.plan is not None and not self.problems
+
+
+def build(state: MutableMapping, base: dict[str, Any], repeats: int = 1) -> Search:
+    """The sweep the widgets describe, checked by the engine (never raises)."""
+    from engine.search.space import parse_study
+
+    ensure_state(state)
+    space: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    ticked = {k.path for k in knobs() if state.get(key(k.path, "on"))}
+    for k in knobs():
+        if k.path not in ticked:
+            continue
+        where = f"space.{k.path}"
+        if k.kind == "choice":
+            raw = [s for s in str(state.get(key(k.path, "values")) or "").split(",") if s.strip()]
+            if not raw:
+                problems.append((where, "list at least one value, separated by commas"))
+                continue
+            spec: dict[str, Any] = {"choice": [_value(s) for s in raw]}
+        else:
+            lo, hi = (_number(state.get(key(k.path, p))) for p in ("low", "high"))
+            if lo is None or hi is None:
+                problems.append((where, f"{'low' if lo is None else 'high'} is empty"))
+                continue
+            spec = {k.kind: [lo, hi]}
+        if k.when and all(c in ticked for c in k.when):
+            spec["when"] = dict(k.when)
+        space[k.path] = spec
+    search = {
+        "sampler": state.get(f"{K}sampler"),
+        "trials": _number(state.get(f"{K}trials")),
+        "metric": str(state.get(f"{K}metric") or "").strip(),
+        "seed": _number(state.get(f"{K}seed")),
+    }
+    pruner = state.get(f"{K}pruner")
+    if pruner and pruner != "none":
+        search["pruner"] = pruner
+    for f in ("trials", "seed"):
+        if search[f] is None:
+            problems.append((f"search.{f}", "is empty"))
+            search.pop(f)
+    sweep = {"base": dict(base), "space": space, "search": search, "repeats": repeats}
+    out = Search(sweep, problems)
+    if not space and not problems:
+        out.problems.append(("space", "tick at least one knob to search"))
+    if out.problems:
+        return out
+    try:
+        out.plan = parse_study(sweep)
+    except ConfigError as e:
+        out.problems = list(e.problems)
+    except Exception as e:  # the engine's parser is the judge; never a traceback here
+        out.problems = [("search", str(e))]
+    return out
+
+
+def plan_line(s: Search) -> str:
+    """``24 trials of up to 20 epochs, TPE sampler, median pruner; space: …``."""
+    p = s.plan
+    sp = p.search
+    epochs = p.base.get("epochs")
+    ep = [q for q in p.params if q.path == "epochs"]
+    if ep:
+        epochs = int(ep[0].high)
+    sampler = sp.sampler.upper() if sp.sampler in ("tpe", "qmc", "gp") else sp.sampler
+    sampler = {"cmaes": "CMA-ES", "random": "random", "grid": "grid"}.get(sampler, sampler)
+    pruner = "no pruner" if sp.pruner is None else f"{sp.pruner.name} pruner"
+    reps = f" × {p.repeats} seeds" if p.repeats > 1 else ""
+    parts = []
+    for q in p.params:
+        if q.kind == "choice":
+            r = "{" + ", ".join(_fmt(c) for c in q.choices) + "}"
+        else:
+            r = f"{_fmt(q.low)}..{_fmt(q.high)}" + (" (log)" if q.kind == "log_uniform" else "")
+        cond = "".join(f" if {c} = {'/'.join(map(str, v))}" for c, v in q.when.items())
+        parts.append(f"{q.path} {r}{cond}")
+    shown = f"{int(epochs)}" if isinstance(epochs, (int, float)) else "?"
+    head = f"{sp.trials} trials{reps} of up to {shown} epochs"
+    return (
+        f"{head}, {sampler} sampler, {pruner}, {sp.direction} {sp.metric}; "
+        f"space: {'; '.join(parts)}"
+    )
+
+
+def launch(s: Search, *, store=None, slots: int | None = None) -> tuple[str, list[str]]:
+    """Store the study and queue its first trials, as ``engine sweep --detach`` does:
+    ``(study id, run ids)``. The pool trains them and asks for the rest as they end."""
+    from engine.search import driver
+    from engine.sweep import new_sweep_id
+    from ui import resources
+
+    if not s.ok:
+        raise ConfigError(s.problems or [("search", "nothing to launch")])
+    store = store if store is not None else resources.store()
+    slots = slots if slots is not None else max(1, resources.worker_count())
+    study_id = new_sweep_id()
+    ids = driver.start(store, s.plan, study_id, slots)
+    return study_id, ids
+
+
+# ----------------------------------------------------------------------------- drawing
+
+
+def _errors(problems, prefix: str, where: Any = st) -> None:
+    for f, m in problems:
+        if f == prefix or f.startswith(prefix + "."):
+            where.error(f"**{f}**: {m}", icon=":material/error:")
+
+
+def _on_launch(base: dict, repeats: int) -> None:
+    state = st.session_state
+    s = build(state, base, repeats)
+    if not s.ok:
+        state[f"{K}error"] = s.problems
+        return
+    try:
+        study_id, ids = launch(s)
+    except Exception as e:  # the store refused: say so, queue nothing more
+        state[f"{K}error"] = getattr(e, "problems", None) or [("launch", str(e))]
+        return
+    state[f"{K}error"] = None
+    state[f"{K}launched"] = {"study": study_id, "runs": ids}
+
+
+def panel(state: MutableMapping, base: dict[str, Any], repeats: int = 1) -> Search:
+    """The Search form, its plan and its Launch (the settings below give the base)."""
+    from engine.search.pruners import PRUNERS
+    from engine.search.samplers import SAMPLERS
+    from ui import navigation
+
+    ensure_state(state)
+    s = build(state, base, repeats)
+    with st.container(border=True, key="search_form"):
+        st.markdown(
+            "**Search space**: tick the knobs to search; each range starts inside "
+            "its registry's bounds and can be edited."
+        )
+        for k in knobs():
+            c0, c1, c2 = st.columns([1.4, 1, 1], vertical_alignment="bottom")
+            with c0:
+                st.checkbox(k.path, key=key(k.path, "on"), help=k.help)
+            on = bool(state.get(key(k.path, "on")))
+            if k.kind == "choice":
+                with c1:
+                    st.text_input(
+                        f"{k.path} values",
+                        key=key(k.path, "values"),
+                        disabled=not on,
+                        help="Comma-separated choices.",
+                    )
+                with c2:
+                    st.caption("choice")
+            else:
+                with c1:
+                    st.text_input(f"{k.path} low", key=key(k.path, "low"), disabled=not on)
+                with c2:
+                    st.text_input(
+                        f"{k.path} high",
+                        key=key(k.path, "high"),
+                        disabled=not on,
+                        help=k.kind.replace("_", "-") + " range",
+                    )
+            if on:
+                _errors(s.problems, f"space.{k.path}")
+        _errors([(f, m) for f, m in s.problems if f == "space"], "space")
+        c = st.columns(5, vertical_alignment="bottom")
+        with c[0]:
+            st.selectbox(
+                "Sampler",
+                list(SAMPLERS),
+                key=f"{K}sampler",
+                help="; ".join(f"{n}: {e.help}" for n, e in SAMPLERS.items()),
+            )
+        with c[1]:
+            st.selectbox("Pruner", ["none", *PRUNERS.names()], key=f"{K}pruner")
+        with c[2]:
+            st.text_input("Trials", key=f"{K}trials")
+        with c[3]:
+            st.text_input("Metric", key=f"{K}metric", help="A logged metric, e.g. val_loss.")
+        with c[4]:
+            st.text_input("Seed", key=f"{K}seed")
+        for f in (
+            "search.sampler",
+            "search.pruner",
+            "search.trials",
+            "search.metric",
+            "search.seed",
+        ):
+            _errors(s.problems, f)
+        shown = ("space", "search.")
+        other = [(f, m) for f, m in s.problems if not f.startswith(shown)]
+        for f, m in other:
+            st.error(f"**{f}**: {m}", icon=":material/error:")
+        if s.ok:
+            st.info(plan_line(s), icon=":material/travel_explore:")
+        st.button(
+            "Launch search",
+            type="primary",
+            icon=":material/rocket_launch:",
+            disabled=not s.ok,
+            key=f"{K}launch",
+            on_click=_on_launch,
+            args=(dict(base), repeats),
+        )
+        err = state.get(f"{K}error")
+        if err:
+            for f, m in err:
+                st.error(f"**{f}**: {m}", icon=":material/error:")
+        done = state.get(f"{K}launched")
+        if done:
+            st.success(
+                f"Study **{done['study']}** launched: {len(done['runs'])} first "
+                "trial(s) queued; the pool asks for the rest as trials end.",
+                icon=":material/check_circle:",
+            )
+            navigation.link_study(done["study"], "Open the study view", icon=":material/insights:")
+    return s
