@@ -123,12 +123,11 @@ st.dataframe(study_view.trials_table(data), hide_index=True)
 
 # ----------------------------------------------------------------------------- what no peer shows
 
-i1, i2 = st.columns(2)
-with i1, st.container(border=True):
-    st.markdown("**Isolation**: the best result per value of one knob")
+with st.container(border=True):
+    st.markdown("**Isolation**: the best result per value of one knob, over every other knob")
     isolation_view.render_isolation(store, study_id, data.params, f"study_iso_{study_id}")
-with i2, st.container(border=True):
-    st.markdown("**Pruner replay**: what a pruner would have stopped")
+with st.container(border=True):
+    st.markdown("**Pruner replay**: which trials a pruner would have stopped, and when")
     replay_view.render_replay(
         store, study_id, f"study_replay_{study_id}", own=data.pruner_spec, runs=len(data.trials)
     )

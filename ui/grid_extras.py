@@ -23,10 +23,9 @@ def render_grid_extras(store, selected: Sequence[Mapping], all_runs: Sequence[Ma
     if any(r["status"] not in replay_mod.FINISHED for r in selected):
         return  # still training: the replay and isolation are about a finished grid
     with st.expander("Isolation and pruner replay of this grid", icon=":material/content_cut:"):
-        c1, c2 = st.columns(2)
-        with c1:
-            isolation_view.render_isolation(
-                store, sweep, isolation_view.varying_knobs(selected), f"grid_iso_{sweep}"
-            )
-        with c2:
-            replay_view.render_replay(store, sweep, f"grid_replay_{sweep}", runs=len(selected))
+        st.markdown("**Isolation**: the best result per value of one knob, over every other knob")
+        isolation_view.render_isolation(
+            store, sweep, isolation_view.varying_knobs(selected), f"grid_iso_{sweep}"
+        )
+        st.markdown("**Pruner replay**: which runs a pruner would have stopped, and when")
+        replay_view.render_replay(store, sweep, f"grid_replay_{sweep}", runs=len(selected))

@@ -166,15 +166,18 @@ def render_isolation(store, sweep_id: str, knobs: Sequence[str], key: str) -> No
     if not knobs:
         st.info("The isolation plot needs a knob that took two values.", icon=":material/info:")
         return
-    knob = st.selectbox("Isolate knob", list(knobs), key=f"{key}_knob")
+    left, right = st.columns([1, 3])
+    with left:
+        knob = st.selectbox("Isolate knob", list(knobs), key=f"{key}_knob")
+        st.caption(
+            "Each point is the best any run reached with that value, whatever the other "
+            "knobs were; ✕ marks runs that were pruned, diverged or failed — counted, never "
+            "plotted as values. Click a point to open its run's curves."
+        )
     try:
         iso = isolation_mod.of_sweep(store, sweep_id, knob)
     except (KeyError, ValueError) as e:
-        st.info(str(e), icon=":material/info:")
+        right.info(str(e), icon=":material/info:")
         return
-    study_view.chart(isolation_figure(iso), f"{key}_fig_{knob}", st.session_state)
-    st.caption(
-        "Each point is the best any run reached with that value, whatever the other knobs "
-        "were; ✕ marks runs that were pruned, diverged or failed — counted, never plotted "
-        "as values."
-    )
+    with right:
+        study_view.chart(isolation_figure(iso), f"{key}_fig_{knob}", st.session_state)

@@ -23,8 +23,7 @@ KEPT_COLOR = RUN_COLORS[0]
 
 
 def pruner_label(name: str) -> str:
-    e = pruners.PRUNERS.entry(name)
-    return f"{e.title} — {e.help}" if e.help else e.title
+    return pruners.PRUNERS.entry(name).title
 
 
 def verdict(rep: Mapping[str, Any]) -> str:
@@ -55,11 +54,11 @@ def replay_table(rep: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "run": x["name"],
-            "status": x["status"],
+            "stopped at": x["stopped_at"],
+            "saved": x["epochs_saved"],
             rep["metric"]: x["value"],
-            "epochs trained": x["epochs_done"],
-            "stopped at epoch": x["stopped_at"],
-            "epochs saved": x["epochs_saved"],
+            "trained": x["epochs_done"],
+            "status": x["status"],
         }
         for x in rep["runs"]
     ]
@@ -171,43 +170,50 @@ def render_replay(
     names = list(replay_mod.PRUNER_NAMES)
     first = (own or {}).get("name")
     index = names.index(first) if first in names else 0
-    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    name = c1.selectbox(
-        "Replay with pruner", names, index=index, key=f"{key}_pruner", format_func=pruner_label
-    )
-    startup = None
-    param = pruners.PRUNERS.entry(name).params.get("n_startup_trials")
-    if param is not None:
-        given = (own or {}).get("n_startup_trials") if first == name else None
-        default = given if given is not None else min(param.default, max(0, runs // 3))
-        startup = int(
-            c2.number_input(
-                "Runs never stopped (startup)",
-                min_value=0,
-                max_value=1000,
-                value=int(default),
-                step=1,
-                key=f"{key}_startup_{name}",
-                help="n_startup_trials: the first runs always train to the end; the"
-                " rule compares the later ones with them",
-            )
+    left, right = st.columns([1, 3])
+    with left:
+        name = st.selectbox(
+            "Replay with pruner", names, index=index, key=f"{key}_pruner", format_func=pruner_label
         )
+        st.caption(literal.md(pruners.PRUNERS.entry(name).help))
+        startup = None
+        param = pruners.PRUNERS.entry(name).params.get("n_startup_trials")
+        if param is not None:
+            given = (own or {}).get("n_startup_trials") if first == name else None
+            default = given if given is not None else min(param.default, max(0, runs // 3))
+            startup = int(
+                st.number_input(
+                    "Runs never stopped (startup)",
+                    min_value=0,
+                    max_value=1000,
+                    value=int(default),
+                    step=1,
+                    key=f"{key}_startup_{name}",
+                    help="n_startup_trials: the first runs always train to the end; the"
+                    " rule compares the later ones with them",
+                )
+            )
     try:
         rep = replay_mod.replay(store, sweep_id, pruner_arg(name, own, startup))
     except (KeyError, ValueError, ConfigError) as e:
-        st.info(str(e), icon=":material/info:")
+        right.info(str(e), icon=":material/info:")
         return
     if not rep["runs"]:
-        st.info("No run has finished yet: a replay needs finished runs.", icon=":material/info:")
+        right.info("No run has finished yet: a replay needs finished runs.", icon=":material/info:")
         return
-    (st.success if rep["winner"] and rep["winner"]["survives"] else st.warning)(
-        literal.md(verdict(rep))
-    )
-    st.metric(
-        "Epochs saved",
-        f"{rep['epochs_saved']} ({100 * rep['saved_fraction']:.0f}%)",
-        help=saved_text(rep),
-    )
-    st.caption(literal.md(saved_text(rep)))
-    study_view.chart(replay_figure(store, rep), f"{key}_fig_{name}", st.session_state)
-    st.dataframe(replay_table(rep), hide_index=True, key=f"{key}_table_{name}")
+    with left:
+        st.metric(
+            "Epochs saved",
+            f"{rep['epochs_saved']} ({100 * rep['saved_fraction']:.0f}%)",
+            help=saved_text(rep),
+        )
+        st.caption(literal.md(saved_text(rep)))
+    with right:
+        (st.success if rep["winner"] and rep["winner"]["survives"] else st.warning)(
+            literal.md(verdict(rep))
+        )
+        chart_col, table_col = st.columns([3, 2])
+        with chart_col:
+            study_view.chart(replay_figure(store, rep), f"{key}_fig_{name}", st.session_state)
+        with table_col:
+            st.dataframe(replay_table(rep), hide_index=True, key=f"{key}_table_{name}")

@@ -191,6 +191,8 @@ def test_study_page_warns_at_the_edge_isolates_a_knob_and_replays_a_pruner(serve
         page.wait_for_function(PLOTS_FIT, timeout=20_000)
         warning.scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / f"study-edge-{w}x{h}.png"))
+        iso.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"study-eiso-{w}x{h}.png"))
         hb.scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / f"study-extras-{w}x{h}.png"))
     keep = os.environ.get("HPLAB_SHOTS")

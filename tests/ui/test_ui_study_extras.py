@@ -134,7 +134,7 @@ def test_pruner_replay_says_what_it_stops_saves_and_whether_the_winner_survives(
     stops = [t for t in fig["data"] if (t.get("marker") or {}).get("symbol") == "x"]
     stopped = {x["run_id"]: x["stopped_at"] for x in rep["runs"] if x["stopped_at"]}
     assert {t["customdata"][0]: t["x"][0] for t in stops} == stopped
-    (table,) = [d for d in at.dataframe if "stopped at epoch" in d.value.columns]
+    (table,) = [d for d in at.dataframe if "stopped at" in d.value.columns]
     assert len(table.value) == len(rep["runs"])
     # Another pruner from the registry.
     at.selectbox(key=f"{key}_pruner").set_value("hyperband").run()
