@@ -212,8 +212,5 @@ def render_replay(
         (st.success if rep["winner"] and rep["winner"]["survives"] else st.warning)(
             literal.md(verdict(rep))
         )
-        chart_col, table_col = st.columns([3, 2])
-        with chart_col:
-            study_view.chart(replay_figure(store, rep), f"{key}_fig_{name}", st.session_state)
-        with table_col:
-            st.dataframe(replay_table(rep), hide_index=True, key=f"{key}_table_{name}")
+        study_view.chart(replay_figure(store, rep), f"{key}_fig_{name}", st.session_state)
+        st.dataframe(replay_table(rep), hide_index=True, key=f"{key}_table_{name}")

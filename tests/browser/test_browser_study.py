@@ -199,3 +199,44 @@ def test_study_page_warns_at_the_edge_isolates_a_knob_and_replays_a_pruner(serve
     if keep:
         for p in tmp_path.glob("study-e*.png"):
             shutil.copy(p, keep)
+
+
+def test_a_finished_grid_replays_a_pruner_in_watch_and_compare(server, page, tmp_path):
+    grid = "sw-browsergrd"
+    ex = get_executor("local", store_path=server.store, workers=1)
+    ex.start()
+    try:
+        base = tiny_study.SWEEP["base"]
+        ids = ex.submit(
+            [{**base, "learning_rate": lr} for lr in (0.01, 3e-7, 2e-7, 1e-7)], sweep_id=grid
+        )
+        assert set(ex.wait(ids, timeout=600).values()) == {"completed"}
+    finally:
+        ex.stop(timeout=20)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(f"{server.url}/compare?sweep={grid}")
+    expect(page.get_by_role("heading", name="Watch & compare")).to_be_visible(timeout=60_000)
+    fold = page.get_by_text("Isolation and pruner replay of this grid")
+    expect(fold).to_be_visible(timeout=30_000)
+    fold.click()
+    startup = page.locator(f".st-key-grid_replay_{grid}_startup_median input")
+    startup.fill("1")
+    startup.press("Enter")
+    expect(page.get_by_text("3 of 4 runs stopped")).to_be_visible(timeout=30_000)
+    replay = page.locator(f".st-key-grid_replay_{grid}_fig_median .js-plotly-plot")
+    expect(replay.locator(".gtitle", has_text="Pruner replay · median")).to_be_visible()
+    iso = page.locator(f".st-key-grid_iso_{grid}_fig_learning_rate .js-plotly-plot")
+    expect(iso.locator(".gtitle", has_text="Isolation")).to_be_visible()
+    wait_idle(page)
+    no_exception(page)
+    for w, h in SIZES:
+        page.set_viewport_size({"width": w, "height": h})
+        wait_idle(page)
+        replay.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"study-egrid-{w}x{h}.png"))
+        page.locator("[data-testid=stDataFrame]").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"study-egrid-table-{w}x{h}.png"))
+    keep = os.environ.get("HPLAB_SHOTS")
+    if keep:
+        for p in tmp_path.glob("study-egrid*.png"):
+            shutil.copy(p, keep)
