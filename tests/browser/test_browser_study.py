@@ -138,7 +138,9 @@ def test_study_page_refreshes_draws_the_search_and_opens_a_trials_run(server, pa
     expect(page.get_by_text("Open a trial")).to_be_visible(timeout=30_000)
     wait_idle(page)
     picker = page.get_by_role("link", name="Run detail").last  # the picker's, not the menu's
-    assert f"run={best['id']}" in picker.get_attribute("href")  # the best trial first
+    expect(picker).to_have_attribute(  # the best trial first, once the page has drawn it
+        "href", re.compile(f"run={best['id']}"), timeout=30_000
+    )
     picker.click()
     expect(page.get_by_role("heading", name="Run detail")).to_be_visible(timeout=30_000)
     wait_until(lambda: f"run={best['id']}" in page.url, timeout=30, what=f"run= in {page.url}")
