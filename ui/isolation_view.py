@@ -102,7 +102,10 @@ def isolation_figure(iso: Mapping[str, Any]) -> go.Figure:
                 mode="lines+markers+text" if numeric else "markers+text",
                 line={"color": POINT_COLOR, "width": 1.5},
                 marker={"color": POINT_COLOR, "size": 11},
-                text=[f"+{r['not_values']} ✕" if r["not_values"] else "" for _, r in have],
+                text=[
+                    f"+{r['not_values']} without a value" if r["not_values"] else ""
+                    for _, r in have
+                ],
                 textposition="top center",
                 textfont={"color": NO_VALUE_COLOR, "size": 11},
                 customdata=[r["run_id"] for _, r in have],
@@ -131,7 +134,7 @@ def isolation_figure(iso: Mapping[str, Any]) -> go.Figure:
         )
     fig.update_layout(
         template="plotly_white",
-        height=340,
+        height=360,
         title={
             "text": f"Isolation · best {literal.plotly(metric)} per {literal.plotly(knob)}"
             ", over every other knob",
@@ -141,7 +144,8 @@ def isolation_figure(iso: Mapping[str, Any]) -> go.Figure:
         },
         margin={"l": 10, "r": 10, "t": 46, "b": 10},
         showlegend=bool(none),
-        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        # Under the axis: above it the legend would run into a long title.
+        legend={"orientation": "h", "y": -0.3, "x": 0, "xanchor": "left", "yanchor": "top"},
         yaxis={"title": {"text": f"best {metric}"}},
         yaxis2={
             "overlaying": "y",
