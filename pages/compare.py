@@ -17,6 +17,7 @@ import streamlit as st
 
 from ui import navigation, resources, run_actions, selection_view
 from ui.compare_panel import Panel
+from ui.grid_extras import render_grid_extras
 from ui.paired_view import render_comparison_summary
 from ui.parallel_view import render_parallel
 from ui.runs import config_diff, runs_table
@@ -83,3 +84,4 @@ else:
 render_seed_stats(panel.groups, by_id, selected)
 render_comparison_summary(selected, all_runs)
 render_parallel(selected, by_id, table["id"].tolist(), panel.interval)
+render_grid_extras(store, selected, all_runs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import navigation, resources, study_view
+from ui import edge_view, isolation_view, navigation, replay_view, resources, study_view
 from ui.shell import require_shell
 
 require_shell()
@@ -48,6 +48,7 @@ if not data.trials:
 # ----------------------------------------------------------------------------- summary
 
 study_view.render_summary(data)
+edge_view.render_edges(data.report)
 
 # ----------------------------------------------------------------------------- history
 
@@ -119,3 +120,14 @@ with s2, st.container(border=True):
 
 st.markdown("**Trials**")
 st.dataframe(study_view.trials_table(data), hide_index=True)
+
+# ----------------------------------------------------------------------------- what no peer shows
+
+with st.container(border=True):
+    st.markdown("**Isolation**: the best result per value of one knob, over every other knob")
+    isolation_view.render_isolation(store, study_id, data.params, f"study_iso_{study_id}")
+with st.container(border=True):
+    st.markdown("**Pruner replay**: which trials a pruner would have stopped, and when")
+    replay_view.render_replay(
+        store, study_id, f"study_replay_{study_id}", own=data.pruner_spec, runs=len(data.trials)
+    )

@@ -80,6 +80,7 @@ class StudyData:
     direction: str
     sampler: str
     pruner: str | None
+    pruner_spec: dict[str, Any] | None  # {"name", **its Optuna arguments}
     budget: int
     params: tuple[str, ...]
     study: Any  # the rebuilt optuna.Study
@@ -166,6 +167,7 @@ def load_study(store, study_id: str) -> StudyData:
         direction=s.direction,
         sampler=s.sampler,
         pruner=None if s.pruner is None else s.pruner.name,
+        pruner_spec=None if s.pruner is None else {"name": s.pruner.name, **s.pruner.args},
         budget=s.trials,
         params=tuple(p.path for p in rec.plan.params),
         study=study,

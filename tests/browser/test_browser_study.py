@@ -138,8 +138,107 @@ def test_study_page_refreshes_draws_the_search_and_opens_a_trials_run(server, pa
     expect(page.get_by_text("Open a trial")).to_be_visible(timeout=30_000)
     wait_idle(page)
     picker = page.get_by_role("link", name="Run detail").last  # the picker's, not the menu's
-    assert f"run={best['id']}" in picker.get_attribute("href")  # the best trial first
+    expect(picker).to_have_attribute(  # the best trial first, once the page has drawn it
+        "href", re.compile(f"run={best['id']}"), timeout=30_000
+    )
     picker.click()
     expect(page.get_by_role("heading", name="Run detail")).to_be_visible(timeout=30_000)
     wait_until(lambda: f"run={best['id']}" in page.url, timeout=30, what=f"run= in {page.url}")
     no_exception(page)
+
+
+EDGE = "sw-browseredge"
+EDGE_SWEEP = {
+    **tiny_study.SWEEP,
+    "space": {"learning_rate": {"choice": [1e-7, 1e-5, 0.01]}},
+    "search": {"sampler": "grid", "trials": 3, "seed": 0},
+    "name": "edge",
+}
+
+
+def test_study_page_warns_at_the_edge_isolates_a_knob_and_replays_a_pruner(server, page, tmp_path):
+    store = RunStore(server.store)
+    tiny_study.queue(store, EDGE, EDGE_SWEEP)
+    tiny_study.train(server.store, EDGE)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(f"{server.url}/study?study={EDGE}")
+    expect(page.get_by_role("heading", name="Study")).to_be_visible(timeout=60_000)
+    warning = page.get_by_text("extend learning_rate above 0.01")
+    expect(warning).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    no_exception(page)
+
+    iso = page.locator(f".st-key-study_iso_{EDGE}_fig_learning_rate .js-plotly-plot")
+    expect(iso.locator(".gtitle", has_text="Isolation")).to_be_visible(timeout=30_000)
+    expect(iso.locator(".xtitle", has_text="learning_rate (log)")).to_be_visible()
+    replay = page.locator(f".st-key-study_replay_{EDGE}_fig_median .js-plotly-plot")
+    expect(replay.locator(".gtitle", has_text="Pruner replay · median")).to_be_visible()
+    expect(page.get_by_text("Epochs saved", exact=True)).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"The eventual winner .* (survives|stopped)"))
+    ).to_be_visible()
+
+    # --- another pruner from the registry: the replay follows
+    page.locator(f".st-key-study_replay_{EDGE}_pruner").get_by_role("button", name="Open").click()
+    page.get_by_role("option", name=re.compile("^Hyperband")).click()
+    hb = page.locator(f".st-key-study_replay_{EDGE}_fig_hyperband .js-plotly-plot")
+    expect(hb.locator(".gtitle", has_text="Pruner replay · hyperband")).to_be_visible(
+        timeout=30_000
+    )
+    wait_idle(page)
+    no_exception(page)
+
+    for w, h in SIZES:  # the edge warning, then the isolation and replay section
+        page.set_viewport_size({"width": w, "height": h})
+        page.wait_for_function(PLOTS_FIT, timeout=20_000)
+        warning.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"study-edge-{w}x{h}.png"))
+        iso.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"study-eiso-{w}x{h}.png"))
+        hb.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"study-extras-{w}x{h}.png"))
+    keep = os.environ.get("HPLAB_SHOTS")
+    if keep:
+        for p in tmp_path.glob("study-e*.png"):
+            shutil.copy(p, keep)
+
+
+def test_a_finished_grid_replays_a_pruner_in_watch_and_compare(server, page, tmp_path):
+    grid = "sw-browsergrd"
+    ex = get_executor("local", store_path=server.store, workers=1)
+    ex.start()
+    try:
+        base = tiny_study.SWEEP["base"]
+        ids = ex.submit(
+            [{**base, "learning_rate": lr} for lr in (0.01, 3e-7, 2e-7, 1e-7)], sweep_id=grid
+        )
+        assert set(ex.wait(ids, timeout=600).values()) == {"completed"}
+    finally:
+        ex.stop(timeout=20)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(f"{server.url}/compare?sweep={grid}")
+    expect(page.get_by_role("heading", name="Watch & compare")).to_be_visible(timeout=60_000)
+    fold = page.get_by_text("Isolation and pruner replay of this grid")
+    expect(fold).to_be_visible(timeout=30_000)
+    fold.click()
+    startup = page.locator(f".st-key-grid_replay_{grid}_startup_median input")
+    startup.fill("1")
+    startup.press("Enter")
+    expect(page.get_by_text("3 of 4 runs stopped")).to_be_visible(timeout=30_000)
+    replay = page.locator(f".st-key-grid_replay_{grid}_fig_median .js-plotly-plot")
+    expect(replay.locator(".gtitle", has_text="Pruner replay · median")).to_be_visible()
+    iso = page.locator(f".st-key-grid_iso_{grid}_fig_learning_rate .js-plotly-plot")
+    expect(iso.locator(".gtitle", has_text="Isolation")).to_be_visible()
+    wait_idle(page)
+    no_exception(page)
+    for w, h in SIZES:
+        page.set_viewport_size({"width": w, "height": h})
+        wait_idle(page)
+        replay.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"study-egrid-{w}x{h}.png"))
+        page.locator("[data-testid=stDataFrame]").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"study-egrid-table-{w}x{h}.png"))
+    keep = os.environ.get("HPLAB_SHOTS")
+    if keep:
+        for p in tmp_path.glob("study-egrid*.png"):
+            shutil.copy(p, keep)
