@@ -54,7 +54,7 @@ def replay_table(rep: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "run": x["name"],
-            "stopped at": x["stopped_at"],
+            "stopped at": "—" if x["stopped_at"] is None else f"epoch {x['stopped_at']}",
             "saved": x["epochs_saved"],
             rep["metric"]: x["value"],
             "trained": x["epochs_done"],

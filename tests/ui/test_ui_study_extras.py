@@ -136,6 +136,9 @@ def test_pruner_replay_says_what_it_stops_saves_and_whether_the_winner_survives(
     assert {t["customdata"][0]: t["x"][0] for t in stops} == stopped
     (table,) = [d for d in at.dataframe if "stopped at" in d.value.columns]
     assert len(table.value) == len(rep["runs"])
+    assert list(table.value["stopped at"]) == [
+        "—" if x["stopped_at"] is None else f"epoch {x['stopped_at']}" for x in rep["runs"]
+    ]
     # Another pruner from the registry.
     at.selectbox(key=f"{key}_pruner").set_value("hyperband").run()
     assert not at.exception
