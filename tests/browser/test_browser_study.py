@@ -15,7 +15,7 @@ import re
 import shutil
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, need_chromium, serve, wait_idle, wait_until
+from browser_helpers import wait_idle, wait_until
 from playwright.sync_api import expect
 from test_browser_flow import no_exception
 
@@ -36,22 +36,9 @@ PLOTS_FIT = (
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    need_chromium()
-    with serve(tmp_path_factory.mktemp("study-server"), workers=0) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+def server(quiet_server):
+    """No pool of its own: the tests' one-worker pools train what they queue."""
+    return quiet_server
 
 
 def shoot(page, tmp_path, name: str) -> None:

@@ -53,18 +53,4 @@ def test_a_study_runs_to_the_end_on_ray(ray_studies):
 def test_a_pruned_ray_run_stops_at_the_epoch_it_was_pruned(ray_studies):
     store, ids = ray_studies
     sid = ids["median"]
-    runs = store.list_runs(sweep_id=sid)
-    assert len(runs) == 4
-    assert runs[0]["config"]["learning_rate"] == 0.01 and runs[0]["status"] == "completed"
-    pruned = [r for r in runs if r["status"] == "pruned"]
-    assert pruned, [(r["status"], r["epochs_done"]) for r in runs]
-    for r in pruned:
-        info = r["result"]["pruned"]
-        assert info["rule"] == "median" and 1 <= info["epoch"] < 3
-        assert r["epochs_done"] == info["epoch"]  # not one epoch more
-        assert len(store.epoch_series(r["id"])[r["id"]]["val_loss"].value) == info["epoch"]
-        assert info["reason"].startswith(f"pruned at epoch {info['epoch']} by median: val_loss")
-    out = report(store, sid)
-    assert out["pruning"]["pruned"] == len(pruned)
-    assert out["pruning"]["epochs_saved"] == sum(3 - r["epochs_done"] for r in pruned)
-    assert out["best"]["params"] == {"learning_rate": 0.01}
+    tiny_study.check_pruned_study(store, sid, "median")

@@ -98,21 +98,7 @@ def test_conditional_params_appear_only_when_their_condition_holds(studies):
 def test_each_pruner_prunes_hopeless_trials_which_keep_partial_curves(studies, name):
     store, ids = studies
     sid = ids[("p", name)]
-    runs = store.list_runs(sweep_id=sid)
-    assert len(runs) == 4
-    assert runs[0]["config"]["learning_rate"] == 0.01 and runs[0]["status"] == "completed"
-    pruned = [r for r in runs if r["status"] == "pruned"]
-    assert pruned, [(r["status"], r["epochs_done"]) for r in runs]
-    for r in pruned:
-        info = r["result"]["pruned"]
-        assert info["rule"] == name and 1 <= info["epoch"] < 3
-        assert r["epochs_done"] == info["epoch"]  # stopped where the rule said, curve kept
-        assert len(store.epoch_series(r["id"])[r["id"]]["val_loss"].value) == info["epoch"]
-        assert info["reason"].startswith(f"pruned at epoch {info['epoch']} by {name}: val_loss")
-    out = report(store, sid)
-    assert out["pruning"]["pruned"] == len(pruned)
-    assert out["pruning"]["epochs_saved"] == sum(3 - r["epochs_done"] for r in pruned)
-    assert out["best"]["params"] == {"learning_rate": 0.01}
+    tiny_study.check_pruned_study(store, sid, name)
 
 
 def _fake_train(store, plan) -> list[dict]:

@@ -68,3 +68,25 @@ def run_study(path, study_id: str, sweep: dict | None = None) -> RunStore:
     queue(store, study_id, sweep)
     train(path, study_id)
     return store
+
+
+def check_pruned_study(store: RunStore, study_id: str, rule: str, epochs: int = 3) -> None:
+    """A pruner study of 4 learning rates (the good one first) pruned hopeless trials:
+    each stopped where the rule said, its partial curve kept, the report agreeing."""
+    from engine.search.report import report
+
+    runs = store.list_runs(sweep_id=study_id)
+    assert len(runs) == 4
+    assert runs[0]["config"]["learning_rate"] == 0.01 and runs[0]["status"] == "completed"
+    pruned = [r for r in runs if r["status"] == "pruned"]
+    assert pruned, [(r["status"], r["epochs_done"]) for r in runs]
+    for r in pruned:
+        info = r["result"]["pruned"]
+        assert info["rule"] == rule and 1 <= info["epoch"] < epochs
+        assert r["epochs_done"] == info["epoch"]  # not one epoch more: the curve it had
+        assert len(store.epoch_series(r["id"])[r["id"]]["val_loss"].value) == info["epoch"]
+        assert info["reason"].startswith(f"pruned at epoch {info['epoch']} by {rule}: val_loss")
+    out = report(store, study_id)
+    assert out["pruning"]["pruned"] == len(pruned)
+    assert out["pruning"]["epochs_saved"] == sum(epochs - r["epochs_done"] for r in pruned)
+    assert out["best"]["params"] == {"learning_rate": 0.01}

@@ -4,12 +4,11 @@ diverged) and on studies with no, one and zero finished trials."""
 
 from __future__ import annotations
 
-import json
 import math
 from urllib.parse import parse_qs
 
 import pytest
-from ui_helpers import all_text, chart_titles, open_app
+from ui_helpers import all_text, app_store, chart_titles, open_app, plotly_spec
 
 from engine.search import study as study_mod
 from engine.store import RunStore
@@ -43,20 +42,7 @@ def studies(tmp_path_factory):
 
 @pytest.fixture
 def store(studies, monkeypatch) -> RunStore:
-    monkeypatch.setenv("HPLAB_STORE", str(studies))
-    monkeypatch.setenv("HPLAB_WORKERS", "0")
-    return RunStore(studies)
-
-
-def _spec(at, title: str) -> dict:
-    (chart,) = [
-        c
-        for c in at.get("plotly_chart")
-        if ((json.loads(c.proto.spec)["layout"].get("title") or {}).get("text") or "").startswith(
-            title
-        )
-    ]
-    return json.loads(chart.proto.spec)
+    return app_store(studies, monkeypatch)
 
 
 def test_the_tiny_study_really_pruned_and_diverged(store):
@@ -108,7 +94,7 @@ def test_pruned_and_diverged_trials_are_marked_never_plotted_as_values(store):
     number = {rid: t.number for rid, t in rec.trials.items()}
     completed = {number[i] for i, r in runs.items() if r["status"] == "completed"}
 
-    hist = _spec(at, "Optimization history")
+    hist = plotly_spec(at, "Optimization history")
     traces = hist["data"]
     values = [t for t in traces if t.get("mode") == "markers" and t.get("yaxis", "y") == "y"]
     assert values and all(set(t["x"]) <= completed for t in values)  # values: completed only
@@ -118,7 +104,7 @@ def test_pruned_and_diverged_trials_are_marked_never_plotted_as_values(store):
         assert sorted(lanes[status]["customdata"]) == sorted(ids)
         assert sorted(lanes[status]["x"]) == sorted(number[i] for i in ids)
 
-    inter = _spec(at, "Intermediate values")["data"]
+    inter = plotly_spec(at, "Intermediate values")["data"]
     for rid, r in runs.items():
         lines = [t for t in inter if t.get("mode") == "lines+markers" and t["customdata"][0] == rid]
         ends = [t for t in inter if t.get("mode") == "markers" and t["customdata"] == [rid]]

@@ -6,12 +6,9 @@ survives), on the Study page and, for a finished grid, in Watch & compare."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from ui_helpers import all_text, chart_titles, open_app
+from ui_helpers import all_text, app_store, chart_titles, open_app, plotly_spec
 
-from engine.executor import get_executor
 from engine.search import replay as replay_mod
 from engine.search import study as study_mod
 from engine.store import RunStore
@@ -39,34 +36,14 @@ def stores(tmp_path_factory):
     tiny_study.queue(store, EDGE, EDGE_SWEEP)
     tiny_study.train(path, SID)
     tiny_study.train(path, EDGE)
-    ex = get_executor("local", store_path=path, workers=1)
-    ex.start()
-    try:
-        base = tiny_study.SWEEP["base"]
-        ids = ex.submit([{**base, "learning_rate": lr} for lr in GRID_RATES], sweep_id=GRID)
-        statuses = ex.wait(ids, timeout=600)
-    finally:
-        ex.stop(timeout=20)
-    assert set(statuses.values()) == {"completed"}, statuses
+    base = tiny_study.SWEEP["base"]
+    tiny_study.train_grid(path, [{**base, "learning_rate": lr} for lr in GRID_RATES], GRID)
     return path
 
 
 @pytest.fixture
 def store(stores, monkeypatch) -> RunStore:
-    monkeypatch.setenv("HPLAB_STORE", str(stores))
-    monkeypatch.setenv("HPLAB_WORKERS", "0")
-    return RunStore(stores)
-
-
-def _spec(at, title: str) -> dict:
-    (chart,) = [
-        c
-        for c in at.get("plotly_chart")
-        if ((json.loads(c.proto.spec)["layout"].get("title") or {}).get("text") or "").startswith(
-            title
-        )
-    ]
-    return json.loads(chart.proto.spec)
+    return app_store(stores, monkeypatch)
 
 
 def _edge_warnings(at) -> list[str]:
@@ -93,7 +70,7 @@ def test_isolation_draws_the_best_per_value_and_marks_values_without_one(store):
     assert not at.exception, [e.message for e in at.exception]
     key = f"study_iso_{SID}_knob"
     assert at.selectbox(key=key).value == "learning_rate"
-    fig = _spec(at, "Isolation · best val_loss per learning_rate")
+    fig = plotly_spec(at, "Isolation · best val_loss per learning_rate")
     assert fig["layout"]["xaxis"]["type"] == "log"  # a rate
     runs = store.list_runs(sweep_id=SID)
     rec = study_mod.load(store, SID)
@@ -113,7 +90,7 @@ def test_isolation_draws_the_best_per_value_and_marks_values_without_one(store):
     # Another knob: a linear axis, chosen with the picker.
     at.selectbox(key=key).set_value("batch_size").run()
     assert not at.exception
-    fig = _spec(at, "Isolation · best val_loss per batch_size")
+    fig = plotly_spec(at, "Isolation · best val_loss per batch_size")
     assert fig["layout"]["xaxis"]["type"] == "linear"
 
 
@@ -130,7 +107,7 @@ def test_pruner_replay_says_what_it_stops_saves_and_whether_the_winner_survives(
     assert "survives — median would not have stopped it" in text
     (metric,) = [m for m in at.metric if m.label == "Epochs saved"]
     assert metric.value == f"{rep['epochs_saved']} ({100 * rep['saved_fraction']:.0f}%)"
-    fig = _spec(at, "Pruner replay · median")
+    fig = plotly_spec(at, "Pruner replay · median")
     stops = [t for t in fig["data"] if (t.get("marker") or {}).get("symbol") == "x"]
     stopped = {x["run_id"]: x["stopped_at"] for x in rep["runs"] if x["stopped_at"]}
     assert {t["customdata"][0]: t["x"][0] for t in stops} == stopped
@@ -142,7 +119,7 @@ def test_pruner_replay_says_what_it_stops_saves_and_whether_the_winner_survives(
     # Another pruner from the registry.
     at.selectbox(key=f"{key}_pruner").set_value("hyperband").run()
     assert not at.exception
-    assert _spec(at, "Pruner replay · hyperband")
+    assert plotly_spec(at, "Pruner replay · hyperband")
     assert "Epochs saved" in [m.label for m in at.metric]
 
 

@@ -68,3 +68,24 @@ def run_until(at: AppTest, predicate, *, timeout: float = 240, what: str = "the 
         time.sleep(0.2)  # polling interval, not synchronisation
         at.run()
     return at
+
+
+def plotly_spec(at: AppTest, title: str) -> dict:
+    """The one drawn Plotly figure whose title starts with ``title``, as its JSON spec."""
+    (chart,) = [
+        c
+        for c in at.get("plotly_chart")
+        if ((json.loads(c.proto.spec)["layout"].get("title") or {}).get("text") or "").startswith(
+            title
+        )
+    ]
+    return json.loads(chart.proto.spec)
+
+
+def app_store(path, monkeypatch):
+    """Point the app at the store file ``path`` with no worker pool of its own."""
+    from engine.store import RunStore
+
+    monkeypatch.setenv("HPLAB_STORE", str(path))
+    monkeypatch.setenv("HPLAB_WORKERS", "0")
+    return RunStore(path)
