@@ -22,13 +22,14 @@ pool's ``top_up`` does):
   not the first 3) and 5 warm-up epochs (a quarter of a run: no trial is judged on
   its first noisy epochs). An ablation with the median pruner at 3 startup trials and
   1 warm-up epoch (``HPLAB_BENCH_PRUNER``; results/search_vs_grid_pruner_3_1.json)
-  prunes 13-78 trials per seed at epoch 2 and runs 26-86 trials instead of 15-19,
+  prunes 13-78 trials per seed from epoch 2 on and runs 26-86 trials instead of 15-19,
   and reaches the same median over seeds 0-4 (0.854x) with other per-seed ratios:
   at this budget the pruner's settings move single seeds, not the median. The earlier
   1-of-5 result (before the registry) came from one ``TPESampler`` built for the
   whole study, a different random stream from the pool's sampler made per ask;
 - ``random``: random search over that space, unpruned trials while a whole trial
-  fits in the epochs ``tpe_median`` trained (equal budget, never more).
+  fits in the epochs ``tpe_median`` trained (equal budget, never more) Seeded per ask
+  like TPE, its first trials are TPE's 5 random startup trials (common random numbers).
 
 Reported per seed (the search seed; the runs' own seed is fixed): each side's best
 val_loss (best epoch of its best run) and epochs trained, as ratios to the grid's.
