@@ -75,6 +75,7 @@ def report(store, study_id: str) -> dict[str, Any]:
     return {
         "study_id": study_id,
         "sampler": s.sampler,
+        "sampler_args": dict(s.sampler_args),
         "pruner": None if s.pruner is None else {"name": s.pruner.name, **s.pruner.args},
         "metric": s.metric,
         "direction": s.direction,

@@ -27,7 +27,7 @@ from typing import Any
 from engine.config import logged_names, validate
 from engine.errors import ConfigError, show
 from engine.search.pruners import PrunerSpec, parse_pruner
-from engine.search.samplers import check_sampler
+from engine.search.samplers import SamplerSpec, check_sampler, parse_sampler
 from engine.spec.metrics import metric_direction
 from engine.sweep import MAX_RUNS, Choice, _check_path, _fmt, check_common, plan
 
@@ -123,12 +123,13 @@ class SpaceParam:
 class SearchSpec:
     """The ``search`` block: how trials are chosen, stopped, counted and ranked."""
 
-    sampler: str = DEFAULT_SAMPLER
+    sampler: str = DEFAULT_SAMPLER  # a registry name; its Optuna arguments are sampler_args
     pruner: PrunerSpec | None = None
     trials: int = DEFAULT_TRIALS
     metric: str = "val_loss"
     direction: str = "minimize"  # from the metric registry, never from the file
     seed: int = 0
+    sampler_args: dict[str, Any] = field(default_factory=dict)  # every argument filled
 
 
 @dataclass(frozen=True)
@@ -428,8 +429,12 @@ def parse_search(search: Any, cfg: dict, params: tuple[SpaceParam, ...]) -> Sear
     ]
     trials = _int_field(search, "trials", DEFAULT_TRIALS, 1, MAX_RUNS, problems)
     seed = _int_field(search, "seed", 0, 0, MAX_SEED, problems)
-    sampler = search.get("sampler", DEFAULT_SAMPLER)
-    problems += check_sampler(sampler, params, trials)
+    sampler = SamplerSpec(DEFAULT_SAMPLER)
+    try:
+        sampler = parse_sampler(search.get("sampler", DEFAULT_SAMPLER))
+        problems += check_sampler(sampler.name, params, trials)
+    except ConfigError as e:
+        problems += e.problems
     pruner = None
     try:
         pruner = parse_pruner(search.get("pruner"), cfg["epochs"])
@@ -451,7 +456,7 @@ def parse_search(search: Any, cfg: dict, params: tuple[SpaceParam, ...]) -> Sear
         direction = "maximize" if metric_direction(metric) == "up" else "minimize"
     if problems:
         raise ConfigError(problems)
-    return SearchSpec(sampler, pruner, trials, metric, direction, seed)
+    return SearchSpec(sampler.name, pruner, trials, metric, direction, seed, sampler.args)
 
 
 # ---------------------------------------------------------------- the whole file

@@ -331,7 +331,9 @@ def top_up(store, study_id: str, slots: int) -> list[str]:
         for number in range(p.asked, plan.search.trials):
             if free <= 0:
                 break
-            sampler = samplers.make(plan.search.sampler, plan.search.seed, number, grid)
+            sampler = samplers.make(
+                plan.search.sampler, plan.search.seed, number, grid, plan.search.sampler_args
+            )
             study, _numbers = rebuild_from(conn, rec, sampler=sampler)
             trial = study.ask()
             values = plan.sample(trial)
