@@ -82,6 +82,19 @@ def open_tab(page, name: str) -> None:
 
 
 @pytest.mark.parametrize("typed", ["1", "1.5", "5", "10", "-1"])
+def launch_one(page, store, before: set[str]) -> dict:
+    """Click Launch, land on Watch & compare, and read the one new run's stored config."""
+    expect(page.locator(LAUNCH)).to_be_enabled()
+    page.locator(LAUNCH).click()
+    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=TIMEOUT)
+    (run,) = wait_until(
+        lambda: [r for r in store.list_runs() if r["id"] not in before],
+        timeout=30,
+        what="the launched run in the store",
+    )
+    return run["config"]
+
+
 def test_typing_any_learning_rate_never_raises(server, page, typed):
     open_setup(server, page)
     type_into(page, "cfg-learning_rate", typed)
@@ -171,16 +184,7 @@ def test_what_was_typed_is_what_launches(server, page):
     expect(page.get_by_text(re.compile(r"3 epochs · 17 updates/epoch"))).to_be_visible(
         timeout=TIMEOUT
     )
-    expect(page.locator(LAUNCH)).to_be_enabled()
-    page.locator(LAUNCH).click()
-    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=TIMEOUT)
-    new = wait_until(
-        lambda: [r for r in store.list_runs() if r["id"] not in before],
-        timeout=30,
-        what="the launched run in the store",
-    )
-    (run,) = new
-    cfg = run["config"]
+    cfg = launch_one(page, store, before)
     assert (cfg["epochs"], cfg["batch_size"], cfg["learning_rate"]) == (3, 48, 0.0025)
 
 
@@ -404,15 +408,6 @@ def test_only_the_open_tab_is_drawn_and_values_typed_in_others_launch(server, pa
     open_tab(page, "Precision & compile")
     expect(jit.locator("input")).to_be_checked()
 
-    expect(page.locator(LAUNCH)).to_be_enabled()
-    page.locator(LAUNCH).click()
-    page.wait_for_url(re.compile(r"/compare\?sweep="), timeout=TIMEOUT)
-    new = wait_until(
-        lambda: [r for r in store.list_runs() if r["id"] not in before],
-        timeout=30,
-        what="the launched run in the store",
-    )
-    (run,) = new
-    cfg = run["config"]
+    cfg = launch_one(page, store, before)
     assert (cfg["seed"], cfg["jit_compile"], cfg["epochs"]) == (7, True, 2)
     no_traceback(page)
