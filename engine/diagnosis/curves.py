@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -66,6 +67,9 @@ def rel_noise(xs: Sequence[float]) -> float:
     return noise(logs) if len(logs) == len(xs) else noise(xs) / max(1e-12, abs(median(xs)))
 
 
+_MAX_LOG = math.log(sys.float_info.max)
+
+
 def gain_per_epoch(xs: Sequence[float]) -> float:
     """Relative fall per epoch of a positive series, from a least-squares line through
     its logarithm (0.1 = 10 % lower each epoch; negative when it rises)."""
@@ -77,7 +81,9 @@ def gain_per_epoch(xs: Sequence[float]) -> float:
     my = sum(y for _, y in pts) / n
     sxx = sum((i - mx) ** 2 for i, _ in pts)
     slope = sum((i - mx) * (y - my) for i, y in pts) / sxx
-    return 1.0 - math.exp(slope)
+    # A rise from a denormal (1e-311 → 1) has a log-slope past exp's range: capped, it
+    # reads as the steepest rise a float can say rather than an OverflowError.
+    return 1.0 - math.exp(min(slope, _MAX_LOG))
 
 
 @dataclass
