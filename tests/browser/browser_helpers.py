@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -153,3 +154,26 @@ def wait_idle(page, *, quiet: float = 2.0, timeout: float = 60) -> None:
         return time.monotonic() - last_busy >= quiet
 
     wait_until(quiet_long_enough, timeout=timeout, interval=0.1, what="the page to settle")
+
+
+def choose(page, key: str, option: str, timeout: float = 240) -> None:
+    """Open a selectbox and click the option whose label matches ``option`` (a regex);
+    a rerun that closes the list meanwhile (a preview arriving) opens it again."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    box = page.locator(f".st-key-{key} input[role=combobox]").first
+    pattern = re.compile(option)
+
+    def chosen() -> bool:
+        try:
+            if pattern.search(box.input_value(timeout=5_000)):  # the choice it shows
+                return True
+            options = page.get_by_role("option", name=pattern)
+            if options.count() == 0:
+                box.click(timeout=5_000)
+            options.first.click(timeout=5_000)
+        except PlaywrightError:  # the list closed or the widget was redrawn: again
+            pass
+        return False
+
+    wait_until(chosen, timeout=timeout, what=f"{key} to show {option!r}")

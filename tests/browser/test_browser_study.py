@@ -15,7 +15,7 @@ import re
 import shutil
 
 import pytest
-from browser_helpers import wait_idle, wait_until
+from browser_helpers import choose, wait_idle, wait_until
 from playwright.sync_api import expect
 from test_browser_flow import no_exception
 
@@ -166,8 +166,7 @@ def test_study_page_warns_at_the_edge_isolates_a_knob_and_replays_a_pruner(serve
     ).to_be_visible()
 
     # --- another pruner from the registry: the replay follows
-    page.locator(f".st-key-study_replay_{EDGE}_pruner").get_by_role("button", name="Open").click()
-    page.get_by_role("option", name=re.compile("^Hyperband")).click()
+    choose(page, f"study_replay_{EDGE}_pruner", "^Hyperband")
     hb = page.locator(f".st-key-study_replay_{EDGE}_fig_hyperband .js-plotly-plot")
     expect(hb.locator(".gtitle", has_text="Pruner replay · hyperband")).to_be_visible(
         timeout=30_000

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import need_chromium, serve, wait_idle, wait_until
+from browser_helpers import choose, need_chromium, serve, wait_idle, wait_until
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from test_browser_flow import no_exception
@@ -107,27 +107,6 @@ def set_number(page, key: str, value) -> None:
     box.fill(str(value), timeout=START)
     box.press("Enter")
     expect(box).to_have_value(str(value), timeout=START)
-
-
-def choose(page, key: str, option: str) -> None:
-    """Open a selectbox and click the option whose label matches ``option`` (a regex);
-    a rerun that closes the list meanwhile (a preview arriving) opens it again."""
-    box = page.locator(f".st-key-{key} input[role=combobox]").first
-    pattern = re.compile(option)
-
-    def chosen() -> bool:
-        try:
-            if pattern.search(box.input_value(timeout=5_000)):  # the choice it shows
-                return True
-            options = page.get_by_role("option", name=pattern)
-            if options.count() == 0:
-                box.click(timeout=5_000)
-            options.first.click(timeout=5_000)
-        except PlaywrightError:  # the list closed or the widget was redrawn: again
-            pass
-        return False
-
-    wait_until(chosen, timeout=START / 1000, what=f"{key} to show {option!r}")
 
 
 def open_lr_finder(page) -> None:
