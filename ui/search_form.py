@@ -22,6 +22,7 @@ from engine.config import SCALARS
 from engine.errors import ConfigError
 from engine.search.space import DEFAULT_SAMPLER, DEFAULT_TRIALS
 from engine.spec.optimizers import OPTIMIZERS
+from ui.widgets import say
 
 MODE = "Search"
 K = "search_"  # session-state prefix of this form's widgets
@@ -126,6 +127,13 @@ def _number(text: Any) -> Any:
     return v if math.isfinite(v) else s
 
 
+def _count(text: Any) -> Any:
+    """A whole number typed any way a person writes one (``1e3``, ``24.0``) is that
+    number; 2.5 or text stays as typed, for the engine to name."""
+    v = _number(text)
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def _value(text: str) -> Any:
     v = _number(text)
     return text.strip() if v is None else v
@@ -173,9 +181,9 @@ def build(state: MutableMapping, base: dict[str, Any], repeats: int = 1) -> Sear
         space[k.path] = spec
     search = {
         "sampler": state.get(f"{K}sampler"),
-        "trials": _number(state.get(f"{K}trials")),
+        "trials": _count(state.get(f"{K}trials")),
         "metric": str(state.get(f"{K}metric") or "").strip(),
-        "seed": _number(state.get(f"{K}seed")),
+        "seed": _count(state.get(f"{K}seed")),
     }
     pruner = state.get(f"{K}pruner")
     if pruner and pruner != "none":
@@ -246,10 +254,16 @@ def launch(s: Search, *, store=None, slots: int | None = None) -> tuple[str, lis
 # ----------------------------------------------------------------------------- drawing
 
 
+def _error(field: str, message: str, where: Any = st) -> None:
+    """The engine's message, which may quote what was typed: shown as text, never as
+    markdown (``**bold**`` typed stays ``**bold**``)."""
+    where.error(f"**{field}**: {say(message)}", icon=":material/error:")
+
+
 def _errors(problems, prefix: str, where: Any = st) -> None:
     for f, m in problems:
         if f == prefix or f.startswith(prefix + "."):
-            where.error(f"**{f}**: {m}", icon=":material/error:")
+            _error(f, m, where)
 
 
 def _on_launch(base: dict, repeats: int) -> None:
@@ -335,7 +349,7 @@ def panel(state: MutableMapping, base: dict[str, Any], repeats: int = 1) -> Sear
         shown = ("space", "search.")
         other = [(f, m) for f, m in s.problems if not f.startswith(shown)]
         for f, m in other:
-            st.error(f"**{f}**: {m}", icon=":material/error:")
+            _error(f, m)
         if s.ok:
             st.info(plan_line(s), icon=":material/travel_explore:")
         st.button(
@@ -350,7 +364,7 @@ def panel(state: MutableMapping, base: dict[str, Any], repeats: int = 1) -> Sear
         err = state.get(f"{K}error")
         if err:
             for f, m in err:
-                st.error(f"**{f}**: {m}", icon=":material/error:")
+                _error(f, m)
         done = state.get(f"{K}launched")
         if done:
             st.success(

@@ -82,3 +82,22 @@ def test_valid_search_shows_plan_and_queues_runs(store):
     assert all(r["status"] == "queued" for r in runs)
     (sid,) = {r["study_id"] for r in runs}
     assert sid and any(sid in s.value for s in at.success)
+
+
+def test_typed_markdown_is_shown_as_typed_in_the_error(store):
+    """The engine's message quotes what was typed; ``**bold**`` must not turn bold."""
+    at = _search_page(**{search_form.key("learning_rate", "low"): "**bold**"})
+    errs = [e for e in _errors(at) if "space.learning_rate" in e]
+    assert errs and all(r"\*\*bold\*\*" in e for e in errs), errs
+    at = _search_page(**{f"{search_form.K}seed": "**x**"})
+    errs = [e for e in _errors(at) if "search.seed" in e]
+    assert errs and r"\*\*x\*\*" in errs[0], errs
+
+
+@pytest.mark.parametrize(("typed", "value"), [("1e9", 1_000_000_000), ("24.0", 24)])
+def test_a_whole_number_written_as_a_float_is_that_number(store, typed, value):
+    s = search_form.build({f"{search_form.K}seed": typed}, {"task": "regression"})
+    assert s.ok, s.problems
+    assert s.sweep["search"]["seed"] == value
+    bad = search_form.build({f"{search_form.K}trials": "2.5"}, {"task": "regression"})
+    assert any(f == "search.trials" for f, _ in bad.problems), bad.problems
