@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import edge_view, isolation_view, navigation, replay_view, resources, study_view
+from ui import edge_view, isolation_view, literal, navigation, replay_view, resources, study_view
 from ui.shell import require_shell
 
 require_shell()
@@ -35,6 +35,13 @@ if not studies:
 
 labels = dict(studies)
 navigation.study_selection(state, list(labels))  # ?study= wins once
+asked = st.query_params.get("study")
+if asked and asked not in labels:  # a stale or mistyped link: say so, not just show another
+    st.warning(
+        f"**study**: no study “{literal.md(asked[:80])}” in this store; showing "
+        f"{literal.md(labels[state['study_pick']])} instead.",
+        icon=":material/warning:",
+    )
 study_id = st.selectbox("Study", list(labels), key="study_pick", format_func=labels.get)
 data = study_view.load_study(store, study_id)
 

@@ -190,3 +190,14 @@ def test_a_study_still_running_refreshes_and_has_no_best_yet(store):
     at.run()
     assert at.session_state["study_pick"] == SID
     assert "Study still running" not in all_text(at)
+
+
+@pytest.mark.parametrize("asked", ["doesnotexist", "<b>x</b>", "**bold**"])
+def test_an_unknown_study_in_the_address_is_named_not_silently_replaced(store, asked):
+    at = open_app("pages/study.py")
+    at.query_params["study"] = asked
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    (warning,) = [w.value for w in at.warning if w.value.startswith("**study**")]
+    assert "in this store; showing" in warning
+    assert "<b>" not in warning and "**bold**" not in warning  # shown as typed, inert
