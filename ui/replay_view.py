@@ -14,9 +14,10 @@ import streamlit as st
 from engine.errors import ConfigError
 from engine.search import pruners
 from engine.search import replay as replay_mod
-from ui import literal
+from ui import literal, search_form
 from ui.palette import RUN_COLORS
 from ui.runs import fmt_num
+from ui.widgets import say
 
 STOP_COLOR = RUN_COLORS[6]
 KEPT_COLOR = RUN_COLORS[0]
@@ -181,21 +182,24 @@ def render_replay(
         if param is not None:
             given = (own or {}).get("n_startup_trials") if first == name else None
             default = given if given is not None else min(param.default, max(0, runs // 3))
-            startup = int(
-                st.number_input(
-                    "Runs never stopped (startup)",
-                    min_value=0,
-                    max_value=1000,
-                    value=int(default),
-                    step=1,
-                    key=f"{key}_startup_{name}",
-                    help="n_startup_trials: the first runs always train to the end; the"
-                    " rule compares the later ones with them",
-                )
+            typed = st.text_input(
+                "Runs never stopped (startup)",
+                value=str(int(default)),
+                key=f"{key}_startup_{name}",
+                help="n_startup_trials: the first runs always train to the end; the"
+                " rule compares the later ones with them",
             )
+            startup = search_form.whole(typed)
+            if startup is None:  # emptied: say so, never fall back silently
+                right.error("**n_startup_trials**: is empty: type a value", icon=":material/error:")
+                return
     try:
         rep = replay_mod.replay(store, sweep_id, pruner_arg(name, own, startup))
-    except (KeyError, ValueError, ConfigError) as e:
+    except ConfigError as e:  # what was typed, named by the pruner's registry entry
+        for f, m in e.problems:
+            right.error(f"**{f}**: {say(m)}", icon=":material/error:")
+        return
+    except (KeyError, ValueError) as e:
         right.info(str(e), icon=":material/info:")
         return
     if not rep["runs"]:

@@ -127,7 +127,7 @@ def _number(text: Any) -> Any:
     return v if math.isfinite(v) else s
 
 
-def _count(text: Any) -> Any:
+def whole(text: Any) -> Any:
     """A whole number typed any way a person writes one (``1e3``, ``24.0``) is that
     number; 2.5 or text stays as typed, for the engine to name."""
     v = _number(text)
@@ -181,9 +181,9 @@ def build(state: MutableMapping, base: dict[str, Any], repeats: int = 1) -> Sear
         space[k.path] = spec
     search = {
         "sampler": state.get(f"{K}sampler"),
-        "trials": _count(state.get(f"{K}trials")),
+        "trials": whole(state.get(f"{K}trials")),
         "metric": str(state.get(f"{K}metric") or "").strip(),
-        "seed": _count(state.get(f"{K}seed")),
+        "seed": whole(state.get(f"{K}seed")),
     }
     pruner = state.get(f"{K}pruner")
     if pruner and pruner != "none":

@@ -14,6 +14,7 @@ from engine.search import study as study_mod
 from engine.store import RunStore
 from tests.search import tiny_study
 from ui import edge_view, literal
+from ui.widgets import say
 
 PAGE = "pages/study.py"
 SID = "sw-tinyextras"
@@ -99,7 +100,7 @@ def test_pruner_replay_says_what_it_stops_saves_and_whether_the_winner_survives(
     assert not at.exception, [e.message for e in at.exception]
     key = f"study_replay_{SID}"
     assert at.selectbox(key=f"{key}_pruner").value == "median"  # the study's own first
-    assert at.number_input(key=f"{key}_startup_median").value == 1  # and its arguments
+    assert at.text_input(key=f"{key}_startup_median").value == "1"  # and its arguments
     rep = replay_mod.replay(store, SID, {"name": "median", "n_startup_trials": 1})
     text = all_text(at)
     assert rep["winner"]["survives"]
@@ -131,7 +132,7 @@ def test_a_finished_grid_offers_isolation_and_replay_in_watch_and_compare(store)
         "Isolation and pruner replay of this grid"
     ]
     key = f"grid_replay_{GRID}"
-    at.number_input(key=f"{key}_startup_median").set_value(1).run()
+    at.text_input(key=f"{key}_startup_median").set_value("1").run()
     rep = replay_mod.replay(store, GRID, {"name": "median", "n_startup_trials": 1})
     assert rep["stopped"] == 3 and rep["winner"]["survives"]
     text = all_text(at)
@@ -145,3 +146,24 @@ def test_a_finished_grid_offers_isolation_and_replay_in_watch_and_compare(store)
     assert not at.exception
     assert not [e for e in at.expander if "pruner replay" in e.label]
     assert "Its study: history, isolation, pruner replay" in [x.value for x in at.get("page_link")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("-1", "must be in [0, 1000], got -1"),
+        ("1e9", "must be in [0, 1000], got 1000000000"),
+        ("2.5", "must be an integer, got 2.5"),
+        ("", "is empty: type a value"),
+    ],
+)
+def test_a_bad_startup_count_is_named_not_clamped(store, typed, message):
+    """What was typed is what the replay uses, or the field is named: never 1e9 → 1."""
+    ids = [r["id"] for r in store.list_runs(sweep_id=GRID)]
+    at = open_app("pages/compare.py", compare_ids=ids)
+    key = f"grid_replay_{GRID}"
+    at.text_input(key=f"{key}_startup_median").set_value(typed).run()
+    assert not at.exception, [e.message for e in at.exception]
+    errs = [e.value for e in at.error if "n_startup_trials" in e.value]
+    assert errs and (say(message) in errs[0] or message in errs[0]), errs
+    assert "Epochs saved" not in [m.label for m in at.metric]  # no replay of another value
