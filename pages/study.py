@@ -34,9 +34,8 @@ if not studies:
     st.stop()
 
 labels = dict(studies)
-navigation.study_selection(state, list(labels))  # ?study= wins once
-asked = st.query_params.get("study")
-if asked and asked not in labels:  # a stale or mistyped link: say so, not just show another
+asked = navigation.study_selection(state, list(labels))  # ?study= wins once
+if asked:  # a stale or mistyped link: say so, not just show another study
     st.warning(
         f"**study**: no study “{literal.md(asked[:80])}” in this store; showing "
         f"{literal.md(labels[state['study_pick']])} instead.",

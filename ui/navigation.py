@@ -171,32 +171,41 @@ def compare_selection(
     return ids
 
 
+def _address_once(
+    state: MutableMapping, params: Any, name: str, page: str, known, pick: str | None = None
+) -> None:
+    """``?name=`` picks ``state[pick]`` once per address (then the person's choice
+    wins); an id the page does not know is remembered as applied but picks nothing."""
+    params = st.query_params if params is None else params
+    wanted = params.get(name)
+    if wanted and state.get(f"{page}_query_applied") != wanted:
+        if wanted in known:
+            state[pick or f"{page}_{name}"] = wanted
+        state[f"{page}_query_applied"] = wanted
+
+
 def run_selection(state: MutableMapping, runs: Sequence[Mapping], params: Any = None) -> None:
     """The run detail page's run (``detail_run``): ``?run=`` wins once, else the run
     chosen before, else the first one selected in the comparison, else the newest."""
-    params = st.query_params if params is None else params
     by_id = {r["id"]: r for r in runs}
-    wanted = params.get("run")
-    if wanted and state.get("detail_query_applied") != wanted:
-        if wanted in by_id:
-            state["detail_run"] = wanted
-        state["detail_query_applied"] = wanted
+    _address_once(state, params, "run", "detail", by_id)
     if state.get("detail_run") not in by_id:
         chosen = [i for i in state.get("compare_ids", []) if i in by_id]
         state["detail_run"] = chosen[0] if chosen else runs[-1]["id"]
 
 
-def study_selection(state: MutableMapping, study_ids: Sequence[str], params: Any = None) -> None:
+def study_selection(
+    state: MutableMapping, study_ids: Sequence[str], params: Any = None
+) -> str | None:
     """The study page's study (``study_pick``): ``?study=`` wins once, else the one
-    chosen before, else the newest (``study_ids`` newest first)."""
+    chosen before, else the newest (``study_ids`` newest first). Returns the address's
+    study when the store has no such study (a stale or mistyped link), else None."""
     params = st.query_params if params is None else params
-    wanted = params.get("study")
-    if wanted and state.get("study_query_applied") != wanted:
-        if wanted in study_ids:
-            state["study_pick"] = wanted
-        state["study_query_applied"] = wanted
+    _address_once(state, params, "study", "study", study_ids, pick="study_pick")
     if state.get("study_pick") not in study_ids:
         state["study_pick"] = study_ids[0]
+    asked = params.get("study")
+    return asked if asked and asked not in study_ids else None
 
 
 def demo_selection(state: MutableMapping, demo_ids: Sequence[str], params: Any = None) -> None:
