@@ -78,10 +78,6 @@ def open_tab(page, name: str) -> None:
     settled(page)
 
 
-# ----------------------------------------------------------------------------- defect 1
-
-
-@pytest.mark.parametrize("typed", ["1", "1.5", "5", "10", "-1"])
 def launch_one(page, store, before: set[str]) -> dict:
     """Click Launch, land on Watch & compare, and read the one new run's stored config."""
     expect(page.locator(LAUNCH)).to_be_enabled()
@@ -95,6 +91,10 @@ def launch_one(page, store, before: set[str]) -> dict:
     return run["config"]
 
 
+# ----------------------------------------------------------------------------- defect 1
+
+
+@pytest.mark.parametrize("typed", ["1", "1.5", "5", "10", "-1"])
 def test_typing_any_learning_rate_never_raises(server, page, typed):
     open_setup(server, page)
     type_into(page, "cfg-learning_rate", typed)
