@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import SCREENSHOTS, wait_idle, wait_until
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from engine.store import RunStore
@@ -43,12 +44,22 @@ def no_traceback(page) -> None:
 def type_into(page, key: str, text: str) -> None:
     """Type into the widget with ``key`` as a person does: select all, type, Enter."""
     box = page.locator(f".st-key-{key} input").first
-    box.click()
-    box.press("ControlOrMeta+a")
-    if text:
-        box.press_sequentially(text)
-    else:
-        box.press("Backspace")
+
+    def typed() -> bool:
+        # A rerun redrawing the box mid-typing drops the selection (CI saw "3" land in
+        # front of "10"): typed again until the box holds exactly the text.
+        try:
+            box.click()
+            box.press("ControlOrMeta+a")
+            if text:
+                box.press_sequentially(text)
+            else:
+                box.press("Backspace")
+            return box.input_value(timeout=5_000) == text
+        except PlaywrightError:
+            return False
+
+    wait_until(typed, timeout=TIMEOUT / 1000, what=f"{key} to hold {text!r}")
     box.press("Enter")
 
 
