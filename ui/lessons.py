@@ -267,6 +267,16 @@ def _run_place(at: str, has_base: bool, own: dict):
     return place
 
 
+def _value_text(v: Any) -> str:
+    """A knob value as a default run name says it (``learning_rate 0.01``); ``show`` for
+    what a name cannot hold (a 5,000-digit integer, a deep object)."""
+    if isinstance(v, bool) or v is None or isinstance(v, dict | list):
+        return show(v)
+    if isinstance(v, int) and v.bit_length() > 64:
+        return show(v)
+    return fmt_value(v)[:MAX_NAME]
+
+
 def _base_place(f: str) -> str:
     return field_path("runs.base", f) if f else "runs.base"
 
@@ -295,7 +305,7 @@ def _knob_runs(spec: dict, base: dict, p: _Problems) -> list[_Draft]:
     if knob.split(".")[0] == "task":
         p.add("runs.knob", "the task cannot vary within a lesson (one task per comparison)")
         return []
-    names: list[Any] = [f"{knob} {fmt_value(v)}" for v in values]
+    names: list[Any] = [f"{knob} {_value_text(v)}" for v in values]
     if "names" in spec:
         given = spec["names"]
         if not isinstance(given, list) or len(given) != len(values):
@@ -345,7 +355,7 @@ def _grid_runs(spec: dict, base: dict, p: _Problems) -> list[_Draft]:
             p.add(at, "the task cannot vary within a lesson (one task per comparison)")
             continue
         paths.append(path)
-        axes.append([Choice(f"{path} {fmt_value(v)}", {path: v}) for v in vals])
+        axes.append([Choice(f"{path} {_value_text(v)}", {path: v}) for v in vals])
     if len(axes) != len(grid):
         return []
     n = 1
@@ -366,7 +376,7 @@ def _grid_runs(spec: dict, base: dict, p: _Problems) -> list[_Draft]:
     for i, (run, combo) in enumerate(
         zip(sweep_plan(base, axes), itertools.product(*axes), strict=True)
     ):
-        name = " · ".join(combo[j].label for j in varying) or "base"
+        name = (" · ".join(combo[j].label for j in varying) or "base")[:MAX_NAME]
         if run.problems:
             p.extend([(field_path("runs.grid", f), m) for f, m in run.problems])
             drafts.append(_Draft(name, None, expects[i], None))
