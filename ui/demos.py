@@ -21,6 +21,7 @@ from ui.diagnosis_view import label_text
 from ui.plan import validate_plan
 
 TAG_PREFIX = lessons.TAG_PREFIX
+PAGE = "pages/demos.py"
 
 # A demo is a lesson (``ui.lessons``): the names Guided demos have always used.
 Demo = lessons.Lesson
@@ -32,12 +33,13 @@ def demo_tag(demo_id: str) -> str:
 
 
 def catalog() -> lessons.Catalog:
-    """The lessons in ``lessons/`` as they are now (a file added or fixed shows on the
-    next rerun), with every bad file's problems named by file and field."""
-    return lessons.load_folder()
+    """The lessons in the lessons folder (``ui.lessons.folder``) as they are now (a file
+    added or fixed shows on the next rerun), every bad file's problems named by file and
+    field."""
+    return lessons.load_folder(lessons.folder())
 
 
-_CATALOG = catalog()
+_CATALOG = lessons.load_folder()
 # The shipped lessons, read once at import (tests and the engine's suite use these).
 DEMOS: dict[str, Demo] = _CATALOG.lessons
 PROBLEMS: list[tuple[str, str]] = _CATALOG.problems
@@ -71,8 +73,8 @@ class Verdict:
     @property
     def as_expected(self) -> bool | None:
         """True/False once judged; None while there is nothing to compare yet."""
-        if self.label is None or self.label == "too_early":
-            return None
+        if self.label is None or self.label == "too_early" or not self.expect:
+            return None  # not judged yet, or a run the lesson makes no prediction for
         return self.label in self.expect
 
 

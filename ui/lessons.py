@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from engine.sweep import plan as sweep_plan
 from ui.plan import MAX_RUNS, PlannedRun, fmt_value, from_configs
 
 LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+FOLDER_ENV = "HPLAB_LESSONS"  # another lessons folder for the dashboard (a class's own)
 FORMAT = "hp-lab-lesson/1"
 TAG_PREFIX = "demo:"
 # The compare page's tabs (``ui.navigation.COMPARE_TABS``, which imports Streamlit;
@@ -612,6 +614,11 @@ def read(path: Path) -> Lesson:
     except OSError as e:
         raise ConfigError("file", f"cannot be read ({e.strerror})") from None
     return loads(data, path.stem)
+
+
+def folder() -> Path:
+    """The folder the dashboard lists: ``$HPLAB_LESSONS`` or the shipped ``lessons/``."""
+    return Path(os.environ.get(FOLDER_ENV) or LESSONS_DIR)
 
 
 @dataclass(frozen=True)
