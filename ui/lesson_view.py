@@ -109,21 +109,30 @@ def panel(lesson: Lesson, canonical: list[dict]) -> Edited:
         shown = [c for c in ctrls if unlocked or c.access != "hidden"]
         if not shown:
             st.caption("This lesson has no settings to change.")
-        for c in shown:
+        for c in (c for c in shown if c.per_run):
             disabled = c.access == "locked" and not unlocked
-            if c.per_run:
-                st.markdown(f"**{literal.md(c.label)}**, one per run")
-                cols = st.columns(min(4, len(c.values)))
-                for (k, i), run in zip(_keys(lesson, c), lesson.runs, strict=True):
-                    with cols[i % len(cols)]:
-                        _widget(c.param, k, literal.md(run.name), c.values[i], disabled)
-                        _problems_here(ed.problems.get((c.path, i), []))
-            else:
-                ((k, _),) = _keys(lesson, c)
-                _widget(c.param, k, literal.md(c.label), c.values[0], disabled)
-                _problems_here(ed.problems.get((c.path, None), []))
+            st.markdown(f"**{literal.md(c.label)}**, one per run")
+            cols = st.columns(min(4, len(c.values)), vertical_alignment="bottom")
+            for (k, i), run in zip(_keys(lesson, c), lesson.runs, strict=True):
+                with cols[i % len(cols)]:
+                    _widget(c.param, k, literal.md(run.name), c.values[i], disabled)
+            # Under the row, each named by its run: a narrow column would break the words.
+            for i, run in enumerate(lesson.runs):
+                here = ed.problems.get((c.path, i), [])
+                _problems_here([(f"{run.name} → {f}", m) for f, m in here])
             if disabled:
                 st.caption(LOCK_NOTE)
+        shared = [c for c in shown if not c.per_run]
+        for row in range(0, len(shared), 3):
+            cols = st.columns(3)
+            for col, c in zip(cols, shared[row : row + 3], strict=False):
+                disabled = c.access == "locked" and not unlocked
+                with col:
+                    ((k, _),) = _keys(lesson, c)
+                    _widget(c.param, k, literal.md(c.label), c.values[0], disabled)
+                    _problems_here(ed.problems.get((c.path, None), []))
+                    if disabled:
+                        st.caption(LOCK_NOTE)
         hidden = sum(c.access == "hidden" for c in ctrls)
         if hidden and not unlocked:
             st.caption(f"{hidden} more setting{'s' if hidden != 1 else ''} hidden by the lesson.")
