@@ -148,3 +148,35 @@ def test_a_lesson_link_locks_its_controls_and_launches_an_edited_value(quiet_ser
     no_exception(page)
     screenshot(page, "lesson")
     store.close()
+
+
+def test_import_a_lesson_opens_it_and_names_a_bad_files_problems(quiet_server, page, tmp_path):
+    import json
+
+    from ui.lessons import LESSONS_DIR
+
+    doc = json.loads((LESSONS_DIR / "learning-rate.json").read_text())
+    doc["title"] = "Our class: four learning rates"
+    good = tmp_path / "our-class.json"
+    good.write_text(json.dumps(doc))
+    doc["runs"]["values"][3] = "fast"
+    bad = tmp_path / "broken-lesson.json"
+    bad.write_text(json.dumps(doc))
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{quiet_server.url}/demos")
+    expect(page.get_by_role("heading", name="Guided demos")).to_be_visible(timeout=60_000)
+    wait_idle(page, quiet=1.0)
+    for path in (bad, good):
+        page.get_by_role("button", name=re.compile("Import a lesson")).click()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+        wait_idle(page, quiet=1.0)
+        if path == bad:
+            expect(
+                page.get_by_text("Could not open the lesson in broken-lesson.json")
+            ).to_be_visible()
+            expect(page.get_by_text("must be a number, got 'fast'")).to_be_visible()
+            page.keyboard.press("Escape")
+    expect(page.get_by_role("heading", name="Our class: four learning rates")).to_be_visible()
+    expect(page.locator(".st-key-lesson_our-class_learning_rate_3 input").first).to_have_value("1")
+    no_exception(page)

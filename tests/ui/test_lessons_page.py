@@ -124,3 +124,15 @@ def test_a_bad_lesson_pasted_into_set_up_runs_is_named_by_field(store_path):
     assert [t.value for t in at.title] == ["Set up runs"]
     text = all_text(at)
     assert "(a lesson)" in text and "runs.values[0] (learning_rate)" in text.replace("\\", "")
+
+
+def test_an_imported_lesson_never_takes_a_shipped_lessons_id():
+    from ui import lesson_view
+
+    session: dict = {}
+    text = json.dumps(_lr_doc())
+    lesson, problems = lesson_view.open_lesson(session, text, "learning-rate.json", demos.DEMOS)
+    assert problems == [] and lesson.id == "learning-rate-imported"
+    assert session["demos_pick"] == lesson.id and session["demos_uploaded"] == {lesson.id: lesson}
+    bad, problems = lesson_view.open_lesson(session, "[1]", "x.json", demos.DEMOS)
+    assert bad is None and problems == [("lesson", "must be a JSON object, got [1]")]
