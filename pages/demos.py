@@ -5,6 +5,11 @@ The runs are queued like any others (tagged ``demo:<id>``, one sweep per launch)
 and this page follows the latest launch of the chosen demo from the store —
 progress while it trains, then each run's diagnosis next to the one the lesson
 predicts — so a reload, a second tab or a later visit shows the same thing.
+
+Each demo is a lesson file (``lessons/*.json``, ``ui.lessons``): a bad file is listed and
+the others load, a lesson can be imported for the session, and the lesson's controls
+(``ui.lesson_view``) let students change its settings before they launch, except the
+ones the lesson locks or hides.
 """
 
 from __future__ import annotations
