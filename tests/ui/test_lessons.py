@@ -172,3 +172,62 @@ def test_is_lesson_tells_a_lesson_from_a_config():
     assert not lessons.is_lesson({"task": "regression", "epochs": 3})
     assert not lessons.is_lesson([1])
     assert lessons.id_for("My lesson (v2).json") == "My-lesson-v2"
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+def _controls(demo_id: str):
+    from ui import lesson_controls
+
+    d = demos.DEMOS[demo_id]
+    canonical, _ = demos.validated(d)
+    return d, lesson_controls.controls(d, canonical)
+
+
+def test_controls_are_the_settings_the_runs_write_per_run_where_they_differ():
+    _, ctrls = _controls("learning-rate")
+    assert [(c.path, c.per_run, c.access) for c in ctrls] == [
+        ("learning_rate", True, "open"),
+        ("optimizer", False, "locked"),
+        ("epochs", False, "open"),
+    ]
+    assert ctrls[0].values == (1e-4, 0.01, 0.2, 1.0)
+    _, ctrls = _controls("grad-accumulation")
+    assert [(c.path, c.per_run) for c in ctrls] == [
+        ("batch_size", True),
+        ("grad_accum_steps", True),  # written by one run only: the others' default shown
+        ("epochs", False),
+    ]
+    assert ctrls[1].values == (1, 4, 1)
+    _, ctrls = _controls("sgd-momentum-nesterov")  # optimizers given as objects: no control
+    assert [c.path for c in ctrls] == ["learning_rate", "epochs"]
+
+
+def test_unedited_controls_launch_the_lesson_exactly_and_edits_are_named():
+    from ui import lesson_controls
+
+    d, ctrls = _controls("learning-rate")
+    same = {c.path: list(c.values) for c in ctrls}
+    same["epochs"] = [20.0] * 4  # a number input gives back floats
+    ed = lesson_controls.edited(d, ctrls, same)
+    assert ed.ok and ed.raws == [r.config for r in d.runs] and not any(ed.changed)
+    assert ed.names == [r.name for r in d.runs]
+    ed = lesson_controls.edited(
+        d, ctrls, {**same, "learning_rate": [1e-4, 0.01, -1.0, 0.5], "epochs": [0] * 4}
+    )
+    assert not ed.ok
+    assert ed.problems[("learning_rate", 2)] == [("learning_rate", "must be in (0, 10], got -1.0")]
+    assert ed.problems[("epochs", None)] == [("epochs", "must be in [1, 1000], got 0")]
+    assert ed.names[3] == "lr 1.0 (far too high) · edited" and ed.raws[3]["learning_rate"] == 0.5
+
+
+def test_locked_and_hidden_cover_their_paths_children():
+    from ui import lesson_controls
+
+    doc = json.loads((lessons.LESSONS_DIR / "learning-rate.json").read_text())
+    doc.update(locked=["learning_rate.x"], hidden=["epochs"])
+    d = lessons.parse(doc, "t")
+    canonical, _ = demos.validated(d)
+    access = {c.path: c.access for c in lesson_controls.controls(d, canonical)}
+    assert access == {"learning_rate": "open", "optimizer": "open", "epochs": "hidden"}
