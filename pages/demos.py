@@ -75,6 +75,16 @@ if state.get("demos_pick") not in ids:
     state.pop("demos_pick", None)  # a lesson whose file went away
 navigation.demo_selection(state, ids)  # ?demo= wins once
 
+if catalog.problems:
+    # A bad file never hides the good ones: it is named here, the rest load.
+    bad = len({f.split(":", 1)[0] for f, _ in catalog.problems})
+    with st.expander(
+        f"{bad} lesson file{'s' if bad != 1 else ''} in the lessons folder could not be "
+        "loaded; the others are listed below",
+        icon=":material/warning:",
+    ):
+        problem_list([(literal.md(f), m) for f, m in catalog.problems])
+
 left, right = st.columns([1, 2.4], gap="large")
 with left:
     # The labels never change: a radio whose option labels change (a "· running"
@@ -88,14 +98,6 @@ with left:
                 st.caption(f"{icon} {lessons[d].title} · {now}")
     lesson_view.import_popover(catalog.lessons)
     lesson_view.import_problems()
-    if catalog.problems:
-        # A bad file never hides the good ones: it is named here, the rest load.
-        bad = len({f.split(":", 1)[0] for f, _ in catalog.problems})
-        with st.expander(
-            f"{bad} lesson file{'s' if bad != 1 else ''} could not be loaded",
-            icon=":material/warning:",
-        ):
-            problem_list([(literal.md(f), m) for f, m in catalog.problems])
 demo = lessons[demo_id]
 
 

@@ -94,7 +94,9 @@ def test_a_bad_lesson_file_is_listed_and_the_rest_load(store_path, tmp_path, mon
     at = open_app(PAGE)
     assert not at.exception, [e.message for e in at.exception]
     assert list(at.radio(key="demos_pick").options) == [demos.DEMOS[LR].title]
-    assert [e.label for e in at.expander] == ["2 lesson files could not be loaded"]
+    assert [e.label for e in at.expander] == [
+        "2 lesson files in the lessons folder could not be loaded; the others are listed below"
+    ]
     errors = "\n".join(e.value for e in at.error).replace("\\", "").replace("\u200b", "")
     assert "lessons/bad.json: runs.values[1] (learning_rate)**: must be a number" in errors
     assert "lessons/broken.json: lesson" in errors
@@ -136,3 +138,10 @@ def test_an_imported_lesson_never_takes_a_shipped_lessons_id():
     assert session["demos_pick"] == lesson.id and session["demos_uploaded"] == {lesson.id: lesson}
     bad, problems = lesson_view.open_lesson(session, "[1]", "x.json", demos.DEMOS)
     assert bad is None and problems == [("lesson", "must be a JSON object, got [1]")]
+
+
+def test_an_empty_or_missing_lessons_folder_says_so(store_path, tmp_path, monkeypatch):
+    monkeypatch.setenv(lessons.FOLDER_ENV, str(tmp_path / "nowhere"))
+    at = open_app(PAGE)
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("No lesson could be loaded" in e.value for e in at.error)
