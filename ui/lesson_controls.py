@@ -23,6 +23,7 @@ from engine.config import SCALARS, validate
 from engine.errors import ConfigError
 from engine.spec.optimizers import OPTIMIZERS
 from engine.spec.params import Param
+from engine.spec.tasks import DATA_PARAMS, MODEL_PARAMS
 from ui.lessons import Lesson, LessonRun
 
 OPTIMIZER = Param(
@@ -65,26 +66,61 @@ def _covers(paths: Sequence[str], path: str) -> bool:
     return any(path == p or path.startswith(p + ".") for p in paths)
 
 
+def _nested(lesson: Lesson) -> list[str]:
+    """The dotted settings the runs write inside ``data``, ``model`` and an optimizer
+    object (``data.noise``, ``model.width``, ``optimizer.momentum``), in first-seen order."""
+    out: dict[str, None] = {}
+    for r in lesson.runs:
+        for head in ("data", "model", "optimizer"):
+            sub = r.config.get(head)
+            if isinstance(sub, dict):
+                out.update((f"{head}.{k}", None) for k in sub if k != "name")
+    return list(out)
+
+
+def _param(path: str, canonical: Sequence[Mapping[str, Any]]) -> Param | None:
+    """The ``Param`` a control for ``path`` is drawn with, None when there is none."""
+    head, _, leaf = path.partition(".")
+    if not leaf:
+        return OPTIMIZER if path == "optimizer" else SCALARS.get(path)
+    if head == "data":
+        return DATA_PARAMS.get(leaf)
+    if head == "model":
+        return MODEL_PARAMS.get(leaf)
+    names = {c["optimizer"]["name"] for c in canonical}
+    if head == "optimizer" and len(names) == 1:
+        # One optimizer for every run: its own setting (momentum) is a control.
+        return OPTIMIZERS.entry(names.pop()).params.get(leaf)
+    return None
+
+
+def _get(cfg: Mapping[str, Any], path: str) -> Any:
+    node: Any = cfg
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
 def controls(lesson: Lesson, canonical: Sequence[Mapping[str, Any]]) -> list[Control]:
     """The lesson's controls, given its runs' canonical configs (in run order)."""
     out: list[Control] = []
-    for path in PATHS:
-        written = [r.config[path] for r in lesson.runs if path in r.config]
-        if not written:
+    for path in [*PATHS, *_nested(lesson)]:
+        if "." not in path and not any(path in r.config for r in lesson.runs):
+            continue
+        param = _param(path, canonical)
+        if param is None or param.kind not in ("int", "float", "bool", "str"):
             continue
         if path == "optimizer":
             # A name only: an optimizer object's own settings (momentum) belong to the
             # run that sets them, so an optimizer given as an object is not a control.
             if not all(isinstance(r.config.get(path, "x"), str) for r in lesson.runs):
                 continue
-            values = tuple(
-                r.config.get(path) or c[path]["name"]
-                for r, c in zip(lesson.runs, canonical, strict=True)
-            )
-            param = OPTIMIZER
+            values = tuple(c[path]["name"] for c in canonical)
         else:
-            values = tuple(c[path] for c in canonical)
-            param = SCALARS[path]
+            try:
+                values = tuple(_get(c, path) for c in canonical)
+            except (KeyError, TypeError):
+                continue
         access = (
             "hidden"
             if _covers(lesson.hidden, path)
@@ -98,6 +134,22 @@ def controls(lesson: Lesson, canonical: Sequence[Mapping[str, Any]]) -> list[Con
         )
     # The runs' own settings (the comparison) first, then the ones they share.
     return sorted(out, key=lambda c: not c.per_run)
+
+
+def _put(raw: dict, path: str, value: Any) -> None:
+    """``raw[a][b] = value``, an absent object created and a named one (``"sgd"``) opened
+    into ``{"name": "sgd"}`` so its setting can be given."""
+    *parents, leaf = path.split(".")
+    node = raw
+    for part in parents:
+        child = node.get(part)
+        if isinstance(child, str):
+            child = {"name": child}
+        elif not isinstance(child, dict):
+            child = {}
+        node[part] = child = dict(child)
+        node = child
+    node[leaf] = value
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -137,7 +189,7 @@ def edited(lesson: Lesson, ctrls: Sequence[Control], values: Mapping[str, Sequen
         c = by_path[path]
         for i, v in enumerate(vals):
             if not _same(v, c.values[i]):
-                raws[i][path] = v
+                _put(raws[i], path, v)
                 changed[i] = True
     names = [r.name + (EDITED if changed[i] else "") for i, r in enumerate(runs)]
     problems: dict[tuple[str | None, int | None], list[tuple[str, str]]] = {}

@@ -32,7 +32,7 @@ LOCK_NOTE = ":material/lock: Locked by the lesson"
 
 
 def key(lesson: Lesson, c: Control, run: int | None = None) -> str:
-    base = f"lesson_{lesson.id}_{c.path}"
+    base = f"lesson_{lesson.id}_{c.path.replace('.', '__')}"  # a dot would break CSS
     return base if run is None else f"{base}_{run}"
 
 

@@ -198,10 +198,36 @@ def test_controls_are_the_settings_the_runs_write_per_run_where_they_differ():
         ("batch_size", True),
         ("grad_accum_steps", True),  # written by one run only: the others' default shown
         ("epochs", False),
+        ("data.n_train", False),
     ]
     assert ctrls[1].values == (1, 4, 1)
-    _, ctrls = _controls("sgd-momentum-nesterov")  # optimizers given as objects: no control
-    assert [c.path for c in ctrls] == ["learning_rate", "epochs"]
+    # One optimizer given as a name and as objects: no optimizer control, but its settings
+    _, ctrls = _controls("sgd-momentum-nesterov")
+    assert [(c.path, c.values) for c in ctrls] == [
+        ("optimizer.momentum", (0.0, 0.9, 0.9)),
+        ("optimizer.nesterov", (False, False, True)),
+        ("learning_rate", (0.01,) * 3),
+        ("epochs", (20,) * 3),
+    ]
+    _, ctrls = _controls("early-stopping")  # the lesson locks data and model
+    assert {c.path: c.access for c in ctrls} == {
+        "epochs": "open",
+        "data.n_train": "locked",
+        "data.noise": "locked",
+        "model.width": "locked",
+    }
+
+
+def test_a_dotted_control_opens_a_named_optimizer():
+    from ui import lesson_controls
+
+    d, ctrls = _controls("sgd-momentum-nesterov")
+    values = {c.path: list(c.values) for c in ctrls}
+    values["optimizer.momentum"][0] = 0.5
+    ed = lesson_controls.edited(d, ctrls, values)
+    assert ed.ok and ed.raws[0]["optimizer"] == {"name": "sgd", "momentum": 0.5}
+    assert ed.raws[1:] == [r.config for r in d.runs[1:]]
+    assert ed.configs[0]["optimizer"]["momentum"] == 0.5
 
 
 def test_unedited_controls_launch_the_lesson_exactly_and_edits_are_named():
