@@ -131,7 +131,8 @@ def _edit_in_setup(demo_id: str) -> None:
     i = next(i for i, r in enumerate(d.runs) if r.name == name)
     canonical, _ = demos.validated(d)
     _, ed = lesson_view.current(d, canonical)
-    navigation.edit_in_setup(state, ed.raws[i])  # the settings as the controls show them
+    if ed.configs[i] is not None:  # the settings as the controls show them
+        navigation.edit_in_setup(state, ed.raws[i])
 
 
 # ----------------------------------------------------------------------------- the lesson
@@ -188,6 +189,7 @@ with right:
                 key=f"demos_edit_{demo.id}",
                 on_click=_edit_in_setup,
                 args=(demo.id,),
+                disabled=not (edited and edited.ok),
                 help="Opens Set up runs with this run's settings in every field, to change "
                 "one thing and launch your own variant.",
             )

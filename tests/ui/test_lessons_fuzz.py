@@ -105,3 +105,48 @@ def test_both_outcomes_were_exercised():
     if sum(OUTCOMES.values()) >= 1000:
         assert OUTCOMES["refused"] >= 300 and OUTCOMES["accepted"] >= 50, OUTCOMES
     print(f"\nlesson fuzz: {dict(OUTCOMES)}, traceback: 0")
+
+
+CONTROLLED = {}
+
+
+def _controlled(lesson_id: str):
+    from ui import demos, lesson_controls
+
+    if lesson_id not in CONTROLLED:
+        d = demos.DEMOS[lesson_id]
+        canonical, _ = demos.validated(d)
+        CONTROLLED[lesson_id] = (d, lesson_controls.controls(d, canonical))
+    return CONTROLLED[lesson_id]
+
+
+@settings(
+    max_examples=1000,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_whatever_a_control_holds_the_launch_is_validated_never_a_traceback(data):
+    """A control can hold anything a session can (an emptied number input is None, a
+    typed 1e308, a stale value of another kind): the runs are validated and every
+    problem is keyed to a control or listed, never raised."""
+    from ui import lesson_controls
+
+    d, ctrls = _controlled(data.draw(st.sampled_from(sorted(SHIPPED))))
+    values = {}
+    for c in ctrls:
+        n = len(c.values)
+        vals = list(c.values)
+        if data.draw(st.booleans()):
+            i = data.draw(st.integers(0, n - 1))
+            vals[i] = data.draw(st.one_of(PLAUSIBLE, wild))
+        values[c.path] = vals
+    ed = lesson_controls.edited(d, ctrls, values)
+    assert len(ed.names) == len(ed.raws) == len(ed.configs) == len(d.runs)
+    assert ed.ok == all(c is not None for c in ed.configs)
+    for f, m in ed.all_problems():
+        assert f and m
+    if not any(ed.changed):
+        assert ed.ok and ed.raws == [r.config for r in d.runs]

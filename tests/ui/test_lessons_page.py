@@ -145,3 +145,15 @@ def test_an_empty_or_missing_lessons_folder_says_so(store_path, tmp_path, monkey
     at = open_app(PAGE)
     assert not at.exception, [e.message for e in at.exception]
     assert any("No lesson could be loaded" in e.value for e in at.error)
+
+
+def test_edit_in_setup_takes_the_edited_settings(store_path):
+    at = open_app(PAGE, demos_pick=LR)
+    at.number_input(key=f"lesson_{LR}_epochs").set_value(0).run()
+    assert at.button(key=f"demos_edit_{LR}").disabled  # an invalid variant cannot be loaded
+    at.number_input(key=f"lesson_{LR}_epochs").set_value(7).run()
+    at.selectbox(key=f"demos_edit_run_{LR}").set_value("lr 0.2 (too high)").run()
+    at.button(key=f"demos_edit_{LR}").click().run()
+    assert [t.value for t in at.title] == ["Set up runs"]
+    assert at.number_input(key="cfg-learning_rate").value == 0.2
+    assert at.number_input(key="cfg-epochs").value == 7
