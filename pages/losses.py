@@ -13,6 +13,7 @@ import streamlit as st
 
 from engine.spec.losses import LOSSES
 from ui import loss_curves as lc
+from ui import presentation
 from ui.explorer_charts import Line, curve_figure
 from ui.form import PERSIST
 from ui.palette import RUN_COLORS
@@ -67,9 +68,9 @@ def _param_slider(label: str, loss: str, param: str, span: tuple, **kw) -> float
 def _pair(loss_fig, grad_fig, key: str) -> None:
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(loss_fig, key=f"{key}_loss", width="stretch")
+        presentation.plotly_chart(st, loss_fig, key=f"{key}_loss", width="stretch")
     with c2:
-        st.plotly_chart(grad_fig, key=f"{key}_grad", width="stretch")
+        presentation.plotly_chart(st, grad_fig, key=f"{key}_grad", width="stretch")
 
 
 st.title("Loss explorer")

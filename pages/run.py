@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import literal, navigation, resources, run_actions
+from ui import literal, navigation, presentation, resources, run_actions
 from ui.charts import metric_figure, updates_figure
 from ui.diagnosis_view import badges, diagnosis_of, render_explanation
 from ui.palette import RUN_COLORS
@@ -191,7 +191,8 @@ def curves_panel() -> None:
         help="A loss that falls by orders of magnitude reads better on a log axis.",
     )
     c1, c2 = st.columns(2)
-    c1.plotly_chart(
+    presentation.plotly_chart(
+        c1,
         metric_figure(curves, "loss", title="Loss (train solid, validation dashed)", log_y=log_y),
         key="detail_chart_loss",
         width="stretch",
@@ -200,20 +201,23 @@ def curves_panel() -> None:
     if keys:
         with c2:
             m = st.selectbox("Metric", keys, key="detail_metric", label_visibility="collapsed")
-            st.plotly_chart(
+            presentation.plotly_chart(
+                st,
                 metric_figure(curves, m, title=m, height=320, log_y=log_y),
                 key="detail_chart_metric",
                 width="stretch",
             )
     c3, c4 = st.columns(2)
-    c3.plotly_chart(
+    presentation.plotly_chart(
+        c3,
         updates_figure(
             curves, "lr", title="Learning rate applied per update", y_title="learning rate"
         ),
         key="detail_chart_lr",
         width="stretch",
     )
-    c4.plotly_chart(
+    presentation.plotly_chart(
+        c4,
         updates_figure(curves, "grad_norm", title="Gradient norm per update", y_title="‖g‖₂"),
         key="detail_chart_grad",
         width="stretch",

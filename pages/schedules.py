@@ -13,7 +13,7 @@ import streamlit as st
 
 from engine.config import SCALARS
 from engine.spec.schedules import SCHEDULES
-from ui import form, preview_view
+from ui import form, presentation, preview_view
 from ui import schedule_explorer as sx
 from ui.charts import schedule_figure
 from ui.palette import RUN_COLORS
@@ -119,13 +119,15 @@ if got is not None:
     ]
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(
+        presentation.plotly_chart(
+            st,
             schedule_figure(lines, per="update", log_y=log_y, title="Per optimizer update"),
             key="sx_chart_update",
             width="stretch",
         )
     with c2:
-        st.plotly_chart(
+        presentation.plotly_chart(
+            st,
             schedule_figure(lines, per="epoch", log_y=log_y, title="Per epoch"),
             key="sx_chart_epoch",
             width="stretch",
