@@ -244,8 +244,8 @@ def present_address(state: MutableMapping, params: Any = None) -> bool:
     if asked is not None and state.get("present_query_applied") != asked:
         presentation.set_on(state, asked.strip().lower() in ("1", "true", "on", "yes"))
     on = presentation.on(state)
-    if on and params.get(PRESENT) != "1":
-        params[PRESENT] = "1"
+    if on:  # every run, even when the address already says so: a run interrupted by the
+        params[PRESENT] = "1"  # next can leave the browser's address without it
     elif not on and PRESENT in params:
         del params[PRESENT]
     state["present_query_applied"] = "1" if on else None
