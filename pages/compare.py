@@ -50,9 +50,7 @@ selected = [by_id[i] for i in sel_ids]
 # ----------------------------------------------------------------------------- selection
 
 # Presenting, the curves come first and the selection (a control) beneath them.
-charts_box, selection_box = st.container(), st.container()
-if not presentation.on():
-    charts_box, selection_box = selection_box, charts_box
+charts_box, selection_box = presentation.placed(None)  # the table folds itself
 with selection_box:
     table = runs_table(selection_view.shown_runs(all_runs))
     selection_view.selection_bar(all_runs, selected, table["id"].tolist())

@@ -9,7 +9,6 @@ first run blue, its second orange, … on every chart and in the progress list.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,9 +77,8 @@ class Panel:
             runs = [fresh[i] for i in sel_ids if i in fresh]
             if not runs:
                 st.rerun()
-        # Presenting: the charts first, their controls folded beneath them.
-        plots = st.container() if presentation.on() else contextlib.nullcontext()
-        with presentation.folded("Chart settings: x axis, smoothing, log y"):
+        plots, settings = presentation.placed("Chart settings: x axis, smoothing, log y")
+        with settings:
             ctl = curve_tabs.controls(bool(self.groups))
         with plots:
             curve_tabs.charts(runs, ctl, self.colors, self.names, self.group_of)

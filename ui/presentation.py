@@ -2,10 +2,10 @@
 
 One home for the mode: the session's flag (``on``), the sidebar toggle, the page CSS
 (bigger type; labels wrap instead of being cut), the Plotly styling every chart gets
-(thick lines, big fonts and markers) and ``folded``, which puts a page's controls in a
-closed expander. Every chart a page draws goes through ``plotly_chart`` — the one hook,
-so no figure is styled by hand and none is missed (``tests/ui/test_ui_presentation.py``
-checks no other module calls ``st.plotly_chart``).
+(thick lines, big fonts and markers) and ``placed``, which puts a page's charts first
+and its controls after them, folded. Every chart a page draws goes through
+``plotly_chart`` — the one hook, so no figure is styled by hand and none is missed
+(``tests/ui/test_ui_presentation.py`` checks no other module calls ``st.plotly_chart``).
 
 The flag lives in the session (``st.session_state``), never in a module global or a
 Plotly default template, so one projector's session cannot restyle another person's
@@ -18,8 +18,7 @@ its Launch button has run, and Plotly costs a second there.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import streamlit as st
@@ -51,6 +50,7 @@ html{font-size:20px}
 [data-testid='stWidgetLabel'],[data-testid='stMetricLabel']{overflow:visible!important}
 [data-testid='stTable']{font-size:1rem}
 [data-testid='stCaptionContainer']{font-size:.85rem}
+[data-testid='stSliderThumbValue']{white-space:nowrap}
 </style>"""
 
 
@@ -89,15 +89,16 @@ def toggle(where: Any = st) -> None:
     )
 
 
-@contextlib.contextmanager
-def folded(label: str, *, key: str | None = None) -> Iterator[None]:
-    """A page's controls: in place normally, in a closed expander while presenting
-    (the charts they steer come first; the presenter opens them when needed)."""
+def placed(label: str | None) -> tuple[Any, Any]:
+    """``(charts, controls)``: two places on the page, the controls above the charts
+    normally; while presenting the charts come first and the controls follow them,
+    folded in a closed expander named ``label`` (None: not folded, for controls that
+    hold an expander themselves — Streamlit does not nest them). Draw into each with
+    ``with``, in whatever order the values need (the controls first, usually)."""
+    first, second = st.container(), st.container()
     if not on():
-        yield
-        return
-    with st.expander(label, icon=":material/tune:", key=key):
-        yield
+        return second, first
+    return first, second.expander(label, icon=":material/tune:") if label else second
 
 
 # ----------------------------------------------------------------------------- figures
