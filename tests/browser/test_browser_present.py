@@ -37,6 +37,7 @@ CUT_JS = """() => [...document.querySelectorAll(
     + '[data-testid=stMetricLabel] *, [data-testid=stTopNavLink] *,'
     + '[data-testid=stCaptionContainer]')]
   .filter(e => e.offsetParent && e.textContent.trim() && e.children.length === 0
+    && !e.closest('[data-testid=stIconMaterial]')
     && (e.scrollWidth > e.clientWidth + 1
         || (getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth)
         || /…$/.test(e.textContent.trim()) && !/(ing|ed)…$/.test(e.textContent.trim())))
