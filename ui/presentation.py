@@ -191,6 +191,9 @@ def _style_layout(layout: dict) -> None:
     y = legend.get("y")
     if isinstance(y, int | float) and y < 0:  # beneath the plot: clear of bigger ticks
         legend["y"] = y * 1.35
+    elif isinstance(y, int | float) and y >= 1 and isinstance(title, dict):
+        # above the plot, under the title: room for both at their bigger sizes
+        _at_least(layout.setdefault("margin", {}), "t", 100)
     _font(layout.setdefault("hoverlabel", {}), "font", FONT)
     for name, axis in list(layout.items()):
         if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):

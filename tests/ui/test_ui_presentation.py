@@ -192,3 +192,35 @@ def test_one_session_presenting_leaves_another_as_it_was(filled, first):
 
 def _html(at) -> list[str]:
     return [json.dumps(e.proto.body) if hasattr(e.proto, "body") else "" for e in at.get("html")]
+
+
+def _order(node) -> list[str]:
+    """The page's elements top to bottom: a chart as ``chart``, a widget by its key."""
+    out = []
+    for child in getattr(node, "children", {}).values():
+        if child.type == "plotly_chart":
+            out.append("chart")
+        elif getattr(child, "key", None):
+            out.append(child.key)
+        out += _order(child)
+    return out
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_presenting_the_compare_charts_come_before_the_selection_and_controls(filled, present):
+    at = open_app("pages/compare.py")
+    at.query_params["sweep"] = "sw-fake00001"
+    if present:
+        at.query_params["present"] = "1"
+    at.run()
+    order = _order(at.main)
+    chart, pick = order.index("chart"), order.index("compare_pick_none")
+    smooth = order.index("compare_smooth")
+    if present:
+        assert chart < pick and chart < smooth, order
+        assert any(e.label.startswith("Chart settings") for e in at.expander), [
+            e.label for e in at.expander
+        ]
+        assert "compare_cancel_all" not in order  # progress is folded (drawn when opened)
+    else:
+        assert pick < smooth < chart, order
