@@ -19,7 +19,7 @@ import streamlit as st
 
 from engine.errors import ConfigError
 from engine.spec.params import Param
-from ui import form, lesson_controls, lessons, literal, plan
+from ui import form, lesson_controls, lessons, literal, plan, presentation
 from ui.lesson_controls import Control, Edited
 from ui.lessons import Lesson
 from ui.widgets import problem_list, say
@@ -97,7 +97,10 @@ def _problems_here(problems: list[tuple[str, str]]) -> None:
 def panel(lesson: Lesson, canonical: list[dict]) -> Edited:
     """Draw the lesson's controls; the runs they describe now."""
     ctrls, ed = current(lesson, canonical)
-    with st.container(border=True, key="demos_controls"):
+    with (
+        presentation.folding("Change the lesson's settings"),
+        st.container(border=True, key="demos_controls"),
+    ):
         head = st.columns([3, 2], vertical_alignment="center")
         head[0].markdown("**Change the lesson's settings** and launch your own variant")
         unlocked = head[1].toggle(

@@ -2,10 +2,11 @@
 
 One home for the mode: the session's flag (``on``), the sidebar toggle, the page CSS
 (bigger type; labels wrap instead of being cut), the Plotly styling every chart gets
-(thick lines, big fonts and markers) and ``placed``, which puts a page's charts first
-and its controls after them, folded. Every chart a page draws goes through
-``plotly_chart`` — the one hook, so no figure is styled by hand and none is missed
-(``tests/ui/test_ui_presentation.py`` checks no other module calls ``st.plotly_chart``).
+(thick lines, big fonts and markers), ``placed``, which puts a page's charts first and
+its controls after them, folded, and ``folding``, which folds controls in place. Every
+chart a page draws goes through ``plotly_chart`` — the one hook, so no figure is styled
+by hand and none is missed (``tests/ui/test_ui_presentation.py`` checks no other module
+calls ``st.plotly_chart``).
 
 The flag lives in the session (``st.session_state``), never in a module global or a
 Plotly default template, so one projector's session cannot restyle another person's
@@ -18,7 +19,8 @@ its Launch button has run, and Plotly costs a second there.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import contextlib
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import streamlit as st
@@ -87,6 +89,17 @@ def toggle(where: Any = st) -> None:
         help="Large type, thick lines, charts first and controls folded away: legible on "
         "a projector. The address gains present=1, so a link you share opens the same way.",
     )
+
+
+@contextlib.contextmanager
+def folding(label: str) -> Iterator[None]:
+    """Controls that stay where they are but fold into a closed expander named ``label``
+    while presenting (a lesson's settings: the lesson's text stays in view)."""
+    if not on():
+        yield
+        return
+    with st.expander(label, icon=":material/tune:"):
+        yield
 
 
 def placed(label: str | None) -> tuple[Any, Any]:
