@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import demos, launch_view, literal, navigation, resources
+from ui import demos, launch_view, literal, navigation, resources, reveal_view
 from ui.diagnosis_view import badge
 from ui.runs import ACTIVE, differing_keys, progress, summary
 from ui.shell import require_shell
@@ -217,4 +217,7 @@ def latest_launch() -> None:
 
 # Full width under the lesson: the runs' rows need the room, and they read after it.
 with st.container(border=True):
-    latest_launch()
+    if demo.question is None:
+        latest_launch()
+    else:  # predict, then reveal (issue 15): the diagnoses wait for Reveal
+        reveal_view.show(demo, launched[demo.id], state)

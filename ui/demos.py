@@ -40,6 +40,9 @@ class Demo:
     runs: tuple[DemoRun, ...]
     tab: str = "Loss"  # the compare page's chart tab where the lesson shows
     caveat: str | None = None  # a warning the page shows before launch
+    # Predict, then reveal (issue 15): ``{"kind", "text", "metric", "run"}`` or a typed
+    # record with those attributes (``ui.predictions.QuestionLike``); None: no question.
+    question: Any = None
 
     @property
     def tag(self) -> str:
@@ -109,6 +112,10 @@ DEMOS: dict[str, Demo] = {
                 ),
                 ("lr 1.0 (far too high)", {**_REG5, "learning_rate": 1.0}, "diverged"),
             ),
+            question={
+                "kind": "lowest",
+                "text": "Which run will end with the lowest validation loss?",
+            },
         ),
         Demo(
             "memorise-random-labels",

@@ -224,32 +224,41 @@ def _so_far(text: str, final: bool) -> str:
     return text if final else f"{text} so far"
 
 
+def answer_lines(
+    question: QuestionLike | Mapping[str, Any] | Asked, ans: Answer
+) -> list[tuple[str | None, str]]:
+    """The answer in words, ``(run or None, text)``, "so far" while it can change."""
+    q = question if isinstance(question, Asked) else question_of(question)
+    if q.kind == "lowest":
+        text = " = ".join(ans.lowest) if ans.known else "no run has a value yet"
+        return [(None, _so_far(text, ans.final))]
+    if q.kind == "label":
+        return [
+            (run, _so_far(label_text(lab), run in ans.finished or lab is None))
+            for run, lab in (ans.labels or {}).items()
+        ]
+    text = turn_text(ans.turn) if ans.known else "no value yet"
+    return [(q.run, _so_far(text, ans.final))]
+
+
 def grade(
     question: QuestionLike | Mapping[str, Any] | Asked, prediction: Any, ans: Answer
 ) -> list[Grade]:
     """Each predicted item against ``ans``. ``prediction`` is what ``reveal_view`` keeps:
     a run name ("lowest"), run name → label ("label"), an epoch or ``NEVER`` ("turn")."""
     q = question if isinstance(question, Asked) else question_of(question)
+    lines = dict(answer_lines(q, ans))
     if q.kind == "lowest":
-        actual = " = ".join(ans.lowest) if ans.known else "no run has a value yet"
         ok = (prediction in ans.lowest) if ans.known else None
-        return [Grade(None, str(prediction), _so_far(actual, ans.final), ok, ans.final)]
+        return [Grade(None, str(prediction), lines[None], ok, ans.final)]
     if q.kind == "label":
         out = []
         for run, predicted in dict(prediction or {}).items():
             got = (ans.labels or {}).get(run)
-            done = run in ans.finished
-            out.append(
-                Grade(
-                    run,
-                    label_text(predicted),
-                    _so_far(label_text(got), done or got is None),
-                    None if got is None else got == predicted,
-                    done,
-                )
-            )
+            actual = lines.get(run, label_text(None))
+            ok = None if got is None else got == predicted
+            out.append(Grade(run, label_text(predicted), actual, ok, run in ans.finished))
         return out
     predicted_turn = None if prediction == NEVER else int(prediction)
     ok = (predicted_turn == ans.turn) if ans.known else None
-    actual = turn_text(ans.turn) if ans.known else "no value yet"
-    return [Grade(q.run, turn_text(predicted_turn), _so_far(actual, ans.final), ok, ans.final)]
+    return [Grade(q.run, turn_text(predicted_turn), lines[q.run], ok, ans.final)]

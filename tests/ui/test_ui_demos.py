@@ -105,7 +105,17 @@ def test_page_renders_every_demo_on_an_empty_store(store_path):
         assert not at.button(key=f"demos_launch_{demo_id}").disabled
 
 
-def test_launch_queues_the_demos_runs_with_its_tag(store_path):
+def _no_question(monkeypatch, demo_id: str) -> None:
+    """The demo without its predict-then-reveal question: these tests read the verdict
+    panel a demo shows at once (a question hides it until Reveal: test_ui_reveal.py)."""
+    import dataclasses
+
+    d = dataclasses.replace(demos.DEMOS[demo_id], question=None)
+    monkeypatch.setitem(demos.DEMOS, demo_id, d)
+
+
+def test_launch_queues_the_demos_runs_with_its_tag(store_path, monkeypatch):
+    _no_question(monkeypatch, "learning-rate")
     at = open_app(PAGE)
     at.radio(key="demos_pick").set_value("learning-rate").run()
     at.button(key="demos_launch_learning-rate").click().run()
@@ -144,7 +154,8 @@ def _finished_demo(path, demo_id: str, labels: list[str]) -> list[str]:
     return ids
 
 
-def test_finished_demo_shows_each_runs_label_next_to_the_expected_one(store_path):
+def test_finished_demo_shows_each_runs_label_next_to_the_expected_one(store_path, monkeypatch):
+    _no_question(monkeypatch, "learning-rate")
     labels = ["lr_too_low", "healthy", "lr_too_high", "diverged"]
     _finished_demo(store_path, "learning-rate", labels)
     at = open_app(PAGE, demos_pick="learning-rate")
