@@ -105,7 +105,9 @@ with right:
         rows = []
         differ = list(dict.fromkeys(k.split(".")[0] for k in differing_keys(configs)))
         for run, cfg in zip(demo.runs, configs, strict=True):
-            row = {"Run": run.name, "Expected diagnosis": demos.expect_text(run.expect)}
+            row = {"Run": run.name}
+            if demo.question is None or reveal_view.revealed(state, demo.id, launched[demo.id]):
+                row["Expected diagnosis"] = demos.expect_text(run.expect)  # spoils a question
             for k in differ[:4]:
                 row[k] = summary(cfg[k])
             row["Epochs"] = cfg["epochs"]

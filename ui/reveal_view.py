@@ -171,7 +171,9 @@ def show(demo: Any, runs: Sequence[Mapping[str, Any]], state: MutableMapping) ->
     """The question, the prediction and the live reveal of ``runs`` (the demo's latest
     launch, as the page read it)."""
     q = predictions.question_of(demo.question)
-    st.markdown(f"**Predict, then reveal** · :material/quiz: {literal.md(q.text)}")
+    st.container(key="reveal_question").markdown(
+        f"**Predict, then reveal** · :material/quiz: {literal.md(q.text)}"
+    )
     if not runs:
         st.caption(
             "Not launched yet: launch the runs, then record your prediction while they "
@@ -260,9 +262,10 @@ def _live(
 def _rows(runs, metric_series, *, revealed: bool) -> None:
     """Each run's progress; once revealed, its diagnosis and the question's value too."""
     now = time.time()
+    box = st.container(key="reveal_rows")
     for r in runs:
         p = progress(r, now)
-        c = st.columns([3, 3, 4] if revealed else [3, 4], vertical_alignment="center")
+        c = box.columns([3, 3, 4] if revealed else [3, 4], vertical_alignment="center")
         c[0].markdown(f"**{literal.md(r.get('name') or r['id'])}** {status_text(r['status'])}")
         c[1].progress(p["fraction"], text=p["text"])
         if revealed:
