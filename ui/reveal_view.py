@@ -21,6 +21,8 @@ from typing import Any
 
 import streamlit as st
 
+from engine.config import validate
+from engine.errors import ConfigError
 from engine.store import TERMINAL
 from ui import literal, navigation, predictions, resources
 from ui.charts import metric_figure
@@ -31,6 +33,7 @@ from ui.widgets import say, status_text
 
 POLL_SECONDS = 1.5
 KEY_PREFIX = "reveal"
+NEXT = "next"  # the slot of a prediction recorded before the launch it is about
 
 
 def _key(demo_id: str, sweep_id: str, part: str = "") -> str:
@@ -46,8 +49,31 @@ def entry(state: MutableMapping, demo_id: str, sweep_id: str) -> dict[str, Any]:
     """What this launch's question holds: ``prediction`` (None until recorded),
     ``revealed`` and the last attempt's ``problems`` (field, message)."""
     return state.setdefault(
-        _key(demo_id, sweep_id), {"prediction": None, "revealed": False, "problems": []}
+        _key(demo_id, sweep_id),
+        {"prediction": None, "at": None, "revealed": False, "problems": []},
     )
+
+
+def _adopt(rec: dict, nxt: dict, runs: Sequence[Mapping[str, Any]]) -> None:
+    """A launch made after a prediction was recorded for "the next launch" takes it."""
+    if rec["prediction"] is not None or rec["revealed"] or nxt["prediction"] is None:
+        return
+    launched = min((r.get("created") or 0.0) for r in runs)
+    if (nxt["at"] or 0.0) <= launched:
+        rec["prediction"], rec["at"] = nxt["prediction"], nxt["at"]
+        nxt["prediction"] = None
+
+
+def _planned(demo: Any) -> list[dict[str, Any]]:
+    """The demo's runs as the form needs them before launch: names and epochs."""
+    out = []
+    for r in demo.runs:
+        try:
+            cfg = validate(r.config)
+        except ConfigError:  # the launch will name it; the form still asks
+            cfg = dict(r.config)
+        out.append({"id": r.name, "name": r.name, "config": cfg})
+    return out
 
 
 def revealed(state: Mapping, demo_id: str, runs: Sequence[Mapping[str, Any]]) -> bool:
@@ -70,7 +96,8 @@ def prediction_text(q: predictions.Asked, prediction: Any) -> str:
 
 def _last_epoch(q: predictions.Asked, runs: Sequence[Mapping[str, Any]]) -> int | None:
     run = next((r for r in runs if r.get("name") == q.run), None)
-    return int((run.get("config") or {}).get("epochs") or 0) if run else None
+    epochs = (run.get("config") or {}).get("epochs") if run else None
+    return int(epochs) if isinstance(epochs, int) and epochs > 0 else None
 
 
 def _asked_runs(q: predictions.Asked, names: Sequence[str]) -> list[str]:
@@ -101,7 +128,7 @@ def _record(state, q: predictions.Asked, names: list[str], last: int | None, bas
             problems.append(("epoch", message))
     rec["problems"] = problems
     if not problems:
-        rec["prediction"] = value
+        rec["prediction"], rec["at"] = value, time.time()
 
 
 def _change(state, base: str) -> None:
@@ -174,18 +201,17 @@ def show(demo: Any, runs: Sequence[Mapping[str, Any]], state: MutableMapping) ->
     st.container(key="reveal_question").markdown(
         f"**Predict, then reveal** · :material/quiz: {literal.md(q.text)}"
     )
-    if not runs:
-        st.caption(
-            "Not launched yet: launch the runs, then record your prediction while they "
-            "train; Reveal shows the curves and each run's diagnosis next to it."
-        )
-        return
-    sweep = sweep_of(runs)
+    nxt = entry(state, demo.id, NEXT)
+    if runs:
+        sweep = sweep_of(runs)
+        rec = entry(state, demo.id, sweep)
+        _adopt(rec, nxt, runs)
+    else:  # predicting before the launch: the next launch takes the prediction
+        sweep, rec = NEXT, nxt
     base = _key(demo.id, sweep)
-    rec = entry(state, demo.id, sweep)
     if not rec["revealed"]:
         if rec["prediction"] is None:
-            _form(q, runs, base, state)
+            _form(q, runs or _planned(demo), base, state)
         else:
             with st.container(horizontal=True, vertical_alignment="center", key=f"{base}_kept"):
                 st.markdown(
@@ -198,6 +224,13 @@ def show(demo: Any, runs: Sequence[Mapping[str, Any]], state: MutableMapping) ->
                     on_click=_change,
                     args=(state, base),
                 )
+    if not runs:
+        st.caption(
+            "Not launched yet: record your prediction, then launch; Reveal shows the "
+            "curves and each run's diagnosis next to it while the runs train."
+        )
+        return
+    if not rec["revealed"]:
         st.button(
             "Reveal",
             type="primary",

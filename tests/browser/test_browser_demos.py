@@ -75,6 +75,8 @@ def test_a_demo_keeps_its_lesson_and_opens_in_compare(server, page):
     no_exception(page)
     screenshot(page, "demos")
 
+    # the lesson asks a question first (test_browser_reveal.py): Reveal shows the link
+    page.locator(f".st-key-reveal_learning-rate_{sweep}_reveal button").first.click()
     # open the launch in Watch & compare: the page and the address bar agree
     page.get_by_role("link", name=re.compile("Open in Watch & compare")).or_(
         page.get_by_role("button", name=re.compile("Open in Watch & compare"))

@@ -76,12 +76,24 @@ def _markdown(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
-def test_the_lesson_asks_before_launch(store_path):
+def test_a_prediction_recorded_before_launch_goes_with_the_launch(store_path):
     at = open_app(PAGE, demos_pick=DEMO)
     assert not at.exception, [e.message for e in at.exception]
     text = all_text(at)
     assert "Which run will end with the lowest validation loss?" in text
-    assert "Not launched yet: launch the runs, then record your prediction" in text
+    assert "Not launched yet: record your prediction, then launch" in text
+    assert not [b for b in at.button if b.key and b.key.endswith("_reveal")]  # nothing yet
+    nxt = f"reveal_{DEMO}_next"
+    at.radio(key=f"{nxt}_run").set_value(RIGHT)
+    at.button(key=f"{nxt}_submit").click().run()
+    assert f"**Your prediction:** {RIGHT}" in _markdown(at)
+    at.button(key=f"demos_launch_{DEMO}").click().run()
+    (sweep,) = {r["sweep_id"] for r in RunStore(store_path).list_runs(tag=f"demo:{DEMO}")}
+    assert at.session_state[f"reveal_{DEMO}_{sweep}"]["prediction"] == RIGHT
+    assert at.session_state[nxt]["prediction"] is None  # taken by this launch only
+    assert f"**Your prediction:** {RIGHT}" in _markdown(at)
+    assert "0/4 finished" in _markdown(at)
+    assert at.button(key=f"reveal_{DEMO}_{sweep}_reveal")
 
 
 def test_before_reveal_diagnoses_and_curves_are_hidden_and_a_prediction_is_kept(store_path):
@@ -211,3 +223,16 @@ def test_a_label_question_asks_a_diagnosis_per_run(store_path, monkeypatch):
     md = _markdown(at)
     assert md.count(":green-badge[:material/check: correct]") == 3
     assert md.count(":red-badge[:material/close: not correct]") == 1
+
+
+def test_a_turn_predicted_before_launch_is_bounded_by_the_runs_epochs(store_path, monkeypatch):
+    _with_question(monkeypatch, kind="turn", run=RIGHT)
+    at = open_app(PAGE, demos_pick=DEMO)
+    nxt = f"reveal_{DEMO}_next"
+    at.text_input(key=f"{nxt}_epoch").input("20")
+    at.button(key=f"{nxt}_submit").click().run()
+    assert [e.value for e in at.error] == ["**epoch**: must be an epoch from 1 to 19, got 20"]
+    at.text_input(key=f"{nxt}_epoch").input("")
+    at.checkbox(key=f"{nxt}_never").check()
+    at.button(key=f"{nxt}_submit").click().run()
+    assert not at.error and "**Your prediction:** never turns up" in _markdown(at)
