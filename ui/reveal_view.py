@@ -33,6 +33,7 @@ from ui.widgets import say, status_text
 
 POLL_SECONDS = 1.5
 KEY_PREFIX = "reveal"
+SPOILING = ("completed", "diverged")  # before Reveal both read "finished"
 NEXT = "next"  # the slot of a prediction recorded before the launch it is about
 
 
@@ -297,9 +298,12 @@ def _rows(runs, metric_series, *, revealed: bool) -> None:
     now = time.time()
     box = st.container(key="reveal_rows")
     for r in runs:
-        p = progress(r, now)
+        # Hidden: no loss values in the progress text, and a run that diverged reads
+        # "finished" like the rest (the status would answer a "label" question).
+        status = r["status"] if revealed or r["status"] not in SPOILING else "finished"
+        p = progress(r if revealed else {**r, "status": status, "last": {}}, now)
         c = box.columns([3, 3, 4] if revealed else [3, 4], vertical_alignment="center")
-        c[0].markdown(f"**{literal.md(r.get('name') or r['id'])}** {status_text(r['status'])}")
+        c[0].markdown(f"**{literal.md(r.get('name') or r['id'])}** {status_text(status)}")
         c[1].progress(p["fraction"], text=p["text"])
         if revealed:
             metric, series = metric_series

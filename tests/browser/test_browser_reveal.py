@@ -108,6 +108,8 @@ def test_predict_then_reveal_live_then_graded(server, page):
         return (started and any(r["status"] not in TERMINAL for r in now)) or None
 
     wait_until(training, timeout=120, what="a lesson run to have trained an epoch")
+    rows = page.locator(".st-key-reveal_rows")
+    expect(rows).to_contain_text(re.compile(r"epoch \d+/20"))  # the page follows, live
     _shot(page, "lesson-before-reveal", ".st-key-reveal_question")
     reveal = page.locator(f".st-key-{base}_reveal button")
     reveal.first.click()  # (a button with help text holds a second one in its tooltip)
@@ -137,7 +139,6 @@ def test_predict_then_reveal_live_then_graded(server, page):
     expect(outcome).not_to_contain_text("so far")
     expect(outcome).to_contain_text(re.compile(rf"(?<!not ){verdict} · lowest final val_loss: "))
     expect(outcome).to_contain_text(" = ".join(ans.lowest))
-    rows = page.locator(".st-key-reveal_rows")
     for r in done:  # each run's diagnosis badge beside its row
         label = predictions.label_text((r["diagnosis"] or {}).get("label"))
         expect(rows).to_contain_text(re.compile(rf"{re.escape(r['name'])}.*{re.escape(label)}"))

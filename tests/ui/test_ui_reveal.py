@@ -102,6 +102,10 @@ def test_before_reveal_diagnoses_and_curves_are_hidden_and_a_prediction_is_kept(
     assert not at.exception, [e.message for e in at.exception]
     md = _markdown(at)
     assert "LR too low]" not in md and "the lesson predicts" not in md  # no diagnosis
+    assert "diverged" not in md  # not even as a status: it would answer a label question
+    bars = [b.proto.text for b in at.get("progress")]
+    assert bars and not [b for b in bars if "loss" in b or "val" in b], bars  # no values
+    assert any(b.startswith("finished · epoch 1/20") for b in bars)  # lr 1.0, diverged
     assert not at.get("plotly_chart")
     assert at.radio(key=f"{BASE}_run").options == NAMES
     # Recording nothing names the field
