@@ -48,6 +48,8 @@ def _patient(page):
 def _shot(page, name: str, top: str) -> None:
     """What a projector's 1280×720 shows with the ``top`` element scrolled to the top."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # The launch's toast comes and goes in seconds: not part of the picture.
+    page.add_style_tag(content='[data-testid="stToastContainer"] { display: none; }')
     page.locator(top).first.evaluate(SCROLL_TO_TOP_JS)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')]"
@@ -115,7 +117,11 @@ def test_predict_then_reveal_live_then_graded(server, page):
     reveal.first.click()  # (a button with help text holds a second one in its tooltip)
     outcome = page.locator(".st-key-reveal_outcome")
     expect(outcome).to_contain_text(f"Your prediction: {GUESS}")
-    expect(outcome).to_contain_text("so far")
+    try:
+        expect(outcome).to_contain_text("so far")
+    except AssertionError as e:  # say whether the runs had simply ended meanwhile
+        statuses = [(r["name"], r["status"]) for r in store.list_runs(sweep_id=sweep)]
+        raise AssertionError(f"{e}\nruns now: {statuses}") from None
     page.screenshot(path="/tmp/reveal-live.png")
     wait_until(
         lambda: page.evaluate(LOSS_TRACES_JS) or None, timeout=60, what="the reveal's loss chart"
