@@ -15,7 +15,7 @@ from test_browser_flow import no_exception
 
 from engine.config import validate
 from engine.store import TERMINAL, RunStore
-from ui import predictions
+from ui import demos, predictions
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +67,7 @@ def test_predict_then_reveal_live_then_graded(server, page):
     expect(page.get_by_role("heading", name="Guided demos")).to_be_visible(timeout=60_000)
     page.locator(".st-key-demos_pick label", has_text="Learning rate").click()
     expect(page.get_by_role("heading", name=LESSON)).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Which run will end with the lowest validation loss?")).to_be_visible()
+    expect(page.get_by_text(demos.DEMOS["learning-rate"].question.text)).to_be_visible()
     wait_idle(page, quiet=1.0)
     # One long run holds one of the two workers, so the lesson's four runs (seconds each)
     # train one after another and are still training when the class reveals.

@@ -4,10 +4,10 @@ rerun, and Reveal grades it against the store, "so far" while runs train."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
+from lesson_files import lessons_with
 from ui_fake_runs import _finish, _info
 from ui_helpers import all_text, open_app
 
@@ -17,6 +17,7 @@ from ui import demos
 from ui.literal import JOINER
 
 PAGE = "pages/demos.py"
+QUESTION = demos.DEMOS["learning-rate"].question.text  # the lesson file's own words
 DEMO = "learning-rate"
 NAMES = [r.name for r in demos.DEMOS[DEMO].runs]
 RIGHT = "lr 0.01 (about right)"
@@ -79,8 +80,8 @@ def _markdown(at) -> str:
 def test_a_prediction_recorded_before_launch_goes_with_the_launch(store_path):
     at = open_app(PAGE, demos_pick=DEMO)
     assert not at.exception, [e.message for e in at.exception]
-    text = all_text(at)
-    assert "Which run will end with the lowest validation loss?" in text
+    text = all_text(at).replace(JOINER, "")
+    assert QUESTION in text
     assert "Not launched yet: record your prediction, then launch" in text
     assert not [b for b in at.button if b.key and b.key.endswith("_reveal")]  # nothing yet
     nxt = f"reveal_{DEMO}_next"
@@ -168,9 +169,9 @@ def test_a_new_launch_asks_again(store_path):
     assert any(r.options == NAMES for r in at.radio if r.key != "demos_pick")
 
 
-def _with_question(monkeypatch, **question):
-    d = dataclasses.replace(demos.DEMOS[DEMO], question={"text": "Predict it.", **question})
-    monkeypatch.setitem(demos.DEMOS, DEMO, d)
+def _with_question(monkeypatch, tmp_path, **question):
+    """The learning-rate lesson asking another question (its file, as a teacher edits it)."""
+    lessons_with(tmp_path, monkeypatch, DEMO, question={"text": "Predict it.", **question})
 
 
 @pytest.mark.parametrize(
@@ -184,9 +185,9 @@ def _with_question(monkeypatch, **question):
     ],
 )
 def test_a_turn_epoch_typed_oddly_is_named_never_a_traceback(
-    store_path, monkeypatch, typed, message
+    store_path, tmp_path, monkeypatch, typed, message
 ):
-    _with_question(monkeypatch, kind="turn", run=RIGHT)
+    _with_question(monkeypatch, tmp_path, kind="turn", run=RIGHT)
     _launch(store_path, {RIGHT: [2.0, 0.5, 0.7]}, {**DONE, RIGHT: "running"}, LABELS)
     at = open_app(PAGE, demos_pick=DEMO)
     at.text_input(key=f"{BASE}_epoch").input(typed)
@@ -197,8 +198,8 @@ def test_a_turn_epoch_typed_oddly_is_named_never_a_traceback(
     assert at.session_state[BASE]["prediction"] is None
 
 
-def test_a_turn_prediction_is_graded_live(store_path, monkeypatch):
-    _with_question(monkeypatch, kind="turn", run=RIGHT)
+def test_a_turn_prediction_is_graded_live(store_path, tmp_path, monkeypatch):
+    _with_question(monkeypatch, tmp_path, kind="turn", run=RIGHT)
     _launch(store_path, {RIGHT: [2.0, 0.5, 0.7]}, {**DONE, RIGHT: "running"}, LABELS)
     at = open_app(PAGE, demos_pick=DEMO)
     at.text_input(key=f"{BASE}_epoch").input("2")
@@ -208,8 +209,8 @@ def test_a_turn_prediction_is_graded_live(store_path, monkeypatch):
     assert ":green-badge[:material/check: correct so far]" in _markdown(at)
 
 
-def test_a_label_question_asks_a_diagnosis_per_run(store_path, monkeypatch):
-    _with_question(monkeypatch, kind="label")
+def test_a_label_question_asks_a_diagnosis_per_run(store_path, tmp_path, monkeypatch):
+    _with_question(monkeypatch, tmp_path, kind="label")
     _launch(store_path, CURVES, DONE, LABELS)
     at = open_app(PAGE, demos_pick=DEMO)
     boxes = [at.selectbox(key=f"{BASE}_label_{i}") for i in range(4)]
@@ -229,8 +230,10 @@ def test_a_label_question_asks_a_diagnosis_per_run(store_path, monkeypatch):
     assert md.count(":red-badge[:material/close: not correct]") == 1
 
 
-def test_a_turn_predicted_before_launch_is_bounded_by_the_runs_epochs(store_path, monkeypatch):
-    _with_question(monkeypatch, kind="turn", run=RIGHT)
+def test_a_turn_predicted_before_launch_is_bounded_by_the_runs_epochs(
+    store_path, tmp_path, monkeypatch
+):
+    _with_question(monkeypatch, tmp_path, kind="turn", run=RIGHT)
     at = open_app(PAGE, demos_pick=DEMO)
     nxt = f"reveal_{DEMO}_next"
     at.text_input(key=f"{nxt}_epoch").input("20")
