@@ -270,7 +270,6 @@ def latest_launch() -> None:
 
 # Full width under the lesson: the runs' rows need the room, and they read after it.
 with st.container(border=True):
-    if demo.question is None:
+    # Predict, then reveal (issue 15): a lesson's question keeps the verdicts for Reveal.
+    if demo.question is None or reveal_view.show(demo, launched[demo.id], state):
         latest_launch()
-    else:  # predict, then reveal (issue 15): the diagnoses wait for Reveal
-        reveal_view.show(demo, launched[demo.id], state)

@@ -24,7 +24,7 @@ import streamlit as st
 from engine.config import validate
 from engine.errors import ConfigError
 from engine.store import TERMINAL
-from ui import literal, navigation, predictions, resources
+from ui import literal, predictions, resources
 from ui.charts import metric_figure
 from ui.diagnosis_view import badge, diagnosis_of, label_text
 from ui.palette import run_colors
@@ -195,9 +195,10 @@ def _form(q: predictions.Asked, runs: Sequence[Mapping[str, Any]], base: str, st
 # ----------------------------------------------------------------------------- the panel
 
 
-def show(demo: Any, runs: Sequence[Mapping[str, Any]], state: MutableMapping) -> None:
+def show(demo: Any, runs: Sequence[Mapping[str, Any]], state: MutableMapping) -> bool:
     """The question, the prediction and the live reveal of ``runs`` (the demo's latest
-    launch, as the page read it)."""
+    launch, as the page read it). True once revealed: the page then draws its own
+    verdict panel (each run's diagnosis next to the lesson's expectation) beneath."""
     q = predictions.question_of(demo.question)
     st.container(key="reveal_question").markdown(
         f"**Predict, then reveal** · :material/quiz: {literal.md(q.text)}"
@@ -230,7 +231,7 @@ def show(demo: Any, runs: Sequence[Mapping[str, Any]], state: MutableMapping) ->
             "Not launched yet: record your prediction, then launch; Reveal shows the "
             "curves and each run's diagnosis next to it while the runs train."
         )
-        return
+        return False
     if not rec["revealed"]:
         st.button(
             "Reveal",
@@ -245,6 +246,7 @@ def show(demo: Any, runs: Sequence[Mapping[str, Any]], state: MutableMapping) ->
     active = any(r["status"] in ACTIVE for r in runs)
     live = st.fragment(_live, run_every=POLL_SECONDS if active else None)
     live(demo, q, sweep, rec["revealed"], rec["prediction"], active)
+    return bool(rec["revealed"])
 
 
 def _live(
@@ -256,22 +258,12 @@ def _live(
     active_at_load: bool,
 ) -> None:
     runs = resources.store().list_runs(sweep_id=sweep)
-    done = sum(r["status"] in TERMINAL for r in runs)
-    head = st.columns([3, 2], vertical_alignment="center")
-    head[0].markdown(f"**Latest launch** · {done}/{len(runs)} finished")
-    if shown:  # the curves are no secret any more
-        navigation.link_compare(
-            "Open in Watch & compare",
-            sweep=sweep,
-            tab=demo.tab,
-            where=head[1],
-            icon=":material/monitoring:",
-            help=f"Overlays these runs' curves with the {demo.tab} tab open.",
-        )
     if not shown:
-        _rows(runs, None, revealed=False)
+        done = sum(r["status"] in TERMINAL for r in runs)
+        st.markdown(f"**Latest launch** · {done}/{len(runs)} finished")
+        _rows(runs)
         st.caption("The curves and diagnoses stay hidden until Reveal.")
-    else:
+    else:  # the grade and the curves; the page's verdict panel follows with each run
         series = {rid: ep for rid, (ep, _) in resources.series_for(runs, updates=False).items()}
         ans = predictions.answer(q, runs, series)
         by_name = {r.get("name") or r["id"]: r for r in runs}
@@ -288,28 +280,21 @@ def _live(
             width="stretch",
             config={"displaylogo": False},
         )
-        _rows(runs, (q.metric, series), revealed=True)
     if active_at_load and not any(r["status"] in ACTIVE for r in runs):
         st.rerun()  # the launch ended: redraw the page once, which stops the polling
 
 
-def _rows(runs, metric_series, *, revealed: bool) -> None:
-    """Each run's progress; once revealed, its diagnosis and the question's value too."""
+def _rows(runs) -> None:
+    """Each run's progress, told without what would answer the question: no loss values,
+    and a run that diverged reads "finished" like the rest (a "label" question)."""
     now = time.time()
     box = st.container(key="reveal_rows")
     for r in runs:
-        # Hidden: no loss values in the progress text, and a run that diverged reads
-        # "finished" like the rest (the status would answer a "label" question).
-        status = r["status"] if revealed or r["status"] not in SPOILING else "finished"
-        p = progress(r if revealed else {**r, "status": status, "last": {}}, now)
-        c = box.columns([3, 3, 4] if revealed else [3, 4], vertical_alignment="center")
+        status = "finished" if r["status"] in SPOILING else r["status"]
+        p = progress({**r, "status": status, "last": {}}, now)
+        c = box.columns([3, 4], vertical_alignment="center")
         c[0].markdown(f"**{literal.md(r.get('name') or r['id'])}** {status_text(status)}")
         c[1].progress(p["fraction"], text=p["text"])
-        if revealed:
-            metric, series = metric_series
-            diag = diagnosis_of(r)
-            last = predictions.final_value(r, series.get(r["id"]), metric)
-            c[2].markdown(f"{badge(diag['label'] if diag else None)} · {metric} {fmt_num(last)}")
 
 
 def _verdict(g: predictions.Grade) -> str:

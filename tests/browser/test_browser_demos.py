@@ -146,6 +146,9 @@ def test_a_lesson_link_locks_its_controls_and_launches_an_edited_value(quiet_ser
         "lr 0.2 (too high) · edited": 0.05,
         "lr 1.0 (far too high)": 1.0,
     }
+    # the lesson asks a question first: Reveal shows the verdicts (test_browser_reveal.py)
+    sweep = runs[0]["sweep_id"]
+    page.locator(f".st-key-reveal_learning-rate_{sweep}_reveal button").first.click()
     expect(page.get_by_text("your variant: the lesson makes no prediction for it")).to_be_visible()
     no_exception(page)
     screenshot(page, "lesson")

@@ -145,9 +145,9 @@ def test_predict_then_reveal_live_then_graded(server, page):
     expect(outcome).not_to_contain_text("so far")
     expect(outcome).to_contain_text(re.compile(rf"(?<!not ){verdict} · lowest final val_loss: "))
     expect(outcome).to_contain_text(" = ".join(ans.lowest))
-    for r in done:  # each run's diagnosis badge beside its row
+    for r in done:  # each run's diagnosis badge beside its row (the page's verdict panel)
         label = predictions.label_text((r["diagnosis"] or {}).get("label"))
-        expect(rows).to_contain_text(re.compile(rf"{re.escape(r['name'])}.*{re.escape(label)}"))
+        expect(main).to_contain_text(re.compile(rf"{re.escape(r['name'])}.*{re.escape(label)}"))
     finite = {
         r["id"] for r in done if predictions.final_value(r, series[r["id"]], "val_loss") is not None
     }
