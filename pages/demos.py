@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import demos, launch_view, lesson_view, literal, navigation, resources
+from ui import demos, launch_view, lesson_view, literal, navigation, resources, reveal_view
 from ui.diagnosis_view import badge
 from ui.runs import ACTIVE, differing_keys, progress, summary
 from ui.shell import require_shell
@@ -152,7 +152,9 @@ with right:
         differ = list(dict.fromkeys(k.split(".")[0] for k in differing_keys(configs)))
         for run, name, cfg in zip(demo.runs, edited.names, configs, strict=True):
             expect = () if name != run.name else run.expect
-            row = {"Run": name, "Expected diagnosis": demos.expect_text(expect)}
+            row = {"Run": name}
+            if demo.question is None or reveal_view.revealed(state, demo.id, launched[demo.id]):
+                row["Expected diagnosis"] = demos.expect_text(expect)  # spoils a question
             for k in differ[:4]:
                 row[k] = summary(cfg[k])
             row["Epochs"] = cfg["epochs"]
@@ -268,10 +270,6 @@ def latest_launch() -> None:
 
 # Full width under the lesson: the runs' rows need the room, and they read after it.
 with st.container(border=True):
-    latest_launch()
-
-# ----------------------------------------------------------------------------- the question
-# The reveal panel (ui.reveal_view, issue 15) is called here, once: it asks
-# ``demo.question`` (a ``ui.lessons.Question``, None for a lesson without one) and answers
-# it from the latest launch's runs, ``demos.demo_runs(store.list_runs(tag=demo.tag),
-# demo.id)``, once they have finished.
+    # Predict, then reveal (issue 15): a lesson's question keeps the verdicts for Reveal.
+    if demo.question is None or reveal_view.show(demo, launched[demo.id], state):
+        latest_launch()

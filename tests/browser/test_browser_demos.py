@@ -75,6 +75,8 @@ def test_a_demo_keeps_its_lesson_and_opens_in_compare(server, page):
     no_exception(page)
     screenshot(page, "demos")
 
+    # the lesson asks a question first (test_browser_reveal.py): Reveal shows the link
+    page.locator(f".st-key-reveal_learning-rate_{sweep}_reveal button").first.click()
     # open the launch in Watch & compare: the page and the address bar agree
     page.get_by_role("link", name=re.compile("Open in Watch & compare")).or_(
         page.get_by_role("button", name=re.compile("Open in Watch & compare"))
@@ -144,6 +146,9 @@ def test_a_lesson_link_locks_its_controls_and_launches_an_edited_value(quiet_ser
         "lr 0.2 (too high) · edited": 0.05,
         "lr 1.0 (far too high)": 1.0,
     }
+    # the lesson asks a question first: Reveal shows the verdicts (test_browser_reveal.py)
+    sweep = runs[0]["sweep_id"]
+    page.locator(f".st-key-reveal_learning-rate_{sweep}_reveal button").first.click()
     expect(page.get_by_text("your variant: the lesson makes no prediction for it")).to_be_visible()
     no_exception(page)
     screenshot(page, "lesson")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from lesson_files import lessons_with
 from ui_helpers import all_text, open_app
 
 from engine.store import RunStore
@@ -49,7 +50,11 @@ def test_hidden_controls_are_not_drawn_until_unlocked(store_path, tmp_path, monk
     assert at.number_input(key="lesson_hide_epochs").value == 20
 
 
-def test_launch_uses_the_edited_value_and_drops_that_runs_prediction(store_path):
+def test_launch_uses_the_edited_value_and_drops_that_runs_prediction(
+    store_path, tmp_path, monkeypatch
+):
+    # Without its question: a question hides the verdict lines until Reveal (test_ui_reveal)
+    lessons_with(tmp_path, monkeypatch, LR, question=None)
     at = open_app(PAGE, demos_pick=LR)
     at.number_input(key=f"lesson_{LR}_learning_rate_0").set_value(0.05).run()
     assert not at.exception

@@ -4,6 +4,7 @@ and explains a demo's runs (headless, no workers: launched runs stay queued)."""
 from __future__ import annotations
 
 import pytest
+from lesson_files import lessons_with
 from ui_fake_runs import _epochs, _finish, _info
 from ui_helpers import all_text, open_app
 
@@ -105,7 +106,14 @@ def test_page_renders_every_demo_on_an_empty_store(store_path):
         assert not at.button(key=f"demos_launch_{demo_id}").disabled
 
 
-def test_launch_queues_the_demos_runs_with_its_tag(store_path):
+def _no_question(tmp_path, monkeypatch, demo_id: str) -> None:
+    """The lesson without its predict-then-reveal question: these tests read the verdict
+    panel a lesson shows at once (a question hides it until Reveal: test_ui_reveal.py)."""
+    lessons_with(tmp_path, monkeypatch, demo_id, question=None)
+
+
+def test_launch_queues_the_demos_runs_with_its_tag(store_path, tmp_path, monkeypatch):
+    _no_question(tmp_path, monkeypatch, "learning-rate")
     at = open_app(PAGE)
     at.radio(key="demos_pick").set_value("learning-rate").run()
     at.button(key="demos_launch_learning-rate").click().run()
@@ -144,7 +152,10 @@ def _finished_demo(path, demo_id: str, labels: list[str]) -> list[str]:
     return ids
 
 
-def test_finished_demo_shows_each_runs_label_next_to_the_expected_one(store_path):
+def test_finished_demo_shows_each_runs_label_next_to_the_expected_one(
+    store_path, tmp_path, monkeypatch
+):
+    _no_question(tmp_path, monkeypatch, "learning-rate")
     labels = ["lr_too_low", "healthy", "lr_too_high", "diverged"]
     _finished_demo(store_path, "learning-rate", labels)
     at = open_app(PAGE, demos_pick="learning-rate")
@@ -162,7 +173,8 @@ def test_finished_demo_shows_each_runs_label_next_to_the_expected_one(store_path
     assert "4/4 finished" in all_text(at)
 
 
-def test_a_run_diagnosed_otherwise_is_flagged(store_path):
+def test_a_run_diagnosed_otherwise_is_flagged(store_path, tmp_path, monkeypatch):
+    _no_question(tmp_path, monkeypatch, "early-stopping")
     _finished_demo(store_path, "early-stopping", ["overfitting", "overfitting"])
     at = open_app(PAGE, demos_pick="early-stopping")
     md = "\n".join(m.value for m in at.markdown)
