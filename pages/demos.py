@@ -140,9 +140,19 @@ def _edit_in_setup(demo_id: str) -> None:
 with right:
     st.subheader(demo.title)
     st.caption(f"Source: {demo.source}")
-    st.info(f"**What to look for.** {demo.look_for}", icon=":material/visibility:")
+    # A lesson from the server's lessons/ folder is the teacher's markdown; one imported
+    # in the browser is somebody's file, so its text is shown exactly as written.
+    own = (lambda t: t) if demo.id in catalog.lessons else literal.md
+    if demo.question is not None and not reveal_view.revealed(state, demo.id, launched[demo.id]):
+        # what to look for tells the answer: it waits for the reveal
+        st.info(
+            "**Predict first.** What to look for appears with the curves after **Reveal**.",
+            icon=":material/psychology_alt:",
+        )
+    else:
+        st.info(f"**What to look for.** {own(demo.look_for)}", icon=":material/visibility:")
     if demo.caveat:
-        st.warning(f"**On a CPU:** {demo.caveat}", icon=":material/warning:")
+        st.warning(f"**On a CPU:** {own(demo.caveat)}", icon=":material/warning:")
 
     canonical, problems = demos.validated(demo)
     edited = lesson_view.panel(demo, canonical) if not problems else None

@@ -34,6 +34,7 @@ from engine import json_input
 from engine.config import TOP_LEVEL, logged_names, validate
 from engine.diagnosis.text import LABELS
 from engine.errors import ConfigError, field_path, show
+from engine.spec.metrics import higher_is_better
 from engine.sweep import Choice
 from engine.sweep import plan as sweep_plan
 from ui.plan import MAX_RUNS, PlannedRun, fmt_value, from_configs
@@ -493,6 +494,14 @@ def _question(
             shown = ", ".join(sorted(set.intersection(*logged)))
             p.add("question.metric", f"{show(metric)} is not logged by every run (one of {shown})")
             metric = None
+    if metric is not None and kind in ("lowest", "turn") and higher_is_better(metric):
+        # "ends lowest" and "turns up" read a loss; for accuracy they would grade backwards
+        p.add(
+            "question.metric",
+            f"{show(metric)} is better when higher; a '{kind}' question asks about a loss "
+            "(val_loss, or a metric where lower is better)",
+        )
+        metric = None
     run = obj.get("run")
     names = [r.name for r in runs]
     if run is not None:

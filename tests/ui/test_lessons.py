@@ -142,6 +142,17 @@ def test_a_question_is_checked_against_the_runs():
     assert [f for f, _ in _problems(doc)] == ["question.run"]
 
 
+def test_a_lowest_or_turn_question_on_a_higher_is_better_metric_is_refused():
+    """ "Ends lowest" of an accuracy would grade the best run as wrong."""
+    doc = _lr()
+    doc["runs"]["base"]["task"] = "binary-20"
+    doc["question"] = {"kind": "lowest", "text": "Which?", "metric": "val_accuracy"}
+    got = dict(_problems(doc))
+    assert got["question.metric"].startswith("'val_accuracy' is better when higher")
+    doc["question"]["kind"] = "label"  # a label question does not read the direction
+    assert lessons.parse(doc, "t").question.metric == "val_accuracy"
+
+
 def test_unknown_keys_paths_and_tabs_are_named():
     doc = _lr()
     doc.update(extra=1, tab="X", locked=["foo.bar", 3])

@@ -101,7 +101,10 @@ def test_page_renders_every_demo_on_an_empty_store(store_path):
         at.radio(key="demos_pick").set_value(demo_id).run()
         assert not at.exception, (demo_id, [e.message for e in at.exception])
         assert [s.value for s in at.subheader] == [d.title]
-        assert any(d.look_for in i.value for i in at.info)
+        # a question's lesson keeps what to look for (the answer) until the reveal
+        shown = "Predict first" if d.question else d.look_for
+        assert any(shown in i.value for i in at.info)
+        assert d.question is None or not any(d.look_for in i.value for i in at.info)
         assert "Not launched yet" in all_text(at)
         assert not at.button(key=f"demos_launch_{demo_id}").disabled
 

@@ -108,6 +108,7 @@ def test_before_reveal_diagnoses_and_curves_are_hidden_and_a_prediction_is_kept(
     assert bars and not [b for b in bars if "loss" in b or "val" in b], bars  # no values
     assert any(b.startswith("finished · epoch 1/20") for b in bars)  # lr 1.0, diverged
     assert not at.get("plotly_chart")
+    assert not any(demos.DEMOS[DEMO].look_for in i.value for i in at.info)
     assert at.radio(key=f"{BASE}_run").options == NAMES
     # Recording nothing names the field
     at.button(key=f"{BASE}_submit").click().run()
@@ -135,6 +136,9 @@ def test_before_reveal_diagnoses_and_curves_are_hidden_and_a_prediction_is_kept(
         f"**{RIGHT} so far**" in md
     )
     assert f"{BASE}_reveal" not in [b.key for b in at.button]  # revealed for good
+    # what to look for names the answer: it waits for the reveal, then shows
+    look_for = demos.DEMOS[DEMO].look_for
+    assert any(look_for in i.value for i in at.info)
 
 
 def test_after_the_runs_finish_the_prediction_is_graded(store_path):
