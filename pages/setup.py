@@ -153,7 +153,7 @@ launch_view.review(L, gpu=gpu)
 
 # ----------------------------------------------------------------------------- header, late
 
-from ui.runs import ident, loss_label  # noqa: E402 (pandas: after Launch is drawn)
+from ui.setting_text import ident, loss_label  # noqa: E402
 
 task_caption.caption(
     f"From {cite(task.source)}: {ident(d['optimizer'])}, lr {d['learning_rate']:g}, "

@@ -24,6 +24,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -106,21 +107,55 @@ def _freeze_heap() -> None:
 
 
 def settle() -> None:
-    """Once per server, after a page is drawn (``app.py``): import what every page draws
-    with, then ``_freeze_heap``. After, not before: on a cold server the first page
-    (Set up runs, its Launch button) is on screen without waiting for pandas."""
-    _settle()
+    """After every run (``app.py``); the first one on this server starts ``_warm_up`` in a
+    thread of its own and returns at once.
+
+    Not before the page, and not in the script: pandas and pyarrow take 0.3 s on an idle
+    2-core machine and seconds on a loaded one, holding the GIL most of that time, and
+    the same process's event loop is what sends the page to the browser and serves it
+    Streamlit's JavaScript. Imported inside the first run, they kept a cold server's
+    Launch button off the screen until they were in (measured: ``benchmarks/first_load.py``).
+    What needs them waits for ``libraries_ready`` (``ui.launch_view.review``)."""
+    global _warming
+    with _warm_lock:
+        if _warming is not None:
+            return
+        _warming = threading.Thread(target=_warm_up, name="hplab-warm-up", daemon=True)
+    _warming.start()
 
 
-@st.cache_resource(show_spinner=False)
-def _settle() -> bool:
-    # A warm-up, not a dependency (the pages import these): by name, so this module
-    # stays below the views in the import graph.
-    for module in ("ui.charts", "ui.runs"):  # Plotly; pandas and the engine's registries
-        importlib.import_module(module)
+_warm_lock = threading.Lock()
+_warming: threading.Thread | None = None
+_warmed = threading.Event()
 
-    _freeze_heap()
-    return True
+
+def _warm_up() -> None:
+    """Import what the pages draw with, build one chart (Plotly loads its validators and
+    template on the first figure: the exact preview's first draw no longer pays for
+    it), then ``_freeze_heap``. A warm-up, not a dependency: by name, so this module
+    stays below the views in the import graph; a failure only logs (the page that
+    needs the module imports it itself and shows the error there)."""
+    try:
+        for module in ("ui.charts", "ui.runs"):  # Plotly; pandas and the engine's registries
+            importlib.import_module(module)
+        charts = sys.modules["ui.charts"]
+        fig = charts.schedule_figure([("warm-up", "#4338ca", {"step": [0, 1], "lr": [1.0, 1.0]})])
+        importlib.import_module("plotly.io").to_json(fig, validate=False)
+        _freeze_heap()
+    except Exception:
+        log.exception("warming up the page libraries failed")
+    finally:
+        _warmed.set()
+
+
+def libraries_ready() -> bool:
+    """Whether pandas (``ui.runs``) and Plotly can be used without an import: warmed up,
+    or already imported by whoever runs the pages (a test). False during a cold
+    server's first run: what needs them shows that it is being prepared."""
+    if _warmed.is_set():
+        return True
+    runs = sys.modules.get("ui.runs")  # imported, and not half-way through its import
+    return runs is not None and not getattr(runs.__spec__, "_initializing", False)
 
 
 def worker_count() -> int:
