@@ -107,8 +107,8 @@ def _freeze_heap() -> None:
 
 
 def settle() -> None:
-    """After every run (``app.py``); the first one on this server starts ``_warm_up`` in a
-    thread of its own and returns at once.
+    """After every run (``app.py``): the first on this server starts ``warm_up`` (unless
+    the server's start did, ``app.lifespan``) and returns at once.
 
     Not before the page, and not in the script: pandas and pyarrow take 0.3 s on an idle
     2-core machine and seconds on a loaded one, holding the GIL most of that time, and
@@ -116,27 +116,60 @@ def settle() -> None:
     Streamlit's JavaScript. Imported inside the first run, they kept a cold server's
     Launch button off the screen until they were in (measured: ``benchmarks/first_load.py``).
     What needs them waits for ``libraries_ready`` (``ui.launch_view.review``)."""
-    global _warming
-    with _warm_lock:
-        if _warming is not None:
-            return
-        _warming = threading.Thread(target=_warm_up, name="hplab-warm-up", daemon=True)
-    _warming.start()
+    warm_up()
 
+
+# The modules Set up runs (the page a server opens on) imports, in the order it does:
+# imported at the server's start, they are not in its first session's first run.
+FIRST_PAGE_MODULES = (
+    "streamlit.emojis",  # st.set_page_config's emoji icon
+    "engine.spec.sources",
+    "engine.spec.tasks",
+    "ui.config_import",
+    "ui.form",
+    "ui.launch",
+    "ui.launch_view",
+    "ui.navigation",
+    "ui.plan_view",
+    "ui.search_form",
+    "ui.settings_view",
+    "ui.lr_finder_view",
+    "ui.preview_view",
+    "ui.setting_text",
+    "ui.sidebar",
+    "ui.widgets",
+)
+# What the pages draw with: pandas (and the engine's registries), Plotly.
+PAGE_LIBRARIES = ("ui.charts", "ui.runs")
 
 _warm_lock = threading.Lock()
 _warming: threading.Thread | None = None
 _warmed = threading.Event()
 
 
-def _warm_up() -> None:
-    """Import what the pages draw with, build one chart (Plotly loads its validators and
-    template on the first figure: the exact preview's first draw no longer pays for
-    it), then ``_freeze_heap``. A warm-up, not a dependency: by name, so this module
-    stays below the views in the import graph; a failure only logs (the page that
-    needs the module imports it itself and shows the error there)."""
+def warm_up(modules: Sequence[str] = ()) -> None:
+    """Once per process, in a thread of its own: import ``modules``, then ``_warm_up``.
+    Returns at once; a second call does nothing."""
+    global _warming
+    with _warm_lock:
+        if _warming is not None:
+            return
+        _warming = threading.Thread(
+            target=_warm_up, args=(tuple(modules),), name="hplab-warm-up", daemon=True
+        )
+    _warming.start()
+
+
+def _warm_up(modules: Sequence[str] = ()) -> None:
+    """Import ``modules`` and the page libraries, build one chart (Plotly loads its
+    validators and template on the first figure: the exact preview's first draw no
+    longer pays for it), then ``_freeze_heap``. A warm-up, not a dependency: by name, so
+    this module stays below the views in the import graph; a failure only logs (the
+    page that needs the module imports it itself and shows the error there)."""
     try:
-        for module in ("ui.charts", "ui.runs"):  # Plotly; pandas and the engine's registries
+        for module in modules:
+            importlib.import_module(module)
+        for module in PAGE_LIBRARIES:
             importlib.import_module(module)
         charts = sys.modules["ui.charts"]
         fig = charts.schedule_figure([("warm-up", "#4338ca", {"step": [0, 1], "lr": [1.0, 1.0]})])
