@@ -8,6 +8,7 @@ the worker processes of ``engine.executor``, never in this process.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 
@@ -83,9 +84,13 @@ def _with_code_path(problem: StoreError) -> str:
 async def lifespan(_app):
     """The server's start, before its first session: the first page's modules and the
     page libraries import in a thread (``resources.warm_up``), so a cold server's first
-    run does not wait for them. Returns at once: the server answers meanwhile."""
+    run does not wait for them. Returns at once: the server answers meanwhile. At its
+    end, stops the pool and the TensorFlow service (``resources.stop_started``)."""
     resources.warm_up(resources.FIRST_PAGE_MODULES)
-    yield
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(resources.stop_started)
 
 
 # ``streamlit run app.py`` finds the ``st.App`` below and serves it: the server imports

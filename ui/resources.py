@@ -219,7 +219,9 @@ def _executor(path: str, workers: int):
 
     # The setup page opens on this task's defaults: trace that graph in every worker
     # before anyone clicks launch, so the first run starts drawing at once.
-    return LocalExecutor(path, workers=workers, prewarm=[{"task": DEFAULT_TASK}]).start()
+    ex = LocalExecutor(path, workers=workers, prewarm=[{"task": DEFAULT_TASK}]).start()
+    _started.append(ex)
+    return ex
 
 
 def executor():
@@ -296,7 +298,29 @@ def _tf_service(enabled: bool):
         return None
     from engine.executor.tf_service import TFService
 
-    return TFService().start()
+    svc = TFService().start()
+    _started.append(svc)
+    return svc
+
+
+# The pool and the TensorFlow service, in the order this process started them.
+_started: list[Any] = []
+
+
+def stop_started() -> None:
+    """Stop what this process started, the last first, each within the time its own
+    ``atexit`` hook allows (which then does nothing). For ``app.lifespan``: uvicorn
+    ends a SIGTERMed server by raising the signal again once it has shut down, and a
+    process killed by its signal runs no ``atexit`` hooks (its workers outlived it)."""
+    from engine.executor import local, tf_service
+
+    limits = {local.LocalExecutor: local.ATEXIT_STOP_TIMEOUT}
+    while _started:
+        obj = _started.pop()
+        try:
+            obj.stop(timeout=limits.get(type(obj), tf_service.ATEXIT_STOP_TIMEOUT))
+        except Exception:  # one that will not stop must not keep the other running
+            log.exception("stopping %r failed", obj)
 
 
 def tf_service():
