@@ -9,8 +9,9 @@ exactly that, then opens the comparison.
 
 The first load is quick because little is drawn and nothing heavy is imported before
 the Launch button: only the open settings tab's widgets are drawn
-(``ui.settings_view``), and what needs pandas (``ui.runs``: the task's caption, the
-review's table) or builds on demand (the Keras script) comes after the launch bar.
+(``ui.settings_view``), the review's table (pandas) comes after the launch bar, once
+the server's warm-up has imported it (``ui.resources.warm_up``), and the Keras script
+is built on demand.
 """
 
 from __future__ import annotations
