@@ -8,6 +8,8 @@ the worker processes of ``engine.executor``, never in this process.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 
 import streamlit as st
@@ -81,8 +83,27 @@ def _with_code_path(problem: StoreError) -> str:
     return text.replace(literal, f"{fence}{pad}{literal}{pad}{fence}")
 
 
-# Streamlit installs this script as ``__main__``, so the worker processes the pool
-# spawns re-import it as ``__mp_main__`` (multiprocessing's spawn re-imports the
-# parent's main module). A worker must not start a dashboard — or a pool — of its own.
-if __name__ != "__mp_main__":
+@contextlib.asynccontextmanager
+async def lifespan(_app):
+    """The server's start, before its first session: the first page's modules and the
+    page libraries import in a thread (``resources.warm_up``), so a cold server's first
+    run does not wait for them. Returns at once: the server answers meanwhile. At its
+    end, stops the pool and the TensorFlow service (``resources.stop_started``)."""
+    resources.warm_up(resources.FIRST_PAGE_MODULES)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(resources.stop_started)
+
+
+# ``streamlit run app.py`` finds the ``st.App`` below and serves it: the server imports
+# this file as the module ``app`` (the pages' modules come with it, and ``lifespan``
+# starts the rest). Each session runs the file as a script (``__main__``; or
+# ``__hplab_shell__``, ``ui.shell``), which draws the page. Streamlit installs the
+# script as ``__main__``, so the worker processes the pool spawns re-import it as
+# ``__mp_main__`` (multiprocessing's spawn re-imports the parent's main module): a
+# worker must not start a dashboard — or a pool — of its own.
+if __name__ == "app":
+    app = st.App(__file__, lifespan=lifespan)
+elif __name__ != "__mp_main__":
     main()

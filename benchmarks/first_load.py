@@ -1,18 +1,21 @@
 """First load of a cold server (issue 10), and the server's memory (issue 11, item 11).
 
-Two sides, alternated, in one run:
+Two sides or more, alternated, in one run:
 
 - **before**: the repository at ``BASELINE``, the last commit with TensorFlow in the
   Streamlit server (the setup page imported it for the schedule preview, blocking the
   script; the LR range test trained in the server), exported with ``git archive``;
+  ``HPLAB_BENCH_BASELINE=a,b`` measures each of several commits (the first is "before");
 - **after**: this checkout (previews and range tests in the TensorFlow service).
 
 Each repeat starts a fresh ``streamlit run app.py`` (two workers, an empty store) and
 opens Chromium on Set up runs as soon as the server answers its health check, then:
 
 1. **launch**: page load → the Launch button visible, enabled and actionable
-   (Playwright's trial click) — the target is ≤ 3 s;
-2. **preview**: page load → the exact LR preview drawn;
+   (Playwright's trial click) — the target is ≤ 3 s. The page is asked every 50 ms
+   (``READY``; until 2026-12-02 Playwright's ``expect`` waited, at its own intervals,
+   so older readings are not comparable with newer ones: compare sides of one run);
+2. **preview**: page load → the exact LR preview drawn (polled the same way);
 3. **range test**: one LR range test on the default config (200 updates), click →
    its **Use** button — the first one on a cold server (after: its process may still
    be importing TensorFlow) — then **warm**: a second one (100 updates), the same way;
@@ -44,23 +47,32 @@ from tests.proc_helpers import memory_mib, roles
 ROOT = Path(__file__).resolve().parents[1]
 # main before TensorFlow left the server; HPLAB_BENCH_BASELINE=<commit> compares with
 # another (e.g. the commit before a change to the first load).
-BASELINE = os.environ.get("HPLAB_BENCH_BASELINE", "f52096c")
+BASELINES = os.environ.get("HPLAB_BENCH_BASELINE", "f52096c").split(",")
+BASELINE = BASELINES[0]
 # HPLAB_BENCH_LAUNCH_ONLY=1: only steps 1-2 (Launch clickable, preview drawn), no range
 # tests or memory (a quicker side by side of the first load alone).
 LAUNCH_ONLY = os.environ.get("HPLAB_BENCH_LAUNCH_ONLY", "") not in ("", "0")
 REPEATS = int(os.environ.get("HPLAB_BENCH_REPEATS", "3"))
 WORKERS = 2
 TIMEOUT = 300_000  # ms: TensorFlow imports on a loaded 2-core machine
+POLL = 50  # ms between two looks at the page (a person sees it within a frame or three)
+LAUNCH = ".st-key-setup_launch button"
+READY = f"""() => {{
+    const b = document.querySelector({LAUNCH!r});
+    return !!b && !b.disabled && b.getBoundingClientRect().height > 0;
+}}"""
+CHART = ".st-key-setup_schedule_chart .main-svg"
+DRAWN = f"() => !!document.querySelector({CHART!r})"
 
 
-def export_baseline(dest: Path) -> Path:
-    """``git archive BASELINE`` unpacked into ``dest`` (nothing in this checkout moves)."""
-    tar = dest / "baseline.tar"
+def export_baseline(dest: Path, commit: str = BASELINE) -> Path:
+    """``git archive commit`` unpacked into ``dest`` (nothing in this checkout moves)."""
+    tar = dest / f"{commit}.tar"
     with tar.open("wb") as f:
-        subprocess.run(["git", "archive", BASELINE], cwd=ROOT, stdout=f, check=True)
+        subprocess.run(["git", "archive", commit], cwd=ROOT, stdout=f, check=True)
     with tarfile.open(tar) as t:
-        t.extractall(dest / "tree", filter="data")
-    return dest / "tree"
+        t.extractall(dest / commit, filter="data")
+    return dest / commit
 
 
 def memory(pid: int) -> dict:
@@ -82,18 +94,23 @@ def one_cold_start(root: Path, browser) -> dict:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             t_goto = time.monotonic()
             page.goto(srv.url)
-            launch = page.locator(".st-key-setup_launch button")
-            expect(launch).to_be_enabled(timeout=TIMEOUT)
-            launch.click(trial=True, timeout=TIMEOUT)
+            page.wait_for_function(READY, polling=POLL, timeout=TIMEOUT)
+            t_seen = time.monotonic() - t_goto
+            page.locator(LAUNCH).click(trial=True, timeout=TIMEOUT)
             t_launch = time.monotonic() - t_goto
-            chart = page.locator(".st-key-setup_schedule_chart .main-svg").first
-            expect(chart).to_be_visible(timeout=TIMEOUT)
+            page.wait_for_function(DRAWN, polling=POLL, timeout=TIMEOUT)
             t_preview = time.monotonic() - t_goto
             if LAUNCH_ONLY:
                 page.close()
                 out = {"health_s": health, "launch_s": t_launch, "preview_s": t_preview}
+                out["launch_seen_s"] = t_seen
                 out["launch_from_start_s"] = health + t_launch
-                print(f"  launch {t_launch:.2f} s, preview {t_preview:.2f} s", flush=True)
+                out["load_1min"] = os.getloadavg()[0]
+                print(
+                    f"  launch {t_launch:.2f} s (seen {t_seen:.2f} s), preview {t_preview:.2f} s, "
+                    f"health after {health:.2f} s, load {out['load_1min']:.1f}",
+                    flush=True,
+                )
                 return out
 
             page.get_by_text("Find a learning rate").click()
@@ -145,16 +162,17 @@ def main() -> None:
 
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        old = export_baseline(Path(tmp))
+        trees = {c: export_baseline(Path(tmp), c) for c in BASELINES}
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        def side(name: str, root: Path):
+            return lambda: print(f"{name}:", flush=True) or one_cold_start(root, browser)
+
+        sides = {"before": side(f"before ({BASELINE})", trees[BASELINE])}
+        sides |= {c: side(c, trees[c]) for c in BASELINES[1:]}
+        sides["after"] = side("after", ROOT)
         try:
-            runs = alternate(
-                {
-                    "before": lambda: print("before:", flush=True) or one_cold_start(old, browser),
-                    "after": lambda: print("after:", flush=True) or one_cold_start(ROOT, browser),
-                },
-                REPEATS,
-            )
+            runs = alternate(sides, REPEATS)
         finally:
             browser.close()
     load1 = os.getloadavg()
@@ -163,9 +181,12 @@ def main() -> None:
         return summary([r[k] for r in runs[side]])
 
     payload: dict = {"baseline": BASELINE, "cpus": os.cpu_count(), "workers": WORKERS}
+    payload["baselines"] = BASELINES
     timed = ["launch_s", "preview_s"] + ([] if LAUNCH_ONLY else ["lr_test_s", "lr_test_warm_s"])
+    extra = ["launch_seen_s", "load_1min"] if LAUNCH_ONLY else []
     for side in runs:
-        payload[side] = {k: med(side, k) for k in ("health_s", "launch_from_start_s", *timed)}
+        keys = ("health_s", "launch_from_start_s", *timed, *extra)
+        payload[side] = {k: med(side, k) for k in keys}
         if not LAUNCH_ONLY:
             payload[side]["server_vmhwm_mib"] = summary(
                 [r["memory"]["server_mib"]["VmHWM"] for r in runs[side]]
@@ -175,6 +196,10 @@ def main() -> None:
     payload["ratio_after_vs_before"] = {
         k: payload["after"][k]["median"] / payload["before"][k]["median"] for k in compared
     }
+    for c in BASELINES[1:]:
+        payload[f"ratio_after_vs_{c}"] = {
+            k: payload["after"][k]["median"] / payload[c][k]["median"] for k in compared
+        }
     payload["load_before"], payload["load_after"] = load0, load1
     path = write("first_load_launch" if LAUNCH_ONLY else "first_load", payload)
 
@@ -193,6 +218,12 @@ def main() -> None:
             f"after {a['median']:6.2f} s [{a['min']:.2f}–{a['max']:.2f}]  "
             f"ratio {payload['ratio_after_vs_before'][k]:.2f}×"
         )
+        for c in BASELINES[1:]:
+            m = payload[c][k]
+            print(
+                f"{'':<34} {c} {m['median']:6.2f} s [{m['min']:.2f}–{m['max']:.2f}]  "
+                f"after/{c} {payload[f'ratio_after_vs_{c}'][k]:.2f}×"
+            )
     if LAUNCH_ONLY:
         print(f"load average before/after: {load0} / {load1}")
         print(f"→ {path}")

@@ -9,8 +9,9 @@ exactly that, then opens the comparison.
 
 The first load is quick because little is drawn and nothing heavy is imported before
 the Launch button: only the open settings tab's widgets are drawn
-(``ui.settings_view``), and what needs pandas (``ui.runs``: the task's caption, the
-review's table) or builds on demand (the Keras script) comes after the launch bar.
+(``ui.settings_view``), the review's table (pandas) comes after the launch bar, once
+the server's warm-up has imported it (``ui.resources.warm_up``), and the Keras script
+is built on demand.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ launch_view.review(L, gpu=gpu)
 
 # ----------------------------------------------------------------------------- header, late
 
-from ui.runs import ident, loss_label  # noqa: E402 (pandas: after Launch is drawn)
+from ui.setting_text import ident, loss_label  # noqa: E402
 
 task_caption.caption(
     f"From {cite(task.source)}: {ident(d['optimizer'])}, lr {d['learning_rate']:g}, "

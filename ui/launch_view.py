@@ -15,7 +15,7 @@ import streamlit as st
 from engine.config import shape_of
 from engine.run_cost import fmt_seconds
 from engine.sweep import new_sweep_id
-from ui import downloads, launch, navigation, plan, preview_view, resources
+from ui import downloads, launch, navigation, pending, plan, preview_view, resources
 from ui.launch import Launch
 from ui.palette import run_colors
 from ui.widgets import escape_md, problem_list, say
@@ -153,8 +153,10 @@ def review(L: Launch, *, gpu: bool) -> None:
         )
 
     valid = L.valid
-    if valid:
-        import pandas as pd  # (not before Launch is drawn: a first load's second)
+    if valid and not resources.libraries_ready():
+        _table_pending(len(valid))
+    elif valid:
+        import pandas as pd
 
         from ui.runs import differing_keys, summary
 
@@ -188,6 +190,18 @@ def review(L: Launch, *, gpu: bool) -> None:
             + f" · {each} · task {configs[0]['task']}"
             + (f" · differing in: {', '.join(differ)}" if differ else "")
         )
+
+
+def _table_pending(n: int) -> None:
+    """A cold server's first run: the runs' table needs pandas, which the server is
+    importing now (``resources.settle``); the page redraws itself with the table as soon
+    as it is in. (Drawn at once, the table cost the first load its Launch button for
+    the import, plus the browser's largest script after Plotly's: the data grid.)"""
+    st.caption(
+        f":material/hourglass_top: Preparing the table of the {n} planned "
+        f"run{'s' if n != 1 else ''}…"
+    )
+    pending.rerun_when_done(resources.libraries_ready)
 
 
 def preview(L: Launch) -> None:

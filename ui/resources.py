@@ -24,6 +24,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -106,21 +107,95 @@ def _freeze_heap() -> None:
 
 
 def settle() -> None:
-    """Once per server, after a page is drawn (``app.py``): import what every page draws
-    with, then ``_freeze_heap``. After, not before: on a cold server the first page
-    (Set up runs, its Launch button) is on screen without waiting for pandas."""
-    _settle()
+    """After every run (``app.py``): the first on this server starts ``warm_up`` (unless
+    the server's start did, ``app.lifespan``) and returns at once.
+
+    Not before the page, and not in the script: pandas and pyarrow take 0.3 s on an idle
+    2-core machine and seconds on a loaded one, holding the GIL most of that time, and
+    the same process's event loop is what sends the page to the browser and serves it
+    Streamlit's JavaScript. Imported inside the first run, they kept a cold server's
+    Launch button off the screen until they were in (measured: ``benchmarks/first_load.py``).
+    What needs them waits for ``libraries_ready`` (``ui.launch_view.review``)."""
+    warm_up()
 
 
-@st.cache_resource(show_spinner=False)
-def _settle() -> bool:
-    # A warm-up, not a dependency (the pages import these): by name, so this module
-    # stays below the views in the import graph.
-    for module in ("ui.charts", "ui.runs"):  # Plotly; pandas and the engine's registries
-        importlib.import_module(module)
+# The modules Set up runs (the page a server opens on) imports, in the order it does:
+# imported at the server's start, they are not in its first session's first run.
+FIRST_PAGE_MODULES = (
+    "streamlit.emojis",  # st.set_page_config's emoji icon
+    "engine.spec.sources",
+    "engine.spec.tasks",
+    "ui.config_import",
+    "ui.form",
+    "ui.launch",
+    "ui.launch_view",
+    "ui.navigation",
+    "ui.plan_view",
+    "ui.search_form",
+    "ui.settings_view",
+    "ui.lr_finder_view",
+    "ui.preview_view",
+    "ui.setting_text",
+    "ui.sidebar",
+    "ui.widgets",
+)
+# What the pages draw with: pandas (and the engine's registries), Plotly.
+PAGE_LIBRARIES = ("ui.charts", "ui.runs")
 
-    _freeze_heap()
-    return True
+_warm_lock = threading.Lock()
+_warming: threading.Thread | None = None
+_warmed = threading.Event()
+
+
+def warm_up(modules: Sequence[str] = ()) -> None:
+    """Once per process, in a thread of its own: import ``modules``, then ``_warm_up``.
+    Returns at once; a second call does nothing."""
+    global _warming
+    with _warm_lock:
+        if _warming is not None:
+            return
+        _warming = threading.Thread(
+            target=_warm_up, args=(tuple(modules),), name="hplab-warm-up", daemon=True
+        )
+    _warming.start()
+
+
+def _warm_up(modules: Sequence[str] = ()) -> None:
+    """Import ``modules`` and the page libraries, build one chart (Plotly loads its
+    validators and template on the first figure: the exact preview's first draw no
+    longer pays for it), then ``_freeze_heap``. A warm-up, not a dependency: by name, so
+    this module stays below the views in the import graph; a failure only logs (the
+    page that needs the module imports it itself and shows the error there).
+
+    Meanwhile a thread waiting for the GIL claims it after 1 ms instead of 5
+    (``sys.setswitchinterval``): the event loop serving the browser's first requests
+    waits that much less at each of its turns."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.001))
+    try:
+        for module in modules:
+            importlib.import_module(module)
+        for module in PAGE_LIBRARIES:
+            importlib.import_module(module)
+        charts = sys.modules["ui.charts"]
+        fig = charts.schedule_figure([("warm-up", "#4338ca", {"step": [0, 1], "lr": [1.0, 1.0]})])
+        importlib.import_module("plotly.io").to_json(fig, validate=False)
+        _freeze_heap()
+    except Exception:
+        log.exception("warming up the page libraries failed")
+    finally:
+        sys.setswitchinterval(interval)
+        _warmed.set()
+
+
+def libraries_ready() -> bool:
+    """Whether pandas (``ui.runs``) and Plotly can be used without an import: warmed up,
+    or already imported by whoever runs the pages (a test). False during a cold
+    server's first run: what needs them shows that it is being prepared."""
+    if _warmed.is_set():
+        return True
+    runs = sys.modules.get("ui.runs")  # imported, and not half-way through its import
+    return runs is not None and not getattr(runs.__spec__, "_initializing", False)
 
 
 def worker_count() -> int:
@@ -144,7 +219,9 @@ def _executor(path: str, workers: int):
 
     # The setup page opens on this task's defaults: trace that graph in every worker
     # before anyone clicks launch, so the first run starts drawing at once.
-    return LocalExecutor(path, workers=workers, prewarm=[{"task": DEFAULT_TASK}]).start()
+    ex = LocalExecutor(path, workers=workers, prewarm=[{"task": DEFAULT_TASK}]).start()
+    _started.append(ex)
+    return ex
 
 
 def executor():
@@ -221,7 +298,29 @@ def _tf_service(enabled: bool):
         return None
     from engine.executor.tf_service import TFService
 
-    return TFService().start()
+    svc = TFService().start()
+    _started.append(svc)
+    return svc
+
+
+# The pool and the TensorFlow service, in the order this process started them.
+_started: list[Any] = []
+
+
+def stop_started() -> None:
+    """Stop what this process started, the last first, each within the time its own
+    ``atexit`` hook allows (which then does nothing). For ``app.lifespan``: uvicorn
+    ends a SIGTERMed server by raising the signal again once it has shut down, and a
+    process killed by its signal runs no ``atexit`` hooks (its workers outlived it)."""
+    from engine.executor import local, tf_service
+
+    limits = {local.LocalExecutor: local.ATEXIT_STOP_TIMEOUT}
+    while _started:
+        obj = _started.pop()
+        try:
+            obj.stop(timeout=limits.get(type(obj), tf_service.ATEXIT_STOP_TIMEOUT))
+        except Exception:  # one that will not stop must not keep the other running
+            log.exception("stopping %r failed", obj)
 
 
 def tf_service():

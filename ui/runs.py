@@ -26,7 +26,7 @@ from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import DATA_PARAMS, MODEL_PARAMS, TASKS
 from ui.charts import Marker, RunCurves
 from ui.diagnosis_view import diagnosis_of, table_label
-from ui.setting_text import summary
+from ui.setting_text import ident, loss_label, summary  # noqa: F401 (re-exported)
 
 ACTIVE = ("queued", "running")
 
@@ -34,27 +34,11 @@ ACTIVE = ("queued", "running")
 # ----------------------------------------------------------------------------- config bits
 
 
-def ident(value: Any) -> str | None:
-    """``"adam"`` or ``{"name": "adam", ...}`` → ``"adam"``."""
-    if isinstance(value, Mapping):
-        value = value.get("name")
-    return value if isinstance(value, str) else None
-
-
 def clip_label(clipping: Mapping[str, float] | None) -> str:
     if not clipping:
         return "none"
     ((mode, v),) = clipping.items()
     return f"{mode} {v:g}"
-
-
-def loss_label(loss: Any) -> str:
-    """``sparse_categorical_crossentropy (from_logits)``; per head for multi-output."""
-    if isinstance(loss, Mapping) and "name" not in loss:  # multi-output: per head
-        return ", ".join(f"{h}: {loss_label(v)}" for h, v in loss.items())
-    name = ident(loss) or "?"
-    flags = [k for k, v in loss.items() if v is True] if isinstance(loss, Mapping) else []
-    return f"{name} ({', '.join(flags)})" if flags else name
 
 
 def primary_metric(config: Mapping[str, Any]) -> str | None:

@@ -82,7 +82,9 @@ def render() -> None:
         if seen:
             st.caption(f"The last finished run trained on: **{seen}** (reported by its worker).")
         st.markdown("**Run store**")
-        st.code(resources.store_path(), language=None, wrap_lines=True)
+        # Plain text, not st.code: the path reads the same, and every page's first load
+        # skips the browser's code highlighter (1.5 MB of JavaScript).
+        st.text(resources.store_path())
         st.caption(
             "Runs live in this SQLite file and survive restarts. Set HPLAB_STORE to use another."
         )

@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 from ui_fake_runs import fill
 
+# What a settled server has imported (``ui.resources.settle``): every page draws in
+# full on its first run. A cold server's first run, which leaves pandas for later,
+# is tested in a fresh interpreter (test_ui_pages.py).
+import ui.runs  # noqa: F401
+
 
 @pytest.fixture
 def store_path(tmp_path, monkeypatch) -> Path:

@@ -76,8 +76,8 @@ def test_page_renders_with_runs_in_every_state(filled, page):
 def test_sidebar_names_the_store_device_and_pool(filled, store_path):
     at = open_app()
     side = "\n".join(str(e.value) for e in [*at.sidebar.markdown, *at.sidebar.caption])
-    codes = [c.value for c in at.sidebar.code]
-    assert str(store_path.resolve()) in codes
+    texts = [c.value for c in at.sidebar.text]  # as written, in a fixed-width font
+    assert str(store_path.resolve()) in texts
     assert "CPU only" in side and "GPU automatically" in side
     assert "no pool in this server" in side
     assert "last finished run trained on: **CPU**" in side
@@ -153,6 +153,46 @@ def test_pages_render_without_importing_tensorflow(tmp_path):
         f"setup page first render {out['first_render_seconds']:.1f} s; exact preview drawn "
         f"{out['preview_seconds']:.1f} s after the first load (TensorFlow starting beside it)"
     )
+
+
+def test_cold_first_run_draws_launch_without_pandas(tmp_path):
+    """A fresh interpreter, as a cold server is: the first run of Set up runs draws the
+    form and a live Launch without importing pandas (the runs' table says it is being
+    prepared); once the server's warm-up is in, the page draws the table."""
+    script = textwrap.dedent(
+        f"""
+        import json, os, sys, threading
+        sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / "tests" / "ui")!r}]
+        os.environ["HPLAB_STORE"] = {str(tmp_path / "s.db")!r}
+        os.environ["HPLAB_WORKERS"] = "0"
+        from ui import resources
+        # The warm-up after the run is started by hand below, so that what the first
+        # run itself imported can be read.
+        resources._warming = threading.Thread(target=lambda: None)
+        from ui_helpers import all_text, open_app, run_until
+        out = {{"pandas_before": "pandas" in sys.modules}}
+        at = open_app()
+        out["pandas_after_first_run"] = "pandas" in sys.modules
+        out["launch_enabled"] = not at.button(key="setup_launch").disabled
+        out["tables_at_first"] = len(at.dataframe)
+        out["preparing"] = "Preparing the table of the 1 planned run" in all_text(at)
+        resources._warm_up()
+        at = run_until(at, lambda a: len(a.dataframe) >= 1, what="the runs' table")
+        out["columns"] = [list(d.value.columns) for d in at.dataframe]
+        out["preparing_after"] = "Preparing the table" in all_text(at)
+        print("RESULT" + json.dumps(out))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    line = next((s for s in proc.stdout.splitlines() if s.startswith("RESULT")), None)
+    assert line, proc.stdout[-2000:] + proc.stderr[-4000:]
+    out = json.loads(line[len("RESULT") :])
+    assert out["pandas_before"] is False and out["pandas_after_first_run"] is False
+    assert out["launch_enabled"] and out["tables_at_first"] == 0 and out["preparing"]
+    assert any("Expected time" in cols for cols in out["columns"])
+    assert not out["preparing_after"]
 
 
 # ----------------------------------------------------------------------------- set up runs
