@@ -24,7 +24,7 @@ import streamlit as st
 from engine.config import validate
 from engine.errors import ConfigError
 from engine.store import TERMINAL
-from ui import literal, predictions, resources
+from ui import literal, predictions, presentation, resources
 from ui.charts import metric_figure
 from ui.diagnosis_view import badge, diagnosis_of, label_text
 from ui.palette import run_colors
@@ -274,7 +274,8 @@ def _live(
             curves_for(r, series[r["id"]], None, colors[r["id"]], name=names[r["id"]]) for r in runs
         ]
         key = q.metric.removeprefix("val_")
-        st.plotly_chart(
+        presentation.plotly_chart(
+            st,
             metric_figure(curves, key, title="Loss" if key == "loss" else key, height=380),
             key=f"{_key(demo.id, sweep)}_chart",
             width="stretch",
