@@ -66,7 +66,12 @@ class Field:
 
     @property
     def default(self) -> Any:
-        return self.param.default if self.param is not None else None
+        """The value the form holds for the Param's default (lists as their text)."""
+        if self.param is None:
+            return None
+        if self.param.kind in ("floats", "ints"):
+            return form._list_text(self.param.default)
+        return self.param.default
 
 
 # ----------------------------------------------------------------------------- values
@@ -176,7 +181,8 @@ def written(fields: Iterable[Field], state: Mapping, defaults: Mapping) -> dict[
 def unknown(query: Mapping[str, str], notices: list[Notice], page: str) -> None:
     for name in query:
         if name not in FOREIGN:
-            notices.append(Notice(clip(str(name), 60), f"not a setting of {page}; ignored"))
+            shown = clip(str(name), 60) if str(name).strip() else f"{show(name)} (no name)"
+            notices.append(Notice(shown, f"not a setting of {page}; ignored"))
 
 
 # ----------------------------------------------------------------------------- set up runs
@@ -350,9 +356,10 @@ def setup_state(query: Mapping[str, str]) -> tuple[dict, list[Notice]]:
     return state, notices
 
 
-def setup_keys(state: Mapping) -> list[str]:
-    """Every session key ``setup_state`` may set (what an address replaces)."""
-    return [k for k in state if k.startswith(form.PREFIX) or k.startswith("setup_")]
+def setup_values(key: str) -> bool:
+    """The session keys an address of Set up runs clears first: every knob's values (the
+    address names one knob's at most; the others go back to their suggestions)."""
+    return key.startswith("setup_values_")
 
 
 def setup_query(state: Mapping) -> dict[str, str]:
@@ -408,5 +415,139 @@ def view_state(
     return state, notices
 
 
-def view_query(fields: Iterable[Field], state: Mapping) -> dict[str, str]:
-    return written(fields, state, {})
+def view_query(
+    fields: Iterable[Field], state: Mapping, defaults: Mapping | None = None
+) -> dict[str, str]:
+    return written(fields, state, defaults or {})
+
+
+# ----------------------------------------------------------------------------- explorers
+
+# The loss explorer's sliders: (low, high, step) of the part worth exploring.
+LOSS_SPANS = {
+    "delta": (0.1, 5.0, 0.1),
+    "under_weight": (1.0, 5.0, 0.5),
+    "span": (1.0, 10.0, 0.5),
+    "gamma": (0.0, 5.0, 0.25),
+    "alpha": (0.0, 1.0, 0.05),
+}
+LOSS_TABS = ("Regression: loss vs error", "Classification: loss vs probability")
+
+
+def _span(name: str, default: float) -> Param:
+    lo, hi, _ = LOSS_SPANS[name]
+    return Param("float", default, lo=lo, hi=hi)
+
+
+def loss_fields() -> tuple[list[Field], dict[str, Any]]:
+    """The loss explorer's controls and their defaults (the registry's for parameters)."""
+    from ui import loss_curves as lc
+
+    def default(loss: str, p: str) -> float:
+        return float(LOSSES.entry(loss).params[p].default)
+
+    fields = [
+        Field("tab", "lx_tab", Param("str", LOSS_TABS[0], choices=LOSS_TABS)),
+        Field("reg", "lx_reg", options=lc.REGRESSION, many=True),
+        Field("delta", "lx_delta", _span("delta", default("huber", "delta"))),
+        Field(
+            "under_weight",
+            "lx_under_weight",
+            _span("under_weight", default("weighted_mse", "under_weight")),
+        ),
+        Field("span", "lx_span", _span("span", 3.0)),
+        Field("cls", "lx_cls", options=lc.CLASSIFICATION, many=True),
+        Field("gamma", "lx_gamma", _span("gamma", default("focal", "gamma"))),
+        Field("alpha", "lx_alpha", _span("alpha", default("focal", "alpha"))),
+        Field("targets", "lx_targets", options=("1", "0"), many=True),
+        Field("wrt", "lx_wrt", Param("str", lc.WRT[0], choices=lc.WRT)),
+    ]
+    defaults = {
+        "lx_reg": ["mse", "mae", "huber"],
+        "lx_cls": list(lc.CLASSIFICATION),
+        "lx_targets": ["1", "0"],
+    }
+    return fields, defaults
+
+
+def losses_state(query: Mapping[str, str]) -> tuple[dict, list[Notice]]:
+    fields, _ = loss_fields()
+    return view_state(fields, query, "Loss explorer")
+
+
+def losses_query(state: Mapping) -> dict[str, str]:
+    fields, defaults = loss_fields()
+    return view_query(fields, state, defaults)
+
+
+def _schedule_fields(n: int, i: int, name: Any) -> list[Field]:
+    """Curve ``n`` (1-based in the address, ``s1.decay_steps``) kept under id ``i``."""
+    return [
+        Field(f"s{n}.lr", f"sx{i}-lr", SCALARS["learning_rate"]),
+        *_entry_fields(f"s{n}", f"sx{i}", SCHEDULES, name),
+    ]
+
+
+def _shared_fields() -> list[Field]:
+    from ui import schedule_explorer as sx
+
+    return [Field(k, f"sx_{k}", p) for k, p in sx.SHARED.items()] + [
+        Field("log", "sx_log", Param("bool", False))
+    ]
+
+
+def schedules_state(query: Mapping[str, str]) -> tuple[dict, list[Notice]]:
+    """The schedule explorer a query describes: ``schedules=`` the curves in order,
+    ``s2.decay_steps=`` one curve's knob, the shared data and batch, ``log``."""
+    from ui import schedule_explorer as sx
+
+    q = {str(k): str(v) for k, v in query.items()}
+    notices: list[Notice] = []
+    names = list(sx.START)
+    if "schedules" in q:
+        text = q.pop("schedules")
+        items = [t.strip() for t in text[:MAX_TEXT].split(",") if t.strip()]
+        bad = [t for t in items if t not in SCHEDULES]
+        if bad:
+            notices.append(
+                Notice(
+                    "schedules",
+                    clip(
+                        f"no schedule {show(bad[0])} (known: "
+                        f"{', '.join(SCHEDULES.names())}); dropped",
+                        300,
+                    ),
+                )
+            )
+        items = [t for t in items if t in SCHEDULES]
+        if len(items) > sx.MAX_SCHEDULES:
+            notices.append(Notice("schedules", f"at most {sx.MAX_SCHEDULES}; kept the first"))
+        if items:
+            names = items[: sx.MAX_SCHEDULES]
+    state: dict = {"sx_ids": list(range(len(names))), "sx_next": len(names)}
+    for i, name in enumerate(names):
+        state[f"sx{i}"] = name
+        state[f"sx{i}-lr"] = SCALARS["learning_rate"].default
+        apply(_schedule_fields(i + 1, i, name), q, state, notices)
+    for f in _shared_fields():
+        state[f.key] = f.default
+    apply(_shared_fields(), q, state, notices)
+    unknown(q, notices, "Schedule explorer")
+    return state, notices
+
+
+def schedules_query(state: Mapping) -> dict[str, str]:
+    from ui import schedule_explorer as sx
+
+    ids = [i for i in state.get("sx_ids") or [] if f"sx{i}" in state]
+    names = [state[f"sx{i}"] for i in ids]
+    q = {} if names == list(sx.START) else {"schedules": ",".join(map(str, names))}
+    for n, i in enumerate(ids, start=1):
+        q.update(written(_schedule_fields(n, i, state[f"sx{i}"]), state, {}))
+    q.update(written(_shared_fields(), state, {}))
+    return q
+
+
+def schedule_keys(key: str) -> bool:
+    """The session keys an address of the schedule explorer replaces (its curves')."""
+    return key.startswith("sx") and key[2:3].isdigit()

@@ -231,11 +231,11 @@ def _address(
     read: Callable[[dict], tuple[dict, list[address.Notice]]],
     write: Callable[[Mapping], dict[str, str]],
     known: Iterable[str] = (),
-    drop: str | None = None,
+    drop: Callable[[str], bool] | None = None,
 ) -> list[address.Notice]:
     """A page's view and its address: the address wins once (a link, a reload), then
     the person's choices write it. ``known`` parameters are another function's (the
-    selection's); ``drop`` is a key prefix an applied address clears first. Returns
+    selection's); ``drop`` picks the keys an applied address clears first. Returns
     the notices of the address last applied while the view is still what it gave."""
     params = st.query_params if params is None else params
     known = set(known)
@@ -243,7 +243,7 @@ def _address(
     applied, notes = f"{page}_address_applied", f"{page}_address_notices"
     if query and state.get(applied) != _sig(query):
         new, notices = read(query)
-        for k in [k for k in state if drop and str(k).startswith(drop)]:
+        for k in [k for k in state if drop and drop(str(k))]:
             del state[k]
         state.update(new)
         state[notes] = (notices, _sig(write(state)))
@@ -258,7 +258,7 @@ def setup_address(state: MutableMapping, params: Any = None) -> list[address.Not
     """Set up runs' form, mode, compared knob and repeats as the page's address
     (``ui.address.setup_query``): call at the page's top, before any widget."""
     return _address(
-        state, params, "setup", address.setup_state, address.setup_query, drop="setup_values_"
+        state, params, "setup", address.setup_state, address.setup_query, drop=address.setup_values
     )
 
 
@@ -303,15 +303,22 @@ def study_address(state: MutableMapping, params: Any = None) -> None:
         state["study_query_applied"] = state["study_pick"]
 
 
-def explorer_address(
-    state: MutableMapping,
-    page: str,
-    read: Callable[[dict], tuple[dict, list[address.Notice]]],
-    write: Callable[[Mapping], dict[str, str]],
-    params: Any = None,
-) -> list[address.Notice]:
-    """An explorer's controls as its address (``ui.address`` gives each its maps)."""
-    return _address(state, params, page, read, write)
+def schedules_address(state: MutableMapping, params: Any = None) -> list[address.Notice]:
+    """The schedule explorer's curves, their knobs and the shared batch as its address
+    (call before the page fills its own defaults)."""
+    return _address(
+        state,
+        params,
+        "schedules",
+        address.schedules_state,
+        address.schedules_query,
+        drop=address.schedule_keys,
+    )
+
+
+def losses_address(state: MutableMapping, params: Any = None) -> list[address.Notice]:
+    """The loss explorer's tab, losses and sliders as its address."""
+    return _address(state, params, "losses", address.losses_state, address.losses_query)
 
 
 def show_notices(notices: Sequence[address.Notice]) -> None:
