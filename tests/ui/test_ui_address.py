@@ -258,7 +258,7 @@ def test_any_query_gives_a_state_or_named_notices():
 
 
 def test_the_chart_options_are_the_charts_own():
-    assert address.X_AXES == tuple(charts.X_AXES)
+    assert tuple(charts.X_AXES) == address.X_AXES
     assert address.COMPARE_TABS == navigation.COMPARE_TABS
 
 
