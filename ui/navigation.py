@@ -398,7 +398,8 @@ def copy_link(where: Any = st) -> None:
     import json
 
     url = json.dumps(page_url()).replace("<", "\\u003c").replace(">", "\\u003e")
-    where.iframe(_COPY_HTML % url, height=40, width="stretch")
+    with where.container(key="copy_link"):
+        st.iframe(_COPY_HTML % url, height=40, width="stretch")
 
 
 def demo_selection(state: MutableMapping, demo_ids: Sequence[str], params: Any = None) -> None:
