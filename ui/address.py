@@ -317,6 +317,36 @@ def _read_values(state: dict, text: str, notices: list[Notice]) -> None:
     state[launch.values_key(knob_id)] = good
 
 
+def search_fields() -> list[Field]:
+    """The Search form's knobs (``search.learning_rate=true``, ``search.learning_rate.low``),
+    sampler, pruner, budget, metric and seed; texts as typed (the engine's parser names
+    what is wrong under its field, as for typing)."""
+    from engine.search.pruners import PRUNERS
+    from engine.search.samplers import SAMPLERS
+    from ui import search_form as sf
+
+    text = Param("str", "")
+    out = []
+    for k in sf.knobs():
+        out.append(Field(f"search.{k.path}", sf.key(k.path, "on"), Param("bool", k.on)))
+        parts = ("values",) if k.kind == "choice" else ("low", "high")
+        out += [Field(f"search.{k.path}.{part}", sf.key(k.path, part), text) for part in parts]
+    return [
+        *out,
+        Field("search.sampler", f"{sf.K}sampler", options=tuple(SAMPLERS)),
+        Field("search.pruner", f"{sf.K}pruner", options=("none", *PRUNERS.names())),
+        *(Field(f"search.{n}", f"{sf.K}{n}", text) for n in ("trials", "metric", "seed")),
+    ]
+
+
+def search_defaults() -> dict:
+    from ui import search_form as sf
+
+    state: dict = {}
+    sf.ensure_state(state)
+    return state
+
+
 def setup_state(query: Mapping[str, str]) -> tuple[dict, list[Notice]]:
     """The Set up runs state ``query`` describes — the task's defaults with the query's
     fields on top — and a notice for each parameter it could not use. Never raises."""
@@ -348,12 +378,19 @@ def setup_state(query: Mapping[str, str]) -> tuple[dict, list[Notice]]:
     apply(selector_fields(task_id), q, state, notices)
     apply(value_fields(task_id, state), q, state, notices)
     apply(_plan_fields(task_id, state), q, state, notices)
+    if state["setup_mode"] == search_mode():
+        state.update(search_defaults())
+        apply(search_fields(), q, state, notices)
     if "values" in q:
         text = q.pop("values")
         if state["setup_mode"] == MODES[1]:
             _read_values(state, text, notices)
     unknown(q, notices, "Set up runs")
     return state, notices
+
+
+def search_mode() -> str:
+    return MODE_SLUGS["search"]
 
 
 def setup_values(key: str) -> bool:
@@ -378,6 +415,8 @@ def setup_query(state: Mapping) -> dict[str, str]:
     if PRESETS:
         plan_defaults["setup_preset"] = next(iter(PRESETS))
     q.update(written(_plan_fields(task_id, state), state, plan_defaults))
+    if mode == search_mode():
+        q.update(written(search_fields(), state, search_defaults()))
     if mode == MODES[1]:
         knob_id = state.get("setup_knob") or "optimizer"
         values = state.get(launch.values_key(knob_id))

@@ -66,8 +66,8 @@ def fresh(browser, url: str, heading: str):
 
 
 def mode_is(page, label: str) -> None:
-    chosen = page.locator(".st-key-setup_mode button[kind=segmented_controlActive]")
-    expect(chosen).to_have_text(label, timeout=TIMEOUT)
+    chosen = page.locator(".st-key-setup_mode").get_by_role("radio", name=label)
+    expect(chosen).to_be_checked(timeout=TIMEOUT)
 
 
 # ----------------------------------------------------------------------------- set up runs
@@ -182,8 +182,7 @@ def test_chart_options_reach_a_fresh_browser_by_the_link(quiet_server, page, bro
     ctx, other = fresh(browser, link, "Watch & compare")
     try:
         expect(other.locator(".st-key-compare_chart_loss .main-svg").first).to_be_visible()
-        chosen = other.locator(".st-key-compare_x button[kind=segmented_controlActive]")
-        expect(chosen).to_have_text("step")
+        expect(other.locator(".st-key-compare_x").get_by_role("radio", name="step")).to_be_checked()
         expect(other.locator(".st-key-compare_log input")).to_be_checked()
         expect(other.locator(".st-key-compare_smooth [role=slider]")).to_have_attribute(
             "aria-valuenow", "0.05"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import TASKS
-from ui import address, charts, form, launch, navigation, plan
+from ui import address, charts, form, launch, navigation, plan, search_form
 from ui import loss_curves as lc
 from ui import schedule_explorer as sx
 from ui.launch import MODES
@@ -140,6 +140,18 @@ def test_compared_choices_are_read_by_their_labels():
             assert all("," not in label for label in plan.choice_options(knob_id, raw))
 
 
+def test_a_search_is_addressed_by_its_form():
+    q = {"mode": "search", "search.batch_size": "true", "search.learning_rate.low": "1e-5"}
+    state, notices = address.setup_state({**q, "search.sampler": "zz", "search.trials": "12"})
+    assert _names(notices) == ["search.sampler"]
+    assert address.setup_query(state) == {"task": "regression", **q, "search.trials": "12"}
+    assert (
+        search_form.build(state, form.config_from_state(state), 1).sweep["search"]["trials"] == 12
+    )
+    state, _ = address.setup_state({"search.trials": "12"})  # not a search: not its field
+    assert "search_trials" not in state
+
+
 def test_an_address_wins_once_then_the_form_writes_it():
     state: dict = {}
     form.ensure_state(state)
@@ -174,6 +186,7 @@ _KNOWN = sorted(
     | {f.name for f in address.value_fields("regression", address.task_defaults("regression"))}
     | {"task", "mode", "knob", "values", "repeats", "usual_lr", "preset"}
     | {"optimizer.momentum", "schedule.decay_steps", "clipping.value", "loss.price"}
+    | {f.name for f in address.search_fields()}
 )
 _PLAUSIBLE = st.sampled_from(
     [
@@ -214,6 +227,8 @@ _GOOD = [
     ("values", "0.01,0.1"),
     ("repeats", "2"),
     ("data.noise", "0.1"),
+    ("search.batch_size", "true"),
+    ("search.trials", "12"),
 ]
 _QUERY = st.one_of(
     st.dictionaries(
