@@ -323,7 +323,7 @@ def search_fields() -> list[Field]:
     what is wrong under its field, as for typing)."""
     from engine.search.pruners import PRUNERS
     from engine.search.samplers import SAMPLERS
-    from ui import search_form as sf
+    from ui import search_knobs as sf
 
     text = Param("str", "")
     out = []
@@ -340,7 +340,7 @@ def search_fields() -> list[Field]:
 
 
 def search_defaults() -> dict:
-    from ui import search_form as sf
+    from ui import search_knobs as sf
 
     state: dict = {}
     sf.ensure_state(state)
