@@ -351,16 +351,18 @@ padding:0 6px;font:12px monospace;color:inherit;background:#f4f5fb}
  13h8v-2H8v2zm9-6h-4v1.9h4c1.71 0 3.1 1.39 3.1 3.1s-1.39 3.1-3.1 3.1h-4V17h4c2.76 0 5-2.24
  5-5s-2.24-5-5-5z"/></svg>Copy link</button>
 <span id="say" role="status" aria-live="polite"></span>
-<input id="url" readonly hidden aria-label="Link to this view">
+<input id="url" readonly hidden aria-label="Link to this view: copy it by hand"
+ title="The clipboard refused: press Ctrl+C (or Cmd+C) to copy this link">
 </div><script>
 const fallback = %s;
 const btn = document.getElementById("copy"), say = document.getElementById("say"),
   box = document.getElementById("url");
 function here() { try { return window.parent.location.href; } catch (e) { return fallback; } }
-function byHand(url) {
-  box.value = url; box.hidden = false; box.focus(); box.select();
-  say.textContent = "Copy it by hand:";
+function byHand(url) {  // the clipboard refused: the link itself, selected, in the button's place
+  box.value = url; btn.hidden = true; say.hidden = true; say.textContent = "Copy it by hand";
+  box.hidden = false; box.focus(); box.select();
 }
+box.addEventListener("focus", () => box.select());
 btn.addEventListener("click", () => {
   const url = here();
   box.value = url;

@@ -176,7 +176,8 @@ def test_chart_options_reach_a_fresh_browser_by_the_link(quiet_server, page, bro
     page.screenshot(path=str(quiet_server.store.parent / "compare-copy-link.png"))
     link = copied_link(page)
     frame = page.frame_locator(".st-key-copy_link iframe")
-    expect(frame.locator("#say")).to_have_text("Copy it by hand:")
+    expect(frame.locator("#say")).to_have_text("Copy it by hand")
+    expect(frame.locator("#url")).to_be_visible()  # the link, selected, to copy by hand
     assert "x=update" in link and "log=true" in link and "smooth=0.05" in link, link
     assert "sweep=sw-address" in link, link
     ctx, other = fresh(browser, link, "Watch & compare")
