@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import wait_idle
+from browser_helpers import choose, wait_idle, wait_until
 from browser_runs import add_run, falling
 from playwright.sync_api import expect
 from test_browser_setup import FIRST_LOAD, LAUNCH, add_values, no_traceback, type_into
@@ -87,8 +87,7 @@ def test_a_comparison_link_opens_the_same_form_in_a_fresh_browser(quiet_server, 
         expect(values).to_contain_text("0.0001", timeout=TIMEOUT)
         add_values(page, "setup_values_learning_rate", ["0.3"])
         settled(page)
-        page.locator(".st-key-cfg-optimizer").click()
-        page.get_by_role("option", name=re.compile(r"\(sgd\)")).click()
+        choose(page, "cfg-optimizer", r"\(sgd\)")  # again if a rerun closes the list
         expect(page.locator(".st-key-cfg-optimizer-sgd-momentum input")).to_be_visible()
         type_into(page, "cfg-optimizer-sgd-momentum", "0.8")
         settled(page)
@@ -168,11 +167,17 @@ def test_chart_options_reach_a_fresh_browser_by_the_link(quiet_server, page, bro
     page.locator(".st-key-compare_log label").click()
     settled(page)
     thumb = page.locator(".st-key-compare_smooth input[type=range]")
-    thumb.focus()
-    for _ in range(5):
-        thumb.press("ArrowRight")
-    expect(thumb).to_have_value("0.05")
+
+    def smoothed() -> bool:  # a rerun may swallow a key press: pressed until it holds
+        value = float(thumb.input_value())
+        if value < 0.05:
+            thumb.focus()
+            thumb.press("ArrowRight")
+        return value >= 0.05
+
+    wait_until(smoothed, timeout=120, what="smoothing 0.05")
     settled(page)
+    expect(thumb).to_have_value("0.05")
     page.screenshot(path=str(quiet_server.store.parent / "compare-copy-link.png"))
     link = copied_link(page)
     frame = page.frame_locator(".st-key-copy_link iframe")
@@ -210,4 +215,30 @@ def test_a_bad_chart_option_is_named(quiet_server, page):
     expect(alert).to_be_visible(timeout=TIMEOUT)
     expect(alert).to_contain_text("x: must be one of")
     expect(alert).to_contain_text("smooth: must be in [0, 0.99]")
+    no_traceback(page)
+
+
+# ----------------------------------------------------------------------------- explorers
+
+
+def test_an_explorer_link_sets_its_controls_and_names_a_bad_one(quiet_server, page):
+    tab = "Classification%3A+loss+vs+probability"
+    open_page(
+        page, f"{quiet_server.url}/losses?tab={tab}&gamma=2.5&wrt=logit&delta=9", "Loss explorer"
+    )
+    expect(page.get_by_role("tab", name="Classification: loss vs probability")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expect(page.locator(".st-key-lx_gamma input[type=range]")).to_have_value("2.5")
+    expect(page.locator(".st-key-lx_wrt").get_by_role("radio", name="logit")).to_be_checked()
+    alert = page.locator('[data-testid="stAlert"]', has_text="address could not be used")
+    expect(alert).to_contain_text("delta: must be in [0.1, 5]")
+    open_page(
+        page,
+        f"{quiet_server.url}/schedules?schedules=cosine_decay,constant&s1.decay_steps=500",
+        "Schedule explorer",
+    )
+    expect(page.locator(".st-key-sx0 input")).to_have_value(re.compile("cosine_decay"))
+    expect(page.locator(".st-key-sx1 input")).to_have_value(re.compile("constant"))
+    expect(page.locator(".st-key-sx0-cosine_decay-decay_steps input")).to_have_value("500")
     no_traceback(page)
