@@ -13,7 +13,7 @@ import re
 import streamlit as st
 
 from engine.errors import StoreError
-from ui import errors, resources, shell, sidebar
+from ui import errors, navigation, presentation, resources, shell, sidebar
 
 PAGES = [
     ("pages/setup.py", "Set up runs", ":material/tune:", "setup"),
@@ -27,6 +27,9 @@ PAGES = [
 
 
 def main() -> None:
+    # Presentation mode (``?present=1`` or the sidebar's toggle) is this session's: the
+    # address sets it, it survives page switches, and it decides the sidebar's state.
+    navigation.present_address(st.session_state)
     st.set_page_config(
         page_title="HP Lab",
         # An emoji, not a Material icon: Streamlit turns ``:material/…:`` page icons into
@@ -34,7 +37,7 @@ def main() -> None:
         # emoji becomes an inline SVG. (Icons inside pages use the bundled font.)
         page_icon="🧪",
         layout="wide",
-        initial_sidebar_state="expanded",
+        initial_sidebar_state=presentation.sidebar_state(),
     )
     shell.frame()
     pages = [

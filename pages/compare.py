@@ -9,13 +9,14 @@ is queued or running*: every 0.3 s until a just-launched run has drawn its first
 epoch, then every 1.5 s (``ui.runs.poll_seconds``); nothing else on the page reruns,
 so the table, filters and zoom stay put. When a run changes state or the pace
 should change, the page refreshes once; when the last run finishes it stops polling.
+In presentation mode (``ui.presentation``) the charts come before the selection.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import navigation, resources, run_actions, selection_view
+from ui import navigation, presentation, resources, run_actions, selection_view
 from ui.compare_panel import Panel
 from ui.grid_extras import render_grid_extras
 from ui.paired_view import render_comparison_summary
@@ -48,13 +49,18 @@ selected = [by_id[i] for i in sel_ids]
 
 # ----------------------------------------------------------------------------- selection
 
-table = runs_table(selection_view.shown_runs(all_runs))
-selection_view.selection_bar(all_runs, selected, table["id"].tolist())
-run_actions.confirm_delete_selected(by_id)
-selection_view.runs_table(all_runs, table)
+# Presenting, the curves come first and the selection (a control) beneath them.
+charts_box, selection_box = presentation.placed(None)  # the table folds itself
+with selection_box:
+    table = runs_table(selection_view.shown_runs(all_runs))
+    selection_view.selection_bar(all_runs, selected, table["id"].tolist())
+    run_actions.confirm_delete_selected(by_id)
+    selection_view.runs_table(all_runs, table)
 
 if not selected:
-    st.info("Select one or more runs in the table to see their curves.", icon=":material/info:")
+    selection_box.info(
+        "Select one or more runs in the table to see their curves.", icon=":material/info:"
+    )
     st.stop()
 
 # ----------------------------------------------------------------------------- live panel
@@ -67,7 +73,8 @@ def live_panel() -> None:
     panel.draw()
 
 
-live_panel()
+with charts_box:
+    live_panel()
 
 # ----------------------------------------------------------------------------- analysis
 

@@ -5,6 +5,11 @@ The runs are queued like any others (tagged ``demo:<id>``, one sweep per launch)
 and this page follows the latest launch of the chosen demo from the store —
 progress while it trains, then each run's diagnosis next to the one the lesson
 predicts — so a reload, a second tab or a later visit shows the same thing.
+
+Each demo is a lesson file (``lessons/*.json``, ``ui.lessons``): a bad file is listed and
+the others load, a lesson can be imported for the session, and the lesson's controls
+(``ui.lesson_view``) let students change its settings before they launch, except the
+ones the lesson locks or hides.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import demos, launch_view, literal, navigation, resources
+from ui import demos, launch_view, lesson_view, literal, navigation, resources
 from ui.diagnosis_view import badge
 from ui.runs import ACTIVE, differing_keys, progress, summary
 from ui.shell import require_shell
@@ -37,7 +42,17 @@ st.caption(
 
 store = resources.store()
 all_runs = store.list_runs()
-launched = {d: demos.demo_runs(all_runs, d) for d in demos.DEMOS}
+# The lessons/ folder as it is now (a file added or fixed shows on the next rerun),
+# then the lessons imported this session.
+catalog = demos.catalog()
+
+
+def _lessons() -> dict[str, demos.Demo]:
+    return {**catalog.lessons, **lesson_view.uploaded()}
+
+
+lessons = _lessons()
+launched = {d: demos.demo_runs(all_runs, d) for d in lessons}
 
 
 def _state(demo_id: str) -> str | None:
@@ -49,34 +64,60 @@ def _state(demo_id: str) -> str | None:
 
 
 # --- which demo: a ?demo= link wins once, then the person's choice
-ids = list(demos.DEMOS)
+ids = list(lessons)
+if not ids:
+    st.error("No lesson could be loaded from the lessons/ folder.", icon=":material/error:")
+    problem_list([(literal.md(f), m) for f, m in catalog.problems])
+    lesson_view.import_popover(catalog.lessons)
+    lesson_view.import_problems()
+    st.stop()
+if state.get("demos_pick") not in ids:
+    state.pop("demos_pick", None)  # a lesson whose file went away
 navigation.demo_selection(state, ids)  # ?demo= wins once
+
+if catalog.problems:
+    # A bad file never hides the good ones: it is named here, the rest load.
+    bad = len({f.split(":", 1)[0] for f, _ in catalog.problems})
+    with st.expander(
+        f"{bad} lesson file{'s' if bad != 1 else ''} in the lessons folder could not be "
+        "loaded; the others are listed below",
+        icon=":material/warning:",
+    ):
+        problem_list([(literal.md(f), m) for f, m in catalog.problems])
 
 left, right = st.columns([1, 2.4], gap="large")
 with left:
     # The labels never change: a radio whose option labels change (a "· running"
     # marker at launch) is reset by the browser to its first option. What each lesson
     # is doing is listed beneath instead.
-    demo_id = st.radio("Lesson", ids, key="demos_pick", format_func=lambda d: demos.DEMOS[d].title)
+    demo_id = st.radio("Lesson", ids, key="demos_pick", format_func=lambda d: lessons[d].title)
     with st.container(key="demos_status"):
         for d in ids:
             if (now := _state(d)) is not None:
                 icon = ":material/progress_activity:" if now == "running" else ":material/check:"
-                st.caption(f"{icon} {demos.DEMOS[d].title} · {now}")
-demo = demos.DEMOS[demo_id]
+                st.caption(f"{icon} {lessons[d].title} · {now}")
+    lesson_view.import_popover(catalog.lessons)
+    lesson_view.import_problems()
+demo = lessons[demo_id]
 
 
 # ----------------------------------------------------------------------------- actions
 
 
 def _launch(demo_id: str) -> None:
-    d = demos.DEMOS[demo_id]
-    configs, problems = demos.validated(d)
+    d = _lessons()[demo_id]
+    canonical, problems = demos.validated(d)
     if problems:
         state[f"demos_error_{demo_id}"] = problems
         return
+    # What the controls say now: the lesson's own settings unless a student changed them.
+    _, ed = lesson_view.current(d, canonical)
+    if not ed.ok:
+        state[f"demos_error_{demo_id}"] = ed.all_problems()
+        return
+    configs = [c for c in ed.configs if c is not None]
     try:
-        launch_view.queue(configs, names=[r.name for r in d.runs], tags=[d.tag])
+        launch_view.queue(configs, names=ed.names, tags=[d.tag])
     except Exception as e:  # ConfigError from the pool's own validation, store errors
         state[f"demos_error_{demo_id}"] = getattr(e, "problems", None) or [("launch", str(e))]
         return
@@ -85,10 +126,13 @@ def _launch(demo_id: str) -> None:
 
 
 def _edit_in_setup(demo_id: str) -> None:
-    d = demos.DEMOS[demo_id]
+    d = _lessons()[demo_id]
     name = state.get(f"demos_edit_run_{demo_id}") or d.runs[0].name
-    run = next(r for r in d.runs if r.name == name)
-    navigation.edit_in_setup(state, run.config)
+    i = next(i for i, r in enumerate(d.runs) if r.name == name)
+    canonical, _ = demos.validated(d)
+    _, ed = lesson_view.current(d, canonical)
+    if ed.configs[i] is not None:  # the settings as the controls show them
+        navigation.edit_in_setup(state, ed.raws[i])
 
 
 # ----------------------------------------------------------------------------- the lesson
@@ -100,12 +144,15 @@ with right:
     if demo.caveat:
         st.warning(f"**On a CPU:** {demo.caveat}", icon=":material/warning:")
 
-    configs, problems = demos.validated(demo)
-    if configs:
+    canonical, problems = demos.validated(demo)
+    edited = lesson_view.panel(demo, canonical) if not problems else None
+    configs = [c for c in edited.configs if c is not None] if edited else []
+    if edited and len(configs) == len(demo.runs):
         rows = []
         differ = list(dict.fromkeys(k.split(".")[0] for k in differing_keys(configs)))
-        for run, cfg in zip(demo.runs, configs, strict=True):
-            row = {"Run": run.name, "Expected diagnosis": demos.expect_text(run.expect)}
+        for run, name, cfg in zip(demo.runs, edited.names, configs, strict=True):
+            expect = () if name != run.name else run.expect
+            row = {"Run": name, "Expected diagnosis": demos.expect_text(expect)}
             for k in differ[:4]:
                 row[k] = summary(cfg[k])
             row["Epochs"] = cfg["epochs"]
@@ -128,7 +175,8 @@ with right:
             key=f"demos_launch_{demo.id}",
             on_click=_launch,
             args=(demo.id,),
-            disabled=bool(problems),
+            disabled=bool(problems) or not (edited and edited.ok),
+            help=None if edited and edited.ok else "Fix the settings marked above first.",
         )
         with st.popover("Edit in Set up runs", icon=":material/edit:"):
             st.selectbox(
@@ -141,6 +189,7 @@ with right:
                 key=f"demos_edit_{demo.id}",
                 on_click=_edit_in_setup,
                 args=(demo.id,),
+                disabled=not (edited and edited.ok),
                 help="Opens Set up runs with this run's settings in every field, to change "
                 "one thing and launch your own variant.",
             )
@@ -156,6 +205,8 @@ active_at_load = any(r["status"] in ACTIVE for r in launched[demo.id])
 def _verdict_line(v: demos.Verdict) -> str:
     got = badge(v.label) if v.label else ":gray-badge[not judged yet]"
     predicted = demos.expect_text(v.expect)
+    if not v.expect:
+        return f"{got} · your variant: the lesson makes no prediction for it"
     if v.as_expected is True:
         return f"{got} :green[:material/check: as the lesson predicts]"
     if v.as_expected is False:
@@ -218,3 +269,9 @@ def latest_launch() -> None:
 # Full width under the lesson: the runs' rows need the room, and they read after it.
 with st.container(border=True):
     latest_launch()
+
+# ----------------------------------------------------------------------------- the question
+# The reveal panel (ui.reveal_view, issue 15) is called here, once: it asks
+# ``demo.question`` (a ``ui.lessons.Question``, None for a lesson without one) and answers
+# it from the latest launch's runs, ``demos.demo_runs(store.list_runs(tag=demo.tag),
+# demo.id)``, once they have finished.

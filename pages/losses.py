@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from engine.spec.losses import LOSSES
-from ui import address, navigation
+from ui import address, navigation, presentation
 from ui import loss_curves as lc
 from ui.explorer_charts import Line, curve_figure
 from ui.form import PERSIST
@@ -66,12 +66,12 @@ def _param_slider(label: str, loss: str, param: str, span: tuple, **kw) -> float
     )
 
 
-def _pair(loss_fig, grad_fig, key: str) -> None:
-    c1, c2 = st.columns(2)
+def _pair(loss_fig, grad_fig, key: str, where) -> None:
+    c1, c2 = where.columns(2)
     with c1:
-        st.plotly_chart(loss_fig, key=f"{key}_loss", width="stretch")
+        presentation.plotly_chart(st, loss_fig, key=f"{key}_loss", width="stretch")
     with c2:
-        st.plotly_chart(grad_fig, key=f"{key}_grad", width="stretch")
+        presentation.plotly_chart(st, grad_fig, key=f"{key}_grad", width="stretch")
 
 
 navigation.header("Loss explorer")
@@ -86,7 +86,9 @@ reg_tab, cls_tab = st.tabs(list(address.LOSS_TABS), key="lx_tab", on_change="rer
 # ----------------------------------------------------------------------------- regression
 
 with reg_tab:
-    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    # Presenting, the two charts come first and these controls follow them, folded.
+    charts, knobs = presentation.placed("Losses and their parameters")
+    c1, c2, c3, c4 = knobs.columns([2, 1, 1, 1])
     with c1:
         chosen = _pick(lc.REGRESSION, ["mse", "mae", "huber"], "lx_reg")
     with c2:
@@ -137,6 +139,7 @@ with reg_tab:
             marks=marks,
         ),
         "lx_reg",
+        charts,
     )
     pulls = [
         f"{SHORT[n]} **{lc.outlier_pull(n, 0.5, 10.0, delta=delta, under_weight=under):.3g}×**"
@@ -168,7 +171,8 @@ with reg_tab:
 with cls_tab:
     # The last column holds "probability | logit": at a projector's 1280 px anything
     # narrower cuts "logit" off.
-    c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1.1, 1.8])
+    charts, knobs = presentation.placed("Losses, target and gradient")
+    c1, c2, c3, c4, c5 = knobs.columns([2, 1, 1, 1.1, 1.8])
     with c1:
         chosen_c = _pick(lc.CLASSIFICATION, list(lc.CLASSIFICATION), "lx_cls")
     with c2:
@@ -227,6 +231,7 @@ with cls_tab:
             y_range=(-10.0, 10.0) if by_p else None,
         ),
         "lx_cls",
+        charts,
     )
     easy = lc.focal_weight(0.9, 1, gamma=gamma, alpha=alpha)
     hard = lc.focal_weight(0.1, 1, gamma=gamma, alpha=alpha)

@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import literal, navigation, resources, run_actions
+from ui import literal, navigation, presentation, resources, run_actions
 from ui.charts import metric_figure, updates_figure
 from ui.diagnosis_view import badges, diagnosis_of, render_explanation
 from ui.palette import RUN_COLORS
@@ -53,7 +53,11 @@ by_id = {r["id"]: r for r in runs}
 ids = [r["id"] for r in reversed(runs)]
 navigation.run_selection(state, runs)  # ?run= wins once
 
-run_id = st.selectbox(
+# Presenting, the curves follow the run's name at once: the picker, the errors and the
+# numbers go beneath the tabs.
+top, tabs_box, below = st.container(), st.container(), st.container()
+lower = below if presentation.on() else top
+run_id = lower.selectbox(
     "Run",
     ids,
     key="detail_run",
@@ -67,7 +71,7 @@ color = RUN_COLORS[0]
 
 # ----------------------------------------------------------------------------- header
 
-h1, h2 = st.columns([3, 2], vertical_alignment="center")
+h1, h2 = top.columns([3, 2], vertical_alignment="center")
 with h1:
     st.subheader(literal.md(run["name"]))
     with st.container(horizontal=True, gap="small"):
@@ -101,67 +105,67 @@ with h2, st.container(horizontal=True, horizontal_alignment="right"):
         help="Load this run's config into the form to change a knob and launch again.",
     )
 
-if run["status"] in ("failed", "interrupted") and run.get("error"):
-    st.error(
-        f"**This run {run['status']}.** {run['error'].splitlines()[0]}", icon=":material/error:"
+with lower:
+    if run["status"] in ("failed", "interrupted") and run.get("error"):
+        st.error(
+            f"**This run {run['status']}.** {run['error'].splitlines()[0]}", icon=":material/error:"
+        )
+        if result.get("traceback"):
+            with st.expander("Traceback"):
+                st.code(result["traceback"], language="python")
+        elif len(run["error"].splitlines()) > 1:
+            with st.expander("Full error"):
+                st.code(run["error"], language=None)
+    if run["status"] == "diverged":
+        at = result.get("diverged_at")
+        st.error(
+            "**The loss became NaN/inf**"
+            + (f" at update {at}" if at else "")
+            + ": training stopped. The usual fix is a lower learning rate or gradient clipping "
+            "(global_clipnorm 1.0).",
+            icon=":material/trending_up:",
+        )
+    if run["status"] == "cancelled":
+        st.info("Cancelled: the curves up to the cancel are kept.", icon=":material/cancel:")
+
+    # ----------------------------------------------------------------------------- numbers
+
+    test = store.test_metrics(run_id) if run["status"] in TERMINAL else {}
+    best, last = run.get("best") or {}, run.get("last") or {}
+    loss_key, best_loss = pick(best, "val_loss", "loss")
+    metric = primary_metric(cfg)
+    m_key, m_best = pick(best, f"val_{metric}", metric) if metric else (None, None)
+    cols = st.columns(5)
+    cols[0].metric(
+        f"Best {loss_key or 'loss'}",
+        fmt_num(best_loss),
+        help=f"At epoch {run['best_epoch'].get(loss_key)}" if loss_key else None,
     )
-    if result.get("traceback"):
-        with st.expander("Traceback"):
-            st.code(result["traceback"], language="python")
-    elif len(run["error"].splitlines()) > 1:
-        with st.expander("Full error"):
-            st.code(run["error"], language=None)
-if run["status"] == "diverged":
-    at = result.get("diverged_at")
-    st.error(
-        "**The loss became NaN/inf**"
-        + (f" at update {at}" if at else "")
-        + ": training stopped. The usual fix is a lower learning rate or gradient clipping "
-        "(global_clipnorm 1.0).",
-        icon=":material/trending_up:",
+    cols[1].metric("Last training loss", fmt_num(last.get("loss")))
+    cols[2].metric("Test loss", fmt_num(test.get("loss")))
+    if m_key:
+        cols[3].metric(f"Best {m_key}", fmt_num(m_best))
+        tkey = next((k for k in test if k != "loss" and k.endswith(metric or "")), None)
+        cols[4].metric(f"Test {tkey or metric}", fmt_num(test.get(tkey) if tkey else None))
+    else:
+        cols[3].metric("Epochs", f"{run.get('epochs_done') or 0}/{cfg.get('epochs')}")
+        cols[4].metric("Updates", run.get("updates_done") or 0)
+
+    def _accum_text(cfg: dict) -> str:
+        k = cfg.get("grad_accum_steps") or 1
+        return f" × {k} accumulated" if k > 1 else ""
+
+    st.caption(
+        f"{ident(cfg.get('optimizer'))} · lr {cfg.get('learning_rate'):g} · schedule "
+        f"{ident(cfg.get('schedule')) or 'constant'} · batch {cfg.get('batch_size')}"
+        f"{_accum_text(cfg)}"
+        f" · clipping {clip_label(cfg.get('clipping'))} · {cfg.get('precision')} · loss "
+        f"{loss_label(cfg.get('loss'))} · seed {cfg.get('seed')}"
     )
-if run["status"] == "cancelled":
-    st.info("Cancelled: the curves up to the cancel are kept.", icon=":material/cancel:")
 
-# ----------------------------------------------------------------------------- numbers
-
-test = store.test_metrics(run_id) if run["status"] in TERMINAL else {}
-best, last = run.get("best") or {}, run.get("last") or {}
-loss_key, best_loss = pick(best, "val_loss", "loss")
-metric = primary_metric(cfg)
-m_key, m_best = pick(best, f"val_{metric}", metric) if metric else (None, None)
-cols = st.columns(5)
-cols[0].metric(
-    f"Best {loss_key or 'loss'}",
-    fmt_num(best_loss),
-    help=f"At epoch {run['best_epoch'].get(loss_key)}" if loss_key else None,
-)
-cols[1].metric("Last training loss", fmt_num(last.get("loss")))
-cols[2].metric("Test loss", fmt_num(test.get("loss")))
-if m_key:
-    cols[3].metric(f"Best {m_key}", fmt_num(m_best))
-    tkey = next((k for k in test if k != "loss" and k.endswith(metric or "")), None)
-    cols[4].metric(f"Test {tkey or metric}", fmt_num(test.get(tkey) if tkey else None))
-else:
-    cols[3].metric("Epochs", f"{run.get('epochs_done') or 0}/{cfg.get('epochs')}")
-    cols[4].metric("Updates", run.get("updates_done") or 0)
-
-
-def _accum_text(cfg: dict) -> str:
-    k = cfg.get("grad_accum_steps") or 1
-    return f" × {k} accumulated" if k > 1 else ""
-
-
-st.caption(
-    f"{ident(cfg.get('optimizer'))} · lr {cfg.get('learning_rate'):g} · schedule "
-    f"{ident(cfg.get('schedule')) or 'constant'} · batch {cfg.get('batch_size')}"
-    f"{_accum_text(cfg)}"
-    f" · clipping {clip_label(cfg.get('clipping'))} · {cfg.get('precision')} · loss "
-    f"{loss_label(cfg.get('loss'))} · seed {cfg.get('seed')}"
-)
-
-navigation.show_notices(navigation.detail_view(state))  # ?run= and ?tab= follow the view
-tab_curves, tab_pred, tab_config, tab_keep = st.tabs(
+with top:  # ?run= and ?tab= follow the view
+    navigation.show_notices(navigation.detail_view(state))
+tab_curves, tab_pred, tab_config, tab_keep = tabs_box.tabs(
     list(navigation.DETAIL_TABS), key="detail_tabs", on_change="rerun"
 )
 
@@ -192,7 +196,8 @@ def curves_panel() -> None:
         help="A loss that falls by orders of magnitude reads better on a log axis.",
     )
     c1, c2 = st.columns(2)
-    c1.plotly_chart(
+    presentation.plotly_chart(
+        c1,
         metric_figure(curves, "loss", title="Loss (train solid, validation dashed)", log_y=log_y),
         key="detail_chart_loss",
         width="stretch",
@@ -201,20 +206,23 @@ def curves_panel() -> None:
     if keys:
         with c2:
             m = st.selectbox("Metric", keys, key="detail_metric", label_visibility="collapsed")
-            st.plotly_chart(
+            presentation.plotly_chart(
+                st,
                 metric_figure(curves, m, title=m, height=320, log_y=log_y),
                 key="detail_chart_metric",
                 width="stretch",
             )
     c3, c4 = st.columns(2)
-    c3.plotly_chart(
+    presentation.plotly_chart(
+        c3,
         updates_figure(
             curves, "lr", title="Learning rate applied per update", y_title="learning rate"
         ),
         key="detail_chart_lr",
         width="stretch",
     )
-    c4.plotly_chart(
+    presentation.plotly_chart(
+        c4,
         updates_figure(curves, "grad_norm", title="Gradient norm per update", y_title="‖g‖₂"),
         key="detail_chart_grad",
         width="stretch",

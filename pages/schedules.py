@@ -13,7 +13,7 @@ import streamlit as st
 
 from engine.config import SCALARS
 from engine.spec.schedules import SCHEDULES
-from ui import form, navigation, preview_view
+from ui import form, navigation, presentation, preview_view
 from ui import schedule_explorer as sx
 from ui.charts import schedule_figure
 from ui.palette import RUN_COLORS
@@ -84,8 +84,10 @@ navigation.show_notices(address_notices)
 
 # ----------------------------------------------------------------------------- shared knobs
 
+# Presenting, the charts come first and these knobs follow them, folded.
+charts, knobs = presentation.placed("Data, batch and epochs")
 notes = FieldNotes(shared_problems)
-with st.container(border=True):
+with knobs, st.container(border=True):
     cols = st.columns(len(sx.SHARED))
     for col, (k, p) in zip(cols, sx.SHARED.items(), strict=True):
         with col:
@@ -100,44 +102,53 @@ with st.container(border=True):
 
 # ----------------------------------------------------------------------------- charts
 
-previews: dict[int, dict] = {}
-got = None
-if shape is None:
-    st.info("Fix the data and batch settings above to draw the schedules.", icon=":material/info:")
-else:  # None while the service computes them: a waiting box holds the charts' place
-    got = preview_view.previews_for(
-        {i: cfg for _, i, cfg, _ in cards if cfg is not None},
-        key="sx_wait",
-        what="the exact schedules",
-    )
-if got is not None:
-    previews, refused = got
-    for n, i, _, _ in cards:
-        if i in refused:  # a schedule Keras refuses must not take the page down
-            cards[n] = (n, i, None, [("schedule", f"Keras could not build it: {refused[i]}")])
-    lines = [
-        (f"{n + 1} · {(cfg['schedule'] or {'name': 'constant'})['name']}", _color(n), previews[i])
-        for n, i, cfg, _ in cards
-        if i in previews
-    ]
-    c1, c2 = st.columns(2)
-    with c1:
-        st.plotly_chart(
-            schedule_figure(lines, per="update", log_y=log_y, title="Per optimizer update"),
-            key="sx_chart_update",
-            width="stretch",
+with charts:
+    previews: dict[int, dict] = {}
+    got = None
+    if shape is None:
+        st.info(
+            "Fix the data and batch settings above to draw the schedules.", icon=":material/info:"
         )
-    with c2:
-        st.plotly_chart(
-            schedule_figure(lines, per="epoch", log_y=log_y, title="Per epoch"),
-            key="sx_chart_epoch",
-            width="stretch",
+    else:  # None while the service computes them: a waiting box holds the charts' place
+        got = preview_view.previews_for(
+            {i: cfg for _, i, cfg, _ in cards if cfg is not None},
+            key="sx_wait",
+            what="the exact schedules",
         )
-    st.caption(
-        "From the same schedule object the workers train with, one point per optimizer update. "
-        "Steps count like Keras's optimizer.iterations: step t is the (t + 1)-th update. "
-        "Reduce-LR-on-plateau cuts depend on the curves, so no preview can show them."
-    )
+    if got is not None:
+        previews, refused = got
+        for n, i, _, _ in cards:
+            if i in refused:  # a schedule Keras refuses must not take the page down
+                cards[n] = (n, i, None, [("schedule", f"Keras could not build it: {refused[i]}")])
+        lines = [
+            (
+                f"{n + 1} · {(cfg['schedule'] or {'name': 'constant'})['name']}",
+                _color(n),
+                previews[i],
+            )
+            for n, i, cfg, _ in cards
+            if i in previews
+        ]
+        c1, c2 = st.columns(2)
+        with c1:
+            presentation.plotly_chart(
+                st,
+                schedule_figure(lines, per="update", log_y=log_y, title="Per optimizer update"),
+                key="sx_chart_update",
+                width="stretch",
+            )
+        with c2:
+            presentation.plotly_chart(
+                st,
+                schedule_figure(lines, per="epoch", log_y=log_y, title="Per epoch"),
+                key="sx_chart_epoch",
+                width="stretch",
+            )
+        st.caption(
+            "From the same schedule object the workers train with, one point per optimizer update. "
+            "Steps count like Keras's optimizer.iterations: step t is the (t + 1)-th update. "
+            "Reduce-LR-on-plateau cuts depend on the curves, so no preview can show them."
+        )
 
 # ----------------------------------------------------------------------------- one card each
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import edge_view, isolation_view, literal, navigation, replay_view, resources, study_view
+from ui import (
+    edge_view,
+    isolation_view,
+    literal,
+    navigation,
+    presentation,
+    replay_view,
+    resources,
+    study_view,
+)
 from ui.shell import require_shell
 
 require_shell()
@@ -68,7 +77,9 @@ with h2:
         st.markdown("**Parameter importances**")
         st.info(note, icon=":material/info:")
     else:
-        st.plotly_chart(fig, key=f"study_importance_{study_id}", config=study_view.PLOT_CONFIG)
+        presentation.plotly_chart(
+            st, fig, key=f"study_importance_{study_id}", config=study_view.PLOT_CONFIG
+        )
 
 st.caption(
     "Click a trial's point (or draw a box around several) to open its curves in Watch & "
@@ -117,7 +128,9 @@ with s1:
         if fig is None:
             st.info(note, icon=":material/info:")
         else:
-            st.plotly_chart(fig, key=f"study_contour_{study_id}", config=study_view.PLOT_CONFIG)
+            presentation.plotly_chart(
+                st, fig, key=f"study_contour_{study_id}", config=study_view.PLOT_CONFIG
+            )
 with s2, st.container(border=True):
     st.markdown("**Open a trial**")
     study_view.render_trial_picker(data, state)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import curve_tabs, literal, navigation, resources, run_actions
+from ui import curve_tabs, literal, navigation, presentation, resources, run_actions
 from ui.diagnosis_view import badges, diagnosis_of, label_counts, render_explanation
 from ui.palette import run_colors
 from ui.runs import ACTIVE, display_names, poll_seconds, progress, seed_groups
@@ -77,16 +77,24 @@ class Panel:
             runs = [fresh[i] for i in sel_ids if i in fresh]
             if not runs:
                 st.rerun()
-        ctl = curve_tabs.controls(bool(self.groups))
-        curve_tabs.charts(runs, ctl, self.colors, self.names, self.group_of)
+        plots, settings = presentation.placed("Chart settings: x axis, smoothing, log y")
+        with settings:
+            ctl = curve_tabs.controls(bool(self.groups))
+        with plots:
+            curve_tabs.charts(runs, ctl, self.colors, self.names, self.group_of)
+        active = any(r["status"] in ACTIVE for r in runs)
         with st.container(border=True):
-            if any(r["status"] in ACTIVE for r in runs) or len(runs) <= 6:
+            if not presentation.on() and (active or len(runs) <= 6):
                 progress_panel(self, runs)
             else:
-                found = label_counts(diagnosis_of(r) for r in runs)
+                if active:
+                    n_done = sum(1 for r in runs if r["status"] in TERMINAL)
+                    head = f"{n_done}/{len(runs)} finished"
+                else:
+                    head = f"all finished: {label_counts(diagnosis_of(r) for r in runs)}"
                 # Drawn only when opened: 200 finished runs are 200 rows and popovers.
                 box = st.expander(
-                    f"Progress & diagnosis · {len(runs)} runs, all finished: {found}",
+                    f"Progress & diagnosis · {len(runs)} runs, {head}",
                     key="compare_progress",
                     on_change="rerun",
                 )

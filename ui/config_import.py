@@ -1,5 +1,7 @@
 """Set up runs › Import config: a JSON config uploaded or pasted into the form.
 
+A lesson file (``ui.lessons``) imported here opens that lesson in Guided demos instead.
+
 The text is only ever parsed as JSON (``ui.plan.parse_config_text``, the engine's
 reader), never run; a file past the cap is named and refused before it is read. A
 config that loads puts every field of the form to its values and switches to one run;
@@ -11,14 +13,36 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import form, plan
+from engine import json_input
+from engine.errors import ConfigError
+from ui import demos, form, lesson_view, lessons, navigation, plan
 from ui.launch import MODES
 from ui.widgets import problem_list
 
 state = st.session_state
 
 
-def load(data: bytes | str, source: str) -> None:
+def _is_lesson(data: bytes | str) -> bool:
+    try:
+        return lessons.is_lesson(json_input.loads(data, "file"))
+    except ConfigError:
+        return False  # the config reader names what is wrong with it
+
+
+def open_lesson(data: bytes | str, source: str, filename: str) -> None:
+    """A lesson file imported here opens that lesson in Guided demos (with its controls
+    and its launch), for this session."""
+    lesson, problems = lesson_view.open_lesson(state, data, filename, demos.DEMOS)
+    state["setup_import_problems"] = problems
+    state["setup_import_source"] = f"{source} (a lesson)"
+    if lesson is not None:
+        navigation.go_next(state, demos.PAGE, {"demo": lesson.id})
+
+
+def load(data: bytes | str, source: str, filename: str = "pasted-lesson") -> None:
+    if _is_lesson(data):
+        open_lesson(data, source, filename)
+        return
     raw, problems = plan.parse_config_text(data)
     if raw is not None:
         try:
@@ -48,7 +72,7 @@ def on_upload() -> None:
         ]
         state["setup_import_source"] = f.name
         return
-    load(f.getvalue(), f.name)
+    load(f.getvalue(), f.name, f.name)
 
 
 def on_paste() -> None:
@@ -59,7 +83,8 @@ def import_popover() -> None:
     """The popover's body: a file, or pasted text."""
     state.setdefault("setup_import_gen", 0)
     st.caption(
-        "A JSON config (or an HP Lab export); it is parsed as JSON only, never run, "
+        "A JSON config, an HP Lab export or a lesson file (it opens in Guided demos); "
+        "it is parsed as JSON only, never run, "
         f"capped at {plan.MAX_IMPORT_BYTES // 1_000_000} MB, and validated field by field."
     )
     st.file_uploader(

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
-from ui import navigation, resources
+from ui import navigation, presentation, resources
 from ui.charts import MANY_RUNS, X_AXES, metric_figure, updates_figure
 from ui.navigation import COMPARE_TABS
 from ui.runs import curves_for, metric_keys
@@ -192,6 +192,6 @@ def charts(
 
 
 def chart(fig, key: str, caption: str | None = None) -> None:
-    st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+    presentation.plotly_chart(st, fig, key=key, width="stretch", config={"displaylogo": False})
     if caption:
         st.caption(caption)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.spec.optimizers import OPTIMIZERS
-from ui import form, pending, plan, resources
+from ui import form, pending, plan, presentation, resources
 from ui.charts import lr_finder_figure
 from ui.widgets import escape_md, problem_list
 
@@ -154,7 +154,8 @@ def _running(key: str, updates: int) -> None:
             text = "**Training:** building the model…"
         st.markdown(f":material/hourglass_top: {text}")
         if n:
-            st.plotly_chart(
+            presentation.plotly_chart(
+                st,
                 lr_finder_figure(
                     {**part, "suggestion": None, "min_loss_lr": None},
                     title="Loss as the learning rate rises",
@@ -168,7 +169,8 @@ def _running(key: str, updates: int) -> None:
 
 
 def _result(res: dict) -> None:
-    st.plotly_chart(
+    presentation.plotly_chart(
+        st,
         lr_finder_figure(res, title="Loss as the learning rate rises"),
         key="setup_lrf_chart",
         width="stretch",

@@ -55,27 +55,32 @@ def link_compare(
     """A link to Watch & compare showing one launch or some runs (a link, not a button:
     it works from inside a fragment and the address bar says where it went)."""
     where.page_link(
-        COMPARE, label=label, query_params=compare_query(sweep=sweep, runs=runs, tab=tab), **kw
+        COMPARE,
+        label=label,
+        query_params=with_present(compare_query(sweep=sweep, runs=runs, tab=tab)),
+        **kw,
     )
 
 
 def link_run(run_id: str, label: str = "Details", *, where: Any = st, **kw: Any) -> None:
     """A link to one run's detail page."""
-    where.page_link(RUN, label=label, query_params={"run": run_id}, **kw)
+    where.page_link(RUN, label=label, query_params=with_present({"run": run_id}), **kw)
 
 
 def link_study(study_id: str, label: str = "Study", *, where: Any = st, **kw: Any) -> None:
     """A link to one search study's view."""
-    where.page_link(STUDY, label=label, query_params={"study": study_id}, **kw)
+    where.page_link(STUDY, label=label, query_params=with_present({"study": study_id}), **kw)
 
 
 def link_setup(label: str = "Set up runs", *, where: Any = st) -> None:
-    where.page_link(SETUP, label=label, icon=":material/tune:")
+    where.page_link(SETUP, label=label, icon=":material/tune:", query_params=with_present({}))
 
 
 def open_compare(*, sweep: str | None = None, runs: Sequence[str] = ()) -> None:
     """Switch to Watch & compare now (from the script, e.g. after a click it handled)."""
-    st.switch_page(COMPARE, query_params=compare_query(sweep=sweep, runs=runs) or None)
+    st.switch_page(
+        COMPARE, query_params=with_present(compare_query(sweep=sweep, runs=runs)) or None
+    )
 
 
 # ----------------------------------------------------------------------------- from callbacks
@@ -90,7 +95,7 @@ def follow(state: MutableMapping) -> None:
     """At a page's top: go where a callback asked to (nothing is drawn first)."""
     goto = state.pop(_NEXT, None)
     if goto:
-        st.switch_page(goto["page"], query_params=goto["query"] or None)
+        st.switch_page(goto["page"], query_params=with_present(goto["query"]) or None)
 
 
 def open_runs(state: MutableMapping, ids: Sequence[str]) -> None:
@@ -238,7 +243,7 @@ def _address(
     selection's); ``drop`` picks the keys an applied address clears first. Returns
     the notices of the address last applied while the view is still what it gave."""
     params = st.query_params if params is None else params
-    known = set(known)
+    known = {*known, PRESENT}  # presentation mode's, on every page (present_address)
     query = {k: params.get(k) for k in list(params) if k not in known}
     applied, notes = f"{page}_address_applied", f"{page}_address_notices"
     if query and state.get(applied) != _sig(query):
@@ -412,3 +417,43 @@ def demo_selection(state: MutableMapping, demo_ids: Sequence[str], params: Any =
         state["demos_pick"] = wanted
         state["demos_query_applied"] = wanted
     state.setdefault("demos_pick", demo_ids[0])
+
+
+# ----------------------------------------------------------------------------- presentation
+
+PRESENT = "present"  # ?present=1: the address of presentation mode (ui.presentation)
+
+
+def present_address(state: MutableMapping, params: Any = None) -> bool:
+    """Presentation mode's flag and the address agree; returns the flag.
+
+    A new ``?present=`` (a shared link, a typed address) sets the flag once; an address
+    without it (the top menu's links carry no query) leaves the flag as it was, so the
+    mode survives page switches; then the address follows the flag — ``present=1`` while
+    presenting, nothing otherwise — so a link copied from the address bar opens the same
+    way. What the address held after this is remembered, so the next new link still wins.
+    """
+    from ui import presentation
+
+    params = st.query_params if params is None else params
+    asked = params.get(PRESENT)
+    if asked is not None and state.get("present_query_applied") != asked:
+        presentation.set_on(state, asked.strip().lower() in ("1", "true", "on", "yes"))
+    on = presentation.on(state)
+    if on:  # every run, even when the address already says so: a run interrupted by the
+        params[PRESENT] = "1"  # next can leave the browser's address without it
+    elif not on and PRESENT in params:
+        del params[PRESENT]
+    state["present_query_applied"] = "1" if on else None
+    return on
+
+
+def with_present(query: Mapping[str, str] | None, state: Mapping | None = None) -> dict:
+    """A page link's or page switch's query, with ``present=1`` while presenting (a link
+    opened in a new tab is a new session: only the address can carry the mode there)."""
+    from ui import presentation
+
+    out = dict(query or {})
+    if presentation.on(st.session_state if state is None else state):
+        out[PRESENT] = "1"
+    return out

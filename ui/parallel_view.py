@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import streamlit as st
 
 from engine.store import higher_is_better
+from ui import presentation
 from ui.charts import parallel_figure
 from ui.runs import (
     FAST_POLL_SECONDS,
@@ -64,7 +65,8 @@ def render_parallel(
             )
         else:
             placed = with_result(pc_runs, target, which or "best")
-            st.plotly_chart(
+            presentation.plotly_chart(
+                st,
                 parallel_figure(
                     parallel_rows(placed, dims, target, which or "best"),
                     dims,

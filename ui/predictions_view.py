@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from engine.store import TERMINAL
-from ui import resources
+from ui import presentation, resources
 from ui.charts import confusion_figure, probability_figure, regression_figure
 
 
@@ -39,7 +39,8 @@ def render_predictions(run: Mapping, test: Mapping[str, float], color: str) -> N
             if title:
                 st.markdown(f"**Output · {head}**")
             if p.get("kind") == "regression":
-                st.plotly_chart(
+                presentation.plotly_chart(
+                    st,
                     regression_figure(
                         p["target"],
                         p["prediction"],
@@ -52,7 +53,8 @@ def render_predictions(run: Mapping, test: Mapping[str, float], color: str) -> N
             else:
                 c1, c2 = st.columns(2)
                 if p.get("confusion"):
-                    c1.plotly_chart(
+                    presentation.plotly_chart(
+                        c1,
                         confusion_figure(
                             p["confusion"],
                             p.get("labels") or [],
@@ -62,7 +64,8 @@ def render_predictions(run: Mapping, test: Mapping[str, float], color: str) -> N
                         width="stretch",
                     )
                 if p.get("kind") == "binary":
-                    c2.plotly_chart(
+                    presentation.plotly_chart(
+                        c2,
                         probability_figure(
                             p["target"],
                             p["prediction"],

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from ui import pending, resources
+from ui import pending, presentation, resources
 from ui.charts import schedule_figure
 from ui.plan import PlannedRun
 from ui.widgets import escape_md
@@ -160,7 +160,8 @@ def render(
                 for i, (label, color, _) in enumerate(lines)
                 if i in results
             ]
-            st.plotly_chart(
+            presentation.plotly_chart(
+                st,
                 schedule_figure(previews, per=per, log_y=log_y),
                 key="setup_schedule_chart",
                 width="stretch",

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import presentation
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
@@ -42,4 +44,4 @@ FRAME_CSS = "<style>[data-testid='stMainBlockContainer']{padding-top:4.5rem}</st
 
 def frame() -> None:
     """The look every page shares beyond the theme (``.streamlit/config.toml``)."""
-    st.html(FRAME_CSS)
+    st.html(FRAME_CSS + presentation.css())

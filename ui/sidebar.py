@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import resources
+from ui import presentation, resources
 
 POLL_SECONDS = 2.0
 CPU_ONLY = (
@@ -66,6 +66,7 @@ def render() -> None:
     with st.sidebar:
         st.markdown("### :material/science: HP Lab")
         st.caption("Launch training runs, watch them live, and compare them side by side.")
+        presentation.toggle()
         active = _active_count() > 0
         st.fragment(run_every=POLL_SECONDS if active else None)(_pool_panel)()
         st.divider()

@@ -26,7 +26,7 @@ from plotly.subplots import make_subplots
 
 from engine.search import report as report_mod
 from engine.search import study as study_mod
-from ui import literal, navigation
+from ui import literal, navigation, presentation
 from ui.palette import RUN_COLORS
 from ui.runs import fmt_num
 
@@ -480,7 +480,8 @@ def chart(fig: go.Figure, key: str, state: MutableMapping) -> None:
         if ids:
             navigation.open_runs(state, ids)
 
-    st.plotly_chart(
+    presentation.plotly_chart(
+        st,
         fig,
         key=key,
         width="stretch",

@@ -47,7 +47,7 @@ def test_a_demo_keeps_its_lesson_and_opens_in_compare(server, page):
     wait_idle(page, quiet=1.0)
     before = {r["id"] for r in store.list_runs()}
 
-    page.locator(".st-key-demos_launch_learning-rate button").click()
+    page.locator(".st-key-demos_launch_learning-rate button").first.click()
     runs = wait_until(
         lambda: [r for r in store.list_runs() if r["id"] not in before] or None,
         timeout=30,
@@ -90,3 +90,93 @@ def test_a_demo_keeps_its_lesson_and_opens_in_compare(server, page):
     assert drawn
     no_exception(page)
     store.close()
+
+
+# ----------------------------------------------------------------------------- a lesson's controls
+
+LR_KEY = "lesson_learning-rate_learning_rate"
+OPTIMIZER_KEY = "lesson_learning-rate_optimizer"
+
+
+def test_a_lesson_link_locks_its_controls_and_launches_an_edited_value(quiet_server, page):
+    """``/demos?demo=learning-rate`` opens the lesson with the optimizer locked; the
+    teacher's "Unlock controls" enables it; a learning rate typed by a student is what
+    the launch queues, and a bad one is named under its row and blocks Launch."""
+    from test_browser_setup import type_into
+
+    store = RunStore(quiet_server.store)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{quiet_server.url}/demos?demo=learning-rate")
+    expect(page.get_by_role("heading", name=LESSON)).to_be_visible(timeout=60_000)
+    controls = page.locator(".st-key-demos_controls")
+    optimizer = page.locator(f".st-key-{OPTIMIZER_KEY} input").first
+    expect(optimizer).to_be_disabled()
+    expect(controls).to_contain_text("Locked by the lesson")
+    expect(page.locator(f".st-key-{LR_KEY}_0 input").first).to_be_enabled()
+    wait_idle(page, quiet=1.0)
+    no_exception(page)
+
+    page.locator(".st-key-demos_unlock label").click()
+    expect(optimizer).to_be_enabled()
+    expect(controls).not_to_contain_text("Locked by the lesson")
+
+    type_into(page, f"{LR_KEY}_2", "-1")
+    expect(
+        controls.locator('[data-testid="stAlert"]', has_text="must be in (0, 10]")
+    ).to_be_visible()
+    launch = page.locator(".st-key-demos_launch_learning-rate button").first
+    expect(launch).to_be_disabled()
+
+    type_into(page, f"{LR_KEY}_2", "0.05")
+    expect(controls.locator('[data-testid="stAlert"]')).to_have_count(0)
+    expect(launch).to_be_enabled()
+    wait_idle(page, quiet=1.0)
+    launch.click()
+    runs = wait_until(
+        lambda: store.list_runs(tag="demo:learning-rate") or None,
+        timeout=30,
+        what="the lesson's runs to be queued",
+    )
+    by_name = {r["name"]: r["config"]["learning_rate"] for r in runs}
+    assert by_name == {
+        "lr 1e-4 (too low)": 1e-4,
+        "lr 0.01 (about right)": 0.01,
+        "lr 0.2 (too high) · edited": 0.05,
+        "lr 1.0 (far too high)": 1.0,
+    }
+    expect(page.get_by_text("your variant: the lesson makes no prediction for it")).to_be_visible()
+    no_exception(page)
+    screenshot(page, "lesson")
+    store.close()
+
+
+def test_import_a_lesson_opens_it_and_names_a_bad_files_problems(quiet_server, page, tmp_path):
+    import json
+
+    from ui.lessons import LESSONS_DIR
+
+    doc = json.loads((LESSONS_DIR / "learning-rate.json").read_text())
+    doc["title"] = "Our class: four learning rates"
+    good = tmp_path / "our-class.json"
+    good.write_text(json.dumps(doc))
+    doc["runs"]["values"][3] = "fast"
+    bad = tmp_path / "broken-lesson.json"
+    bad.write_text(json.dumps(doc))
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{quiet_server.url}/demos")
+    expect(page.get_by_role("heading", name="Guided demos")).to_be_visible(timeout=60_000)
+    wait_idle(page, quiet=1.0)
+    for path in (bad, good):
+        page.get_by_role("button", name=re.compile("Import a lesson")).click()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+        wait_idle(page, quiet=1.0)
+        if path == bad:
+            expect(
+                page.get_by_text("Could not open the lesson in broken-lesson.json")
+            ).to_be_visible()
+            expect(page.get_by_text("must be a number, got 'fast'")).to_be_visible()
+            page.keyboard.press("Escape")
+    expect(page.get_by_role("heading", name="Our class: four learning rates")).to_be_visible()
+    expect(page.locator(".st-key-lesson_our-class_learning_rate_3 input").first).to_have_value("1")
+    no_exception(page)
