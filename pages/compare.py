@@ -29,7 +29,7 @@ require_shell()
 state = st.session_state
 store = resources.store()
 
-st.title("Watch & compare")
+navigation.header("Watch & compare")
 
 all_runs = store.list_runs()
 if not all_runs:

@@ -12,14 +12,15 @@ import numpy as np
 import streamlit as st
 
 from engine.spec.losses import LOSSES
+from ui import address, navigation, presentation
 from ui import loss_curves as lc
-from ui import presentation
 from ui.explorer_charts import Line, curve_figure
 from ui.form import PERSIST
 from ui.palette import RUN_COLORS
 from ui.shell import require_shell
 
 require_shell()
+address_notices = navigation.losses_address(st.session_state)  # a link wins once
 
 COLORS = dict(zip(lc.REGRESSION + lc.CLASSIFICATION, RUN_COLORS, strict=False))
 SHORT = {
@@ -73,13 +74,14 @@ def _pair(loss_fig, grad_fig, key: str, where) -> None:
         presentation.plotly_chart(st, grad_fig, key=f"{key}_grad", width="stretch")
 
 
-st.title("Loss explorer")
+navigation.header("Loss explorer")
 st.caption(
     "The loss measures how far predictions are from the targets and defines what the model "
     "optimises for (000 · Loss Functions). The gradient, drawn beside it, is what each "
     "example actually contributes to a weight update."
 )
-reg_tab, cls_tab = st.tabs(["Regression: loss vs error", "Classification: loss vs probability"])
+navigation.show_notices(address_notices)
+reg_tab, cls_tab = st.tabs(list(address.LOSS_TABS), key="lx_tab", on_change="rerun")
 
 # ----------------------------------------------------------------------------- regression
 
@@ -90,22 +92,21 @@ with reg_tab:
     with c1:
         chosen = _pick(lc.REGRESSION, ["mse", "mae", "huber"], "lx_reg")
     with c2:
-        delta = _param_slider("Huber δ", "huber", "delta", (0.1, 5.0, 0.1))
+        delta = _param_slider("Huber δ", "huber", "delta", address.LOSS_SPANS["delta"])
     with c3:
         under = _param_slider(
             "Weighted MSE: under-prediction weight",
             "weighted_mse",
             "under_weight",
-            (1.0, 5.0, 0.5),
+            address.LOSS_SPANS["under_weight"],
             disabled="weighted_mse" not in chosen,
         )
     with c4:
         span = st.slider(
             "Error range ±",
-            1.0,
-            10.0,
+            *address.LOSS_SPANS["span"][:2],
             3.0,
-            0.5,
+            address.LOSS_SPANS["span"][2],
             key="lx_span",
             help="Error = prediction − target.",
             persist_state=PERSIST,
@@ -175,9 +176,9 @@ with cls_tab:
     with c1:
         chosen_c = _pick(lc.CLASSIFICATION, list(lc.CLASSIFICATION), "lx_cls")
     with c2:
-        gamma = _param_slider("Focal γ", "focal", "gamma", (0.0, 5.0, 0.25))
+        gamma = _param_slider("Focal γ", "focal", "gamma", address.LOSS_SPANS["gamma"])
     with c3:
-        alpha = _param_slider("Focal α", "focal", "alpha", (0.0, 1.0, 0.05))
+        alpha = _param_slider("Focal α", "focal", "alpha", address.LOSS_SPANS["alpha"])
     with c4:
         targets = st.segmented_control(
             "Target",

@@ -41,7 +41,7 @@ store = resources.store()
 
 navigation.follow(state)  # "Edit in Set up runs" asked for the form
 
-st.title("Run detail")
+navigation.header("Run detail")
 
 runs = store.list_runs()
 if not runs:
@@ -163,8 +163,10 @@ with lower:
         f"{loss_label(cfg.get('loss'))} · seed {cfg.get('seed')}"
     )
 
+with top:  # ?run= and ?tab= follow the view
+    navigation.show_notices(navigation.detail_view(state))
 tab_curves, tab_pred, tab_config, tab_keep = tabs_box.tabs(
-    ["Curves", "Predictions", "Config & export", "Name, tags, notes"], key="detail_tabs"
+    list(navigation.DETAIL_TABS), key="detail_tabs", on_change="rerun"
 )
 
 # ----------------------------------------------------------------------------- curves

@@ -13,7 +13,7 @@ import streamlit as st
 
 from engine.config import SCALARS
 from engine.spec.schedules import SCHEDULES
-from ui import form, presentation, preview_view
+from ui import form, navigation, presentation, preview_view
 from ui import schedule_explorer as sx
 from ui.charts import schedule_figure
 from ui.palette import RUN_COLORS
@@ -57,6 +57,7 @@ def _remove(i: int) -> None:
 
 
 _ensure_state()
+address_notices = navigation.schedules_address(state)  # a link wins once
 ids: list[int] = list(state["sx_ids"])
 shared = {k: state[f"sx_{k}"] for k in sx.SHARED}
 shape, shared_problems = sx.check_shared(shared)
@@ -71,13 +72,15 @@ for n, i in enumerate(ids):
     own = [(f, m) for f, m in problems if not sx.is_shared(f)]
     cards.append((n, i, cfg, own))
 
-st.title("Schedule explorer")
+navigation.header("Schedule explorer")
 st.caption(
     "The learning rate is the single most important hyperparameter: starting high helps "
     "escape bad regions, decaying it lets training settle (000 · Learning Rate Schedules). "
     "A schedule counts **optimizer updates**, so the same schedule stretches or shrinks "
     "with the data size, the batch and gradient accumulation — set them here as for a run."
 )
+
+navigation.show_notices(address_notices)
 
 # ----------------------------------------------------------------------------- shared knobs
 

@@ -40,6 +40,7 @@ state = st.session_state
 navigation.follow(state)  # Launch's callback queued the runs: open the comparison
 
 form.ensure_state(state)
+address_notices = navigation.setup_address(state)  # the address wins once, then the form
 
 
 def _on_task_change() -> None:
@@ -53,7 +54,7 @@ def _reset_defaults() -> None:
 
 # ----------------------------------------------------------------------------- header
 
-st.title("Set up runs")
+navigation.header("Set up runs")
 st.caption(
     "Pick a task, change any setting (each starts at the source article's), then launch: "
     "runs open live in **Watch & compare**."
@@ -83,6 +84,7 @@ with top[1]:
 with top[2], st.popover("Import config", icon=":material/upload_file:", width="stretch"):
     config_import.import_popover()
 config_import.import_problems()
+navigation.show_notices(address_notices)
 
 task = TASKS[task_id]
 d = task.defaults

@@ -29,7 +29,7 @@ store = resources.store()
 
 navigation.follow(state)  # a click on a trial's point asked for its curves
 
-st.title("Study")
+navigation.header("Study")
 
 studies = study_view.list_studies(store)
 if not studies:
@@ -50,6 +50,7 @@ if asked:  # a stale or mistyped link: say so, not just show another study
         f"{literal.md(labels[state['study_pick']])} instead.",
         icon=":material/warning:",
     )
+navigation.study_address(state)  # the address follows the study shown
 study_id = st.selectbox("Study", list(labels), key="study_pick", format_func=labels.get)
 data = study_view.load_study(store, study_id)
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
-from ui import presentation, resources
+from ui import navigation, presentation, resources
 from ui.charts import MANY_RUNS, X_AXES, metric_figure, updates_figure
 from ui.navigation import COMPARE_TABS
 from ui.runs import curves_for, metric_keys
@@ -19,6 +19,8 @@ state = st.session_state
 
 def controls(has_groups: bool) -> dict:
     """The x axis, smoothing, log y and seed-band controls every chart follows."""
+    # The address holds these and the chart tab: a link opens the same charts.
+    navigation.show_notices(navigation.compare_view(state))
     # One row of content-wide controls: columns would cut "wall time" and the toggle's
     # label at a projector's 1280 px.
     bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")

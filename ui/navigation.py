@@ -14,19 +14,20 @@ from its top (``follow``), after the callback has set the state the destination 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import streamlit as st
 
-from ui import form
+from ui import address, form
 from ui.launch import MODES
 
 COMPARE = "pages/compare.py"
 SETUP = "pages/setup.py"
 RUN = "pages/run.py"
 STUDY = "pages/study.py"
-COMPARE_TABS = ("Loss", "Metrics", "Learning rate", "Gradients", "Speed")
+COMPARE_TABS = address.COMPARE_TABS
+DETAIL_TABS = address.DETAIL_TABS
 
 _NEXT = "nav_next"  # a destination a callback left for the page's next run
 
@@ -161,8 +162,6 @@ def compare_selection(
             ids = [i for i in (listed or "").split(",") if i in by_id]
         if ids:
             select(state, ids)
-        if params.get("tab") in COMPARE_TABS:  # a lesson opens on the chart it is about
-            state["compare_tabs"] = params["tab"]
         state["compare_query_applied"] = query
     if "compare_ids" not in state:
         select(state, latest_launch(all_runs))
@@ -170,8 +169,8 @@ def compare_selection(
     ids = state["compare_ids"]
     sweep = _sweep_of(ids, all_runs)
     shown = (sweep, None if sweep else ",".join(ids) or None)
-    if shown != query or "tab" in params:
-        params.from_dict(with_present(compare_query(sweep=sweep, runs=ids), state))
+    if shown != query:  # the chart options beside them are compare_view's
+        _set(params, compare_query(sweep=sweep, runs=ids), ("sweep", "runs"))
     state["compare_query_applied"] = shown
     return ids
 
@@ -211,6 +210,203 @@ def study_selection(
         state["study_pick"] = study_ids[0]
     asked = params.get("study")
     return asked if asked and asked not in study_ids else None
+
+
+# ----------------------------------------------------------------------------- views as addresses
+
+
+def _set(params: Any, wanted: Mapping[str, str], owned: Iterable[str]) -> None:
+    """Make the ``owned`` parameters of the address exactly ``wanted``, leaving the rest
+    (another function's) alone; untouched when already so (no needless history)."""
+    for k in [k for k in owned if k in params and k not in wanted]:
+        del params[k]
+    for k, v in wanted.items():
+        if params.get(k) != v:
+            params[k] = v
+
+
+def _sig(query: Mapping[str, str]) -> tuple:
+    return tuple(sorted(query.items()))
+
+
+def _address(
+    state: MutableMapping,
+    params: Any,
+    page: str,
+    read: Callable[[dict], tuple[dict, list[address.Notice]]],
+    write: Callable[[Mapping], dict[str, str]],
+    known: Iterable[str] = (),
+    drop: Callable[[str], bool] | None = None,
+) -> list[address.Notice]:
+    """A page's view and its address: the address wins once (a link, a reload), then
+    the person's choices write it. ``known`` parameters are another function's (the
+    selection's); ``drop`` picks the keys an applied address clears first. Returns
+    the notices of the address last applied while the view is still what it gave."""
+    params = st.query_params if params is None else params
+    known = {*known, PRESENT}  # presentation mode's, on every page (present_address)
+    query = {k: params.get(k) for k in list(params) if k not in known}
+    applied, notes = f"{page}_address_applied", f"{page}_address_notices"
+    if query and state.get(applied) != _sig(query):
+        new, notices = read(query)
+        for k in [k for k in state if drop and drop(str(k))]:
+            del state[k]
+        state.update(new)
+        state[notes] = (notices, _sig(write(state)))
+    shown = write(state)
+    _set(params, shown, set(query) | set(shown))
+    state[applied] = _sig(shown)
+    notices, at = state.get(notes, ([], None))
+    return notices if at == _sig(shown) else []
+
+
+def setup_address(state: MutableMapping, params: Any = None) -> list[address.Notice]:
+    """Set up runs' form, mode, compared knob and repeats as the page's address
+    (``ui.address.setup_query``): call at the page's top, before any widget."""
+    return _address(
+        state, params, "setup", address.setup_state, address.setup_query, drop=address.setup_values
+    )
+
+
+def compare_view(state: MutableMapping, params: Any = None) -> list[address.Notice]:
+    """Watch & compare's chart tab, x axis, smoothing, log y and seed grouping as the
+    address beside the selection (called in the live fragment, before its controls,
+    so a change made there reaches the address too)."""
+    fields = address.COMPARE_VIEW
+    return _address(
+        state,
+        params,
+        "compare",
+        lambda q: address.view_state(fields, q, "Watch & compare"),
+        lambda s: address.view_query(fields, s),
+        known=("sweep", "runs"),
+    )
+
+
+def detail_view(state: MutableMapping, params: Any = None) -> list[address.Notice]:
+    """Run detail's open tab as the address beside ``?run=``, which follows the run
+    shown (call after ``run_selection``, before the tabs)."""
+    params = st.query_params if params is None else params
+    fields = address.DETAIL_VIEW
+    if state.get("detail_run"):
+        _set(params, {"run": state["detail_run"]}, ("run",))
+        state["detail_query_applied"] = state["detail_run"]
+    return _address(
+        state,
+        params,
+        "detail",
+        lambda q: address.view_state(fields, q, "Run detail"),
+        lambda s: address.view_query(fields, s),
+        known=("run",),
+    )
+
+
+def study_address(state: MutableMapping, params: Any = None) -> None:
+    """The study shown is the address (after the person picks another one)."""
+    params = st.query_params if params is None else params
+    if state.get("study_pick"):
+        _set(params, {"study": state["study_pick"]}, ("study",))
+        state["study_query_applied"] = state["study_pick"]
+
+
+def schedules_address(state: MutableMapping, params: Any = None) -> list[address.Notice]:
+    """The schedule explorer's curves, their knobs and the shared batch as its address
+    (call before the page fills its own defaults)."""
+    return _address(
+        state,
+        params,
+        "schedules",
+        address.schedules_state,
+        address.schedules_query,
+        drop=address.schedule_keys,
+    )
+
+
+def losses_address(state: MutableMapping, params: Any = None) -> list[address.Notice]:
+    """The loss explorer's tab, losses and sliders as its address."""
+    return _address(state, params, "losses", address.losses_state, address.losses_query)
+
+
+def show_notices(notices: Sequence[address.Notice]) -> None:
+    """One warning listing each address parameter that was not used, named, as plain text."""
+    from ui.widgets import say
+
+    if notices:
+        lines = "\n".join(f"- **{say(n.param)}**: {say(n.message)}" for n in notices)
+        st.warning(
+            "Some settings in this page's address could not be used:\n" + lines,
+            icon=":material/link_off:",
+        )
+
+
+_COPY_HTML = """<!doctype html><html><head><style>
+body{margin:0;font-family:"Source Sans Pro",sans-serif;font-size:14px;color:#1f2333}
+.row{display:flex;gap:6px;align-items:center;height:38px}
+button{height:38px;padding:0 12px;border:1px solid #e3e5ef;border-radius:.6rem;
+background:#fff;color:inherit;font:inherit;cursor:pointer;white-space:nowrap}
+button:hover{border-color:#4338ca;color:#4338ca}
+button:focus-visible{outline:2px solid #4338ca;outline-offset:1px}
+input{flex:1;min-width:0;height:34px;border:1px solid #e3e5ef;border-radius:.4rem;
+padding:0 6px;font:12px monospace;color:inherit;background:#f4f5fb}
+#say{font-size:12px;color:#555a6e;white-space:nowrap}
+</style></head><body><div class="row">
+<button id="copy" type="button" title="Copy a link that opens this exact view">
+<svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true"
+ style="vertical-align:-3px;margin-right:4px"><path fill="currentColor" d="M3.9 12c0-1.71
+ 1.39-3.1 3.1-3.1h4V7H7c-2.76 0-5 2.24-5 5s2.24 5 5 5h4v-1.9H7c-1.71 0-3.1-1.39-3.1-3.1zM8
+ 13h8v-2H8v2zm9-6h-4v1.9h4c1.71 0 3.1 1.39 3.1 3.1s-1.39 3.1-3.1 3.1h-4V17h4c2.76 0 5-2.24
+ 5-5s-2.24-5-5-5z"/></svg>Copy link</button>
+<span id="say" role="status" aria-live="polite"></span>
+<input id="url" readonly hidden aria-label="Link to this view: copy it by hand"
+ title="The clipboard refused: press Ctrl+C (or Cmd+C) to copy this link">
+</div><script>
+const fallback = %s;
+const btn = document.getElementById("copy"), say = document.getElementById("say"),
+  box = document.getElementById("url");
+function here() { try { return window.parent.location.href; } catch (e) { return fallback; } }
+function byHand(url) {  // the clipboard refused: the link itself, selected, in the button's place
+  box.value = url; btn.hidden = true; say.hidden = true; say.textContent = "Copy it by hand";
+  box.hidden = false; box.focus(); box.select();
+}
+box.addEventListener("focus", () => box.select());
+btn.addEventListener("click", () => {
+  const url = here();
+  box.value = url;
+  if (!navigator.clipboard || !window.isSecureContext) { byHand(url); return; }
+  navigator.clipboard.writeText(url).then(
+    () => { box.hidden = true; say.textContent = "Copied"; },
+    () => byHand(url));
+});
+</script></body></html>"""
+
+
+def page_url(params: Any = None) -> str:
+    """This page's full address as the server knows it (``st.context.url`` has no query)."""
+    from urllib.parse import urlencode
+
+    params = st.query_params if params is None else params
+    base = st.context.url or ""
+    query = urlencode({k: params.get(k) for k in list(params)})
+    return f"{base}?{query}" if query else base
+
+
+def header(title: str) -> None:
+    """A page's title with its **Copy link** beside it."""
+    c1, c2 = st.columns([5, 1.3], vertical_alignment="bottom")
+    c1.title(title)
+    with c2:
+        copy_link()
+
+
+def copy_link(where: Any = st) -> None:
+    """A **Copy link** button: the address bar's URL at the moment of the click (so a
+    change made in a fragment since is in it) goes to the clipboard; where the
+    clipboard is refused (no secure context, a denied permission) the URL is shown,
+    selected, to copy by hand. The URL is data in the script, never markup."""
+    import json
+
+    url = json.dumps(page_url()).replace("<", "\\u003c").replace(">", "\\u003e")
+    with where.container(key="copy_link"):
+        st.iframe(_COPY_HTML % url, height=40, width="stretch")
 
 
 def demo_selection(state: MutableMapping, demo_ids: Sequence[str], params: Any = None) -> None:

@@ -46,8 +46,12 @@ def test_a_link_wins_once_then_the_person_and_the_address_follows():
     state: dict = {}
     params = Params(sweep="sw-1", tab="Gradients")
     assert navigation.compare_selection(state, _runs(), params) == ["a", "b"]
+    navigation.compare_view(state, params)  # the charts' own options, beside the selection
     assert state["compare_tabs"] == "Gradients"
-    assert params == {"sweep": "sw-1"}  # the tab is applied once, then dropped
+    assert params == {"sweep": "sw-1", "tab": "Gradients"}  # the tab stays: a link keeps it
+    state["compare_tabs"] = "Loss"  # the person opens another tab: the address follows
+    navigation.compare_view(state, params)
+    assert params == {"sweep": "sw-1"}
     # the person ticks one more run: the address names the runs, the link is not re-applied
     state["compare_ids"] = ["a", "b", "c"]
     assert navigation.compare_selection(state, _runs(), params) == ["a", "b", "c"]

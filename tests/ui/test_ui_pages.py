@@ -453,10 +453,12 @@ def test_the_address_follows_the_selection(filled):
     def address():
         return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
 
-    assert address() == {"sweep": "sw-fake00001"}  # the tab was a one-off
+    # The chart tab stays beside the selection: a copied link opens the same chart.
+    assert address() == {"sweep": "sw-fake00001", "tab": "Gradients"}
     at.button(key="compare_pick_none").click().run()
-    assert address() == {}
+    assert address() == {"tab": "Gradients"}
     at.session_state["compare_ids"] = [filled["adam"], filled["failed"]]
+    at.session_state["compare_tabs"] = "Loss"
     at.run()
     assert address() == {"runs": f"{filled['adam']},{filled['failed']}"}
 
