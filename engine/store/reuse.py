@@ -181,14 +181,38 @@ def resolve(conn: sqlite3.Connection, run_id: str) -> str:
     if row is not None and row[0] in REUSABLE:
         copy_result(conn, leader, run_id)
         return "copied"
-    conn.execute("UPDATE runs SET reused_from = NULL, info = NULL WHERE id = ?", (run_id,))
+    _lead(conn, leader, run_id)
+    return "train"
+
+
+def _lead(conn: sqlite3.Connection, old: str, new: str) -> None:
+    """Queued ``new`` trains itself instead of waiting for ``old``; the other runs that
+    waited for ``old`` wait for ``new``."""
+    conn.execute("UPDATE runs SET reused_from = NULL, info = NULL WHERE id = ?", (new,))
     others = [
         r[0]
         for r in conn.execute(
             "SELECT id FROM runs WHERE reused_from = ? AND status = 'queued' AND id != ?",
-            (leader, run_id),
+            (old, new),
         )
     ]
     for other in others:
-        mark_waiting(conn, other, run_id)
-    return "train"
+        mark_waiting(conn, other, new)
+
+
+def hand_over(conn: sqlite3.Connection, deleted: list[str]) -> None:
+    """Before ``deleted`` runs are deleted: the runs that wait for one of them get a new
+    leader from among themselves (the oldest), so the config still trains once (the
+    foreign key alone would set them all free to train)."""
+    gone = set(deleted)
+    for old in deleted:
+        waiting = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM runs WHERE reused_from = ? AND status = 'queued' ORDER BY seq",
+                (old,),
+            )
+            if r[0] not in gone
+        ]
+        if waiting:
+            _lead(conn, old, waiting[0])

@@ -110,21 +110,24 @@ def test_followers_of_a_failed_run_train_once_themselves(store):
 
 
 def test_cancelling_a_waiting_leader_lets_a_follower_train(store):
-    (leader,) = store.create_runs([CONFIG], sweep_id="a")
+    store.create_runs([CONFIG], sweep_id="a")
     (f,) = store.create_runs([CONFIG], sweep_id="b", reuse=True)
     store.request_cancel(sweep_id="a")
     assert store.claim_next("w")[0] == f
 
 
-def test_deleting_a_waiting_leader_lets_a_follower_train(store):
+def test_deleting_a_waiting_leader_lets_one_follower_train(store):
     (leader,) = store.create_runs([CONFIG], sweep_id="a")
-    (f,) = store.create_runs([CONFIG], sweep_id="b", reuse=True)
+    (f1,) = store.create_runs([CONFIG], sweep_id="b", reuse=True)
+    (f2,) = store.create_runs([CONFIG], sweep_id="c", reuse=True)
     store.delete_runs([leader])
-    assert store.claim(f, "ray") is not None
+    assert store.get_run(f2)["reused_from"] == f1
+    assert store.claim(f2, "ray") is None  # waits for f1
+    assert store.claim(f1, "ray") is not None
 
 
 def test_a_specific_claim_refuses_a_waiting_follower(store):
-    (leader,) = store.create_runs([CONFIG], sweep_id="a")
+    store.create_runs([CONFIG], sweep_id="a")
     (f,) = store.create_runs([CONFIG], sweep_id="b", reuse=True)
     assert store.claim(f, "ray") is None
     assert store.get_run(f)["status"] == "queued"
