@@ -43,8 +43,8 @@ WITH grp AS (
            SUM(status = 'running') AS busy,
            MAX(CASE WHEN reused_from IS NULL THEN started END) AS last
     FROM runs
-    WHERE COALESCE(sweep_id, id) IN (
-        SELECT COALESCE(sweep_id, id) FROM runs WHERE status = 'queued')
+    WHERE sweep_id IN (SELECT sweep_id FROM runs WHERE status = 'queued')
+       OR (sweep_id IS NULL AND status = 'queued')
     GROUP BY 1
 )
 SELECT q.id, q.config FROM runs AS q JOIN grp ON grp.g = COALESCE(q.sweep_id, q.id)
@@ -52,6 +52,8 @@ WHERE {run_reuse.claimable("q")}
 ORDER BY grp.busy, grp.last, q.created, q.seq
 LIMIT 1
 """
+
+_ANY_QUEUED = "SELECT 1 FROM runs WHERE status = 'queued' LIMIT 1"
 
 
 def new_run_id() -> str:
@@ -183,6 +185,9 @@ class RunLifecycle(StoreBase):
         check_id("worker_id", worker_id)
         with self._write() as conn:
             while True:
+                # (an idle worker asks five times a second: an empty queue costs one probe)
+                if conn.execute(_ANY_QUEUED).fetchone() is None:
+                    return None
                 row = conn.execute(_NEXT_FAIR).fetchone()
                 if row is None:
                     return None
