@@ -25,7 +25,7 @@ Chromium (the browser suite's flags), each session a browser context of its own.
 Absolute seconds move with the machine's load; the ratios measured side by side in
 one run are what carry over. ``HPLAB_BENCH_SESSIONS`` (default 30),
 ``HPLAB_BENCH_WINDOW`` (seconds per watch window, default 30) and
-``HPLAB_BENCH_WATCH_EPOCHS`` (default 2000) and ``HPLAB_BENCH_WATCH_N_TRAIN`` (8000)
+``HPLAB_BENCH_WATCH_EPOCHS`` (default 1000) and ``HPLAB_BENCH_WATCH_N_TRAIN`` (16000)
 shrink it for a trial.
 """
 
@@ -47,10 +47,10 @@ from tests.proc_helpers import memory_mib
 
 SESSIONS = int(os.environ.get("HPLAB_BENCH_SESSIONS", "30"))
 WINDOW = float(os.environ.get("HPLAB_BENCH_WINDOW", "30"))
-WATCH_EPOCHS = int(os.environ.get("HPLAB_BENCH_WATCH_EPOCHS", "2000"))
-# Examples per epoch of the watched lesson: slow epochs keep it training while thirty
+WATCH_EPOCHS = int(os.environ.get("HPLAB_BENCH_WATCH_EPOCHS", "1000"))
+# Examples per epoch of the watched lesson: slow epochs (16,000 examples) keep it training while thirty
 # pages open (minutes on two cores) without growing its curves; cancelled at the end.
-WATCH_N_TRAIN = int(os.environ.get("HPLAB_BENCH_WATCH_N_TRAIN", "8000"))
+WATCH_N_TRAIN = int(os.environ.get("HPLAB_BENCH_WATCH_N_TRAIN", "16000"))
 WATCH_LESSON = "learning-rate"
 LAUNCH_LESSON, LAUNCH_LABEL = "clipping-modes", "clipvalue vs clipnorm"
 
