@@ -48,7 +48,7 @@ from tests.proc_helpers import memory_mib
 SESSIONS = int(os.environ.get("HPLAB_BENCH_SESSIONS", "30"))
 WINDOW = float(os.environ.get("HPLAB_BENCH_WINDOW", "30"))
 WATCH_EPOCHS = int(os.environ.get("HPLAB_BENCH_WATCH_EPOCHS", "1000"))
-# Examples per epoch of the watched lesson: slow epochs (16,000 examples) keep it training while thirty
+# Examples per epoch of the watched lesson: slow epochs keep it training while thirty
 # pages open (minutes on two cores) without growing its curves; cancelled at the end.
 WATCH_N_TRAIN = int(os.environ.get("HPLAB_BENCH_WATCH_N_TRAIN", "16000"))
 WATCH_LESSON = "learning-rate"
