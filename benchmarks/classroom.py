@@ -308,6 +308,7 @@ def main() -> None:
         try:
             watched = watch(srv, browser, store)
             print(_line("watch", watched), flush=True)
+            write("classroom", {"watch": watched, "launch": None})  # kept if launch fails
             launched = launch(srv, browser, store)
             print(_line("launch", launched), flush=True)
         finally:
