@@ -27,6 +27,11 @@ one run are what carry over. ``HPLAB_BENCH_SESSIONS`` (default 30),
 ``HPLAB_BENCH_WINDOW`` (seconds per watch window, default 20) and
 ``HPLAB_BENCH_WATCH_EPOCHS`` (default 1000) and ``HPLAB_BENCH_WATCH_N_TRAIN`` (16000)
 shrink it for a trial.
+
+On the 2-core machine shared by six sessions (load average ~60 with thirty Chromium
+pages) the thirty-session run did not finish: one page's load of ``/compare`` took
+over five minutes. ``results/classroom.json`` is ``HPLAB_BENCH_SESSIONS=8``
+(``HPLAB_BENCH_WINDOW=10``); run the default on a machine of its own.
 """
 
 from __future__ import annotations
