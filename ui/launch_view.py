@@ -4,6 +4,12 @@ The bar sits above the settings so Launch is on the first screen (a projector's
 1280×720); the review below them repeats every problem and warning (a field may sit
 on a tab that is not open), lists the runs and previews their learning rates. Both
 draw a ``ui.launch.Launch``; Launch queues it (``on_launch``) and opens its comparison.
+
+Every launch from the dashboard reuses finished runs: a run whose validated config and
+seed match one already trained is created finished, a copy of it, and one matching a
+run still queued or training waits for it (``engine.store.reuse`` says why that is
+honest). A class launching one lesson thirty times trains it once. "Train again even
+if an identical run exists" (``TRAIN_AGAIN``) asks for fresh runs instead.
 """
 
 from __future__ import annotations
@@ -34,11 +40,34 @@ def run_list(L: Launch, most: int = 4) -> str:
     return ", ".join(names[:most]) + more
 
 
-def queue(configs: list[dict], *, names: list[str], tags: list[str]) -> tuple[str, list[str]]:
+TRAIN_AGAIN = "launch_train_again"
+TRAIN_AGAIN_LABEL = "Train again even if an identical run exists"
+TRAIN_AGAIN_HELP = (
+    "Off: a run whose settings and seed match a finished run is not trained again; the "
+    'launch shows a copy of that run\'s result at once ("reused from …"), and one '
+    "matching a run still queued or training waits for it. On a CPU the same settings "
+    "and seed train the same curves, so the copy is what training would draw. On: "
+    "every run trains."
+)
+
+
+def train_again_box(key: str = TRAIN_AGAIN) -> bool:
+    """The option to force fresh runs, for any page that launches."""
+    return st.checkbox(TRAIN_AGAIN_LABEL, key=key, help=TRAIN_AGAIN_HELP)
+
+
+def queue(
+    configs: list[dict], *, names: list[str], tags: list[str], fresh: bool | None = None
+) -> tuple[str, list[str]]:
     """Queue one launch as one sweep (its id is the engine's, as a CLI sweep's):
-    ``(sweep_id, run_ids)``. Raises what the pool's validation or the store raise."""
+    ``(sweep_id, run_ids)``. Identical finished runs are reused unless ``fresh`` (by
+    default: the "Train again" box as the session has it). Raises what the pool's
+    validation or the store raise."""
+    if fresh is None:
+        fresh = bool(st.session_state.get(TRAIN_AGAIN))
     sweep_id = new_sweep_id()
-    return sweep_id, resources.submit(configs, names=names, sweep_id=sweep_id, tags=tags)
+    ids = resources.submit(configs, names=names, sweep_id=sweep_id, tags=tags, reuse=not fresh)
+    return sweep_id, ids
 
 
 def submit(state: MutableMapping, *, gpu: bool) -> tuple[list[str], str, str] | None:
@@ -110,6 +139,7 @@ def launch_bar(L: Launch, *, gpu: bool, on_launch: Callable[[], None] = on_launc
                 on_click=on_launch,
                 width="stretch",
             )
+            train_again_box()
             first = L.valid[0][1] if L.valid else None
             lc2, lc3 = st.columns(2)
         with lc2:

@@ -233,13 +233,16 @@ def executor():
     return _executor(path, worker_count())
 
 
-def submit(configs: list[dict], *, names: list[str], sweep_id: str, tags: list[str]) -> list[str]:
+def submit(
+    configs: list[dict], *, names: list[str], sweep_id: str, tags: list[str], reuse: bool = False
+) -> list[str]:
     """Queue validated configs. Without a pool they wait in the store for any worker
-    (``python -m engine worker``): the store is the queue either way."""
+    (``python -m engine worker``): the store is the queue either way. ``reuse``: see
+    ``BaseExecutor.submit``."""
     ex = executor()
     if ex is not None:
-        return ex.submit(configs, names=names, sweep_id=sweep_id, tags=tags)
-    return store().create_runs(configs, names=names, sweep_id=sweep_id, tags=tags)
+        return ex.submit(configs, names=names, sweep_id=sweep_id, tags=tags, reuse=reuse)
+    return store().create_runs(configs, names=names, sweep_id=sweep_id, tags=tags, reuse=reuse)
 
 
 def cancel(run_id: str | None = None, *, sweep_id: str | None = None) -> int:

@@ -26,6 +26,7 @@ from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import DATA_PARAMS, MODEL_PARAMS, TASKS
 from ui.charts import Marker, RunCurves
 from ui.diagnosis_view import diagnosis_of, table_label
+from ui.literal import md
 from ui.setting_text import ident, loss_label, summary  # noqa: F401 (re-exported)
 
 ACTIVE = ("queued", "running")
@@ -136,7 +137,10 @@ def progress(run: Mapping[str, Any], now: float | None = None) -> dict[str, Any]
         eta = elapsed * (1.0 - frac) / frac
     _, loss = pick(run.get("last") or {}, "loss")
     _, val = pick(run.get("last") or {}, "val_loss")
-    if status == "queued":
+    reused = (run.get("info") or {}).get("reused_from") or {}
+    if status == "queued" and reused:
+        text = f"queued: waiting for the identical run {md(reused.get('name'))}"
+    elif status == "queued":
         text = "queued: waiting for a free worker"
     elif status == "running" and ep == 0 and done == 0:
         text = "starting: building the model and tracing the first step"
@@ -152,6 +156,8 @@ def progress(run: Mapping[str, Any], now: float | None = None) -> dict[str, Any]
         started, finished = run.get("started"), run.get("finished")
         took = finished - started if started and finished else None
         text = f"{status} · " + text + (f" · took {fmt_duration(took)}" if took else "")
+        if reused:  # a finished copy of an identical run (engine.store.reuse)
+            text += f" · reused from {md(reused.get('name'))}"
     return {"fraction": frac, "text": text, "eta": eta, "epoch": ep, "epochs": total_ep}
 
 

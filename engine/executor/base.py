@@ -98,14 +98,23 @@ class BaseExecutor:
         names: Sequence[str] | None = None,
         sweep_id: str | None = None,
         tags: Sequence[str] | None = None,
+        reuse: bool = False,
     ) -> list[str]:
         """Queue runs, all or none. Configs are stored in canonical form, so a stored
-        config reproduces the run and re-imports unchanged."""
+        config reproduces the run and re-imports unchanged.
+
+        ``reuse``: a config whose validated form (seed included) matches a finished run
+        is not trained again: its run is created finished, a copy of that run's result
+        and curves; one matching a queued or running run waits for it and is settled
+        when it ends (``engine.store.reuse``, which says why a copy is honest). The
+        dashboard's launches reuse; scripts and the CLI train what they are given."""
         if isinstance(configs, Mapping):
             raise ConfigError("configs", "must be a list of configs, got one config object")
         checked = validate_all(configs)
         try:
-            ids = self.store.create_runs(checked, names=names, sweep_id=sweep_id, tags=tags)
+            ids = self.store.create_runs(
+                checked, names=names, sweep_id=sweep_id, tags=tags, reuse=reuse
+            )
         except ValueError as e:  # names/tags/sweep_id: their own field-named messages
             raise ConfigError([("", str(e))]) from None
         self._notify()

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from engine.store import reuse as run_reuse
 from engine.store.base import IllegalTransition, StoreBase
 from engine.store.validation import as_ids, check_name, check_notes, check_tags, dumps
 
@@ -58,4 +59,5 @@ class RunEdits(StoreBase):
                     f"cannot delete running run(s) {', '.join(running)}: cancel them first and "
                     "wait until they stop"
                 )
+            run_reuse.hand_over(conn, ids)  # who trains for the runs that waited for these
             return conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids).rowcount

@@ -93,6 +93,8 @@ class Run(_Record):
     updates_done: int
     parent_id: str | None
     study_id: str | None
+    config_key: str | None
+    reused_from: str | None
     last: dict[str, float | None] | None = None
     best: dict[str, float] | None = None
     best_epoch: dict[str, int] | None = None

@@ -4,6 +4,12 @@ Status changes follow ``schema.TRANSITIONS``: every move goes through
 ``_transition`` inside the caller's transaction, which raises ``IllegalTransition``
 before writing for a move the machine forbids. Creating is all or none (a sweep is
 never half-enqueued); finishing writes the results and the final status together.
+
+Creating may reuse finished runs and claiming skips runs that wait for an identical
+one (``engine.store.reuse``). Claiming is fair between launches: the next run comes
+from the launch (sweep) with the fewest runs training, then the one served longest
+ago, so one session's 30-run launch does not make another's single run wait for all
+thirty (round-robin over launches; first come, first served within one).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from engine.store import reuse as run_reuse
 from engine.store.base import IllegalTransition, StoreBase
 from engine.store.schema import STATUSES, TERMINAL, TRANSITIONS
 from engine.store.validation import (
@@ -26,6 +33,27 @@ from engine.store.validation import (
     dumps,
     number,
 )
+
+# The next run to claim: from the launch (sweep; a run without one is its own) with the
+# fewest runs training, then the launch whose last training run started longest ago
+# (never: first), then first come, first served.
+_NEXT_FAIR = f"""
+WITH grp AS (
+    SELECT COALESCE(sweep_id, id) AS g,
+           SUM(status = 'running') AS busy,
+           MAX(CASE WHEN reused_from IS NULL THEN started END) AS last
+    FROM runs
+    WHERE sweep_id IN (SELECT sweep_id FROM runs WHERE status = 'queued')
+       OR (sweep_id IS NULL AND status = 'queued')
+    GROUP BY 1
+)
+SELECT q.id, q.config FROM runs AS q JOIN grp ON grp.g = COALESCE(q.sweep_id, q.id)
+WHERE {run_reuse.claimable("q")}
+ORDER BY grp.busy, grp.last, q.created, q.seq
+LIMIT 1
+"""
+
+_ANY_QUEUED = "SELECT 1 FROM runs WHERE status = 'queued' LIMIT 1"
 
 
 def new_run_id() -> str:
@@ -76,12 +104,18 @@ class RunLifecycle(StoreBase):
         sweep_id: str | None = None,
         tags: Sequence[str] | None = None,
         parent_id: str | None = None,
+        reuse: bool = False,
     ) -> list[str]:
         """Queue runs, all or none: a sweep is never half-enqueued.
 
         ``parent_id``: the run these are follow-ups of (a diagnosis' suggestion applied
         to its config); it must exist. Deleting the parent later keeps the follow-ups
-        and clears their link."""
+        and clears their link.
+
+        ``reuse``: a config identical to a finished run (same ``engine.store.reuse.config_key``) is
+        created as a finished copy of it, one identical to a queued or running run waits
+        for that run (``engine.store.reuse``); False trains every config again. Every
+        run stores its key either way, so later launches can reuse it."""
         configs = list(configs)
         if names is not None:
             names = list(names)
@@ -114,6 +148,7 @@ class RunLifecycle(StoreBase):
                     now,
                     sweep_id,
                     parent_id,
+                    run_reuse.config_key(config),
                 )
             )
         if not rows:
@@ -121,25 +156,43 @@ class RunLifecycle(StoreBase):
         with self._write() as conn:
             if parent_id is not None:
                 self._status_of(conn, parent_id)  # KeyError for an unknown parent
-            conn.executemany(
+            insert = (
                 "INSERT INTO runs (id, name, task, tags, config, created, sweep_id, parent_id,"
-                " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
-                rows,
+                " config_key, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')"
             )
+            if not reuse:
+                conn.executemany(insert, rows)
+                return [r[0] for r in rows]
+            for row in rows:  # one by one: a config repeated in this launch waits too
+                found = run_reuse.match(conn, row[-1])  # before the insert: never itself
+                conn.execute(insert, row)
+                if found is not None:
+                    source, how = found
+                    if how == "done":
+                        run_reuse.copy_result(conn, source, row[0])
+                    else:
+                        run_reuse.mark_waiting(conn, row[0], source)
         return [r[0] for r in rows]
 
     def create_run(self, config: Mapping[str, Any], *, name: str | None = None, **kw) -> str:
         return self.create_runs([config], names=None if name is None else [name], **kw)[0]
 
     def claim_next(self, worker_id: str) -> tuple[str, dict[str, Any]] | None:
-        """Take the oldest queued run; the write lock makes two workers never share one."""
+        """Take the next queued run, fairly between launches (the module's docstring);
+        the write lock makes two workers never share one. A run waiting for an
+        identical one is skipped; one whose leader finished meanwhile is settled as a
+        copy here and the next is taken."""
         check_id("worker_id", worker_id)
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT id, config FROM runs WHERE status = 'queued' ORDER BY created, seq LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
+            while True:
+                # (an idle worker asks five times a second: an empty queue costs one probe)
+                if conn.execute(_ANY_QUEUED).fetchone() is None:
+                    return None
+                row = conn.execute(_NEXT_FAIR).fetchone()
+                if row is None:
+                    return None
+                if run_reuse.resolve(conn, row[0]) == "train":
+                    break
             self._transition(conn, row[0], "running", worker_id=worker_id)
         return row[0], json.loads(row[1])
 
@@ -148,6 +201,8 @@ class RunLifecycle(StoreBase):
         check_id("worker_id", worker_id)
         with self._write() as conn:
             if self._status_of(conn, run_id) != "queued":
+                return None
+            if run_reuse.resolve(conn, run_id) != "train":  # waits for, or copied, its twin
                 return None
             self._transition(conn, run_id, "running", worker_id=worker_id)
             config = conn.execute("SELECT config FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -280,3 +335,4 @@ class RunLifecycle(StoreBase):
                 "UPDATE runs SET result = ?, heartbeat = ? WHERE id = ?",
                 (rest_json, time.time(), run_id),
             )
+            run_reuse.settle_followers(conn, run_id)

@@ -10,7 +10,9 @@ next to the value, so a diverged curve reads back as NaN, not as a gap.
 
 Version 2 links a run to its ``parent`` (a follow-up that applies a diagnosis'
 suggestion) and, so that searches need no second migration, to a ``study`` and a
-``pruned`` terminal status; ``engine.store.migrations`` upgrades version-1 files.
+``pruned`` terminal status. Version 3 keys every run by its validated config
+(``config_key``, ``engine.store.reuse``) and links a run that reuses another's result
+to it (``reused_from``); ``engine.store.migrations`` upgrades version-1 and -2 files.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import math
 
 APP_ID = "hplab"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Value kinds: the value column is NULL for every kind but FINITE.
 FINITE, NAN, POS_INF, NEG_INF, MISSING = 0, 1, 2, 3, 4
@@ -73,7 +75,9 @@ RUNS_COLUMNS = f"""
     epochs_done      INTEGER NOT NULL DEFAULT 0,
     updates_done     INTEGER NOT NULL DEFAULT 0,
     parent_id        TEXT REFERENCES runs (id) ON DELETE SET NULL,
-    study_id         TEXT
+    study_id         TEXT,
+    config_key       TEXT,
+    reused_from      TEXT REFERENCES runs (id) ON DELETE SET NULL
 """.strip("\n")
 
 RUNS_INDEXES = """
@@ -82,6 +86,8 @@ CREATE INDEX runs_sweep ON runs (sweep_id);
 CREATE INDEX runs_task ON runs (task);
 CREATE INDEX runs_parent ON runs (parent_id);
 CREATE INDEX runs_study ON runs (study_id);
+CREATE INDEX runs_config_key ON runs (config_key, status);
+CREATE INDEX runs_reused ON runs (reused_from);
 """.strip()
 
 DDL = f"""

@@ -1,8 +1,11 @@
-"""Schema v2 (parent link, study id, ``pruned``) and the upgrade of version-1 files.
+"""Schema v2 (parent link, study id, ``pruned``), v3 (config key, reuse link) and the
+upgrade of version-1 and version-2 files.
 
 ``data/v1_store.db`` was written by HP Lab's schema-v1 code (``data/make_v1_store.py``):
 a real trained run with its epoch and per-update curves, test metrics, predictions and
 diagnosis, a diverged run with NaN values, and runs in every other state.
+``data/v2_store.db`` is that file upgraded by HP Lab's schema-v2 code, plus a pruned
+follow-up of the trained run.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import pytest
 
 from engine.errors import StoreError
 from engine.store import SCHEMA_VERSION, TERMINAL, RunStore
-from engine.store.migrations import V1_RUNS_COLUMNS
+from engine.store.migrations import V1_RUNS_COLUMNS, V2_RUNS_COLUMNS
+from engine.store.reuse import config_key
 
 V1 = Path(__file__).parent / "data" / "v1_store.db"
+V2 = Path(__file__).parent / "data" / "v2_store.db"
 TABLES = ("meta", "runs", "epoch_values", "run_summary", "updates", "test_metrics", "predictions")
 
 
@@ -75,20 +80,22 @@ def test_opening_a_v1_file_upgrades_it_and_loses_nothing(v1_file, tmp_path):
 
     store = RunStore(v1_file)
 
-    assert _pragma(v1_file, "user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 2
+    assert _pragma(v1_file, "user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 3
     meta = dict(_dump(v1_file, "meta"))
-    assert meta["schema_version"] == "2" and "upgraded_from_1" in meta
+    assert meta["schema_version"] == "3" and "upgraded_from_1" in meta
     for table, rows in before.items():
         after = _dump(v1_file, table)
         if table == "meta":
             after = [r for r in after if r[0] != "upgraded_from_1"]
-            rows = [r if r[0] != "schema_version" else ("schema_version", "2") for r in rows]
+            rows = [r if r[0] != "schema_version" else ("schema_version", "3") for r in rows]
         assert after == rows, table
     assert _dump(v1_file, "runs", ", ".join(V1_RUNS_COLUMNS)) == runs_before
-    assert _dump(v1_file, "runs", "parent_id, study_id") == [(None, None)] * len(runs_before)
+    assert _dump(v1_file, "runs", "parent_id, study_id, reused_from") == [(None, None, None)] * len(
+        runs_before
+    )
     assert _dump(v1_file, "sqlite_sequence") == seq_before
     assert store.integrity_check() == "ok"
-    # the same tables, columns, constraints and indexes as a file created at version 2
+    # the same tables, columns, constraints and indexes as a file created at version 3
     assert _schema(v1_file) == _schema(RunStore(tmp_path / "fresh.db").path)
 
     # ... and it reads as before: curves with their NaN, results, diagnosis
@@ -166,7 +173,7 @@ def test_processes_opening_a_v1_file_at_once_upgrade_it_once(v1_file):
         p.join(30)
     assert results == [6, 6, 6], results
     meta = dict(_dump(v1_file, "meta"))
-    assert meta["schema_version"] == "2"
+    assert meta["schema_version"] == "3"
     assert RunStore(v1_file).integrity_check() == "ok"
 
 
@@ -185,3 +192,56 @@ def test_parent_link_on_a_fresh_store(tmp_path):
     store.delete_runs([parent])  # the follow-ups stay, unlinked
     assert store.get_run(a)["parent_id"] is None and store.get_run(b)["parent_id"] is None
     assert store.integrity_check() == "ok"
+
+
+# ------------------------------------------------------------------ version 2 -> 3
+
+
+@pytest.fixture
+def v2_file(tmp_path) -> Path:
+    path = tmp_path / "v2.db"
+    shutil.copy(V2, path)
+    assert _pragma(path, "user_version") == [(2,)]
+    return path
+
+
+def test_opening_a_v2_file_upgrades_it_and_keys_every_run(v2_file, tmp_path):
+    cols = tuple(r[1] for r in _pragma(v2_file, "table_info(runs)"))
+    assert cols == V2_RUNS_COLUMNS
+    before = {t: _dump(v2_file, t) for t in TABLES if t not in ("runs", "meta")}
+    runs_before = _dump(v2_file, "runs", ", ".join(V2_RUNS_COLUMNS))
+
+    store = RunStore(v2_file)
+
+    assert _pragma(v2_file, "user_version") == [(3,)]
+    meta = dict(_dump(v2_file, "meta"))
+    assert meta["schema_version"] == "3" and "upgraded_from_2" in meta
+    assert {t: _dump(v2_file, t) for t in before} == before
+    assert _dump(v2_file, "runs", ", ".join(V2_RUNS_COLUMNS)) == runs_before
+    assert _schema(v2_file) == _schema(RunStore(tmp_path / "fresh.db").path)
+    assert store.integrity_check() == "ok"
+    runs = store.list_runs()
+    assert len(runs) == 7 and all(r["config_key"] == config_key(r["config"]) for r in runs)
+    assert all(r["reused_from"] is None for r in runs)
+    follow = next(r for r in runs if r["name"] == "follow-up")
+    assert follow["status"] == "pruned" and follow["parent_id"]
+
+
+def test_an_upgraded_files_finished_runs_are_reused(v2_file):
+    store = RunStore(v2_file)
+    trained = next(r for r in store.list_runs() if r["name"] == "trained · sgd")
+    (again,) = store.create_runs([trained["config"]], reuse=True)
+    run = store.get_run(again)
+    assert run["status"] == "completed" and run["reused_from"] == trained["id"]
+    assert store.test_metrics(again) == store.test_metrics(trained["id"])
+    assert len(store.update_series(again)["loss"]) == trained["updates_done"]
+
+
+def test_a_damaged_v2_runs_table_is_refused_untouched(v2_file):
+    conn = sqlite3.connect(v2_file)
+    conn.execute("ALTER TABLE runs ADD COLUMN surprise TEXT")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="damaged"):
+        RunStore(v2_file)
+    assert _pragma(v2_file, "user_version") == [(2,)]
