@@ -198,7 +198,7 @@ def _on_upload(shipped: Mapping[str, Any]) -> None:
     lesson, problems = open_lesson(state, f.getvalue(), f.name, shipped)
     state["demos_import_problems"] = problems
     if lesson is not None:
-        st.toast(f"Opened the lesson {lesson.title}.", icon=":material/school:")
+        st.toast(f"Opened the lesson {literal.md(lesson.title)}.", icon=":material/school:")
 
 
 def import_popover(shipped: Mapping[str, Any]) -> None:

@@ -35,6 +35,9 @@ POLL_SECONDS = 1.5
 KEY_PREFIX = "reveal"
 SPOILING = ("completed", "diverged")  # before Reveal both read "finished"
 NEXT = "next"  # the slot of a prediction recorded before the launch it is about
+# An epoch is a few digits: a longer field only lets a pasted paragraph be echoed back
+# whole in the error box beneath it.
+EPOCH_CHARS = 8
 
 
 def _key(demo_id: str, sweep_id: str, part: str = "") -> str:
@@ -177,6 +180,7 @@ def _form(q: predictions.Asked, runs: Sequence[Mapping[str, Any]], base: str, st
             c[0].text_input(
                 f"Epoch where the curve turns up (1 to {hi})",
                 key=f"{base}_epoch",
+                max_chars=EPOCH_CHARS,
                 placeholder=f"1 to {hi}",
                 help="The epoch where this run's validation curve is lowest before it rises again.",
             )

@@ -162,3 +162,30 @@ def test_edit_in_setup_takes_the_edited_settings(store_path):
     assert [t.value for t in at.title] == ["Set up runs"]
     assert at.number_input(key="cfg-learning_rate").value == 0.2
     assert at.number_input(key="cfg-epochs").value == 7
+
+
+class _File:
+    """What ``st.file_uploader`` hands back, as far as the import reads it."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self.size, self._data = name, len(data), data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_an_imported_lessons_title_shows_as_written_in_the_toast(monkeypatch):
+    """A title with markdown (``**bold**``, a link) was drawn bold and clickable in the
+    "Opened the lesson" toast: the file's text is the author's, shown literally."""
+    from ui import lesson_view
+    from ui.literal import md
+
+    raw = json.loads((lessons.LESSONS_DIR / "learning-rate.json").read_text())
+    raw["title"] = "**bold** [link](http://x)"
+    session = {"demos_import_file_0": _File("t.json", json.dumps(raw).encode())}
+    toasts: list[str] = []
+    monkeypatch.setattr(lesson_view, "state", session)
+    monkeypatch.setattr(lesson_view.st, "toast", lambda body, **kw: toasts.append(body))
+    lesson_view._on_upload({})
+    assert session["demos_import_problems"] == []
+    assert toasts == [f"Opened the lesson {md(raw['title'])}."]

@@ -13,7 +13,7 @@ from ui_helpers import all_text, open_app
 
 from engine.diagnosis import SUMMARY
 from engine.store import RunStore
-from ui import demos
+from ui import demos, reveal_view
 from ui.literal import JOINER
 
 PAGE = "pages/demos.py"
@@ -200,6 +200,16 @@ def test_a_turn_epoch_typed_oddly_is_named_never_a_traceback(
     shown = [e.value.replace(JOINER, "") for e in at.error]  # escaped as typed text is
     assert shown == [f"**epoch**: {message}"]
     assert at.session_state[BASE]["prediction"] is None
+
+
+def test_the_turn_epoch_field_takes_an_epoch_not_an_essay(store_path, tmp_path, monkeypatch):
+    """A pasted paragraph was echoed back whole in the error box (3000 x's filled the
+    screen at 1280x720): the field holds a few digits, as an epoch number needs."""
+    _with_question(monkeypatch, tmp_path, kind="turn", run=RIGHT)
+    _launch(store_path, {RIGHT: [2.0, 0.5, 0.7]}, {**DONE, RIGHT: "running"}, LABELS)
+    at = open_app(PAGE, demos_pick=DEMO)
+    assert at.text_input(key=f"{BASE}_epoch").max_chars == reveal_view.EPOCH_CHARS
+    assert 4 <= reveal_view.EPOCH_CHARS <= 12
 
 
 def test_a_turn_prediction_is_graded_live(store_path, tmp_path, monkeypatch):
