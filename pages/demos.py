@@ -52,6 +52,16 @@ def _lessons() -> dict[str, demos.Demo]:
 
 
 lessons = _lessons()
+
+
+def _title(lesson_id: str) -> str:
+    """A lesson's title as written (a title is plain text, and an imported file's is
+    somebody's), marked when it was imported this session: a copy of a shipped lesson
+    would otherwise be listed twice under one name."""
+    title = literal.md(lessons[lesson_id].title)
+    return title if lesson_id in catalog.lessons else f"{title} · imported"
+
+
 launched = {d: demos.demo_runs(all_runs, d) for d in lessons}
 
 
@@ -90,12 +100,12 @@ with left:
     # The labels never change: a radio whose option labels change (a "· running"
     # marker at launch) is reset by the browser to its first option. What each lesson
     # is doing is listed beneath instead.
-    demo_id = st.radio("Lesson", ids, key="demos_pick", format_func=lambda d: lessons[d].title)
+    demo_id = st.radio("Lesson", ids, key="demos_pick", format_func=_title)
     with st.container(key="demos_status"):
         for d in ids:
             if (now := _state(d)) is not None:
                 icon = ":material/progress_activity:" if now == "running" else ":material/check:"
-                st.caption(f"{icon} {lessons[d].title} · {now}")
+                st.caption(f"{icon} {_title(d)} · {now}")
     lesson_view.import_popover(catalog.lessons)
     lesson_view.import_problems()
 demo = lessons[demo_id]
@@ -122,7 +132,7 @@ def _launch(demo_id: str) -> None:
         state[f"demos_error_{demo_id}"] = getattr(e, "problems", None) or [("launch", str(e))]
         return
     state[f"demos_error_{demo_id}"] = None
-    st.toast(f"Queued {len(configs)} run(s): {d.title}.", icon=":material/rocket_launch:")
+    st.toast(f"Queued {len(configs)} run(s): {_title(demo_id)}.", icon=":material/rocket_launch:")
 
 
 def _edit_in_setup(demo_id: str) -> None:
@@ -138,7 +148,7 @@ def _edit_in_setup(demo_id: str) -> None:
 # ----------------------------------------------------------------------------- the lesson
 
 with right:
-    st.subheader(demo.title)
+    st.subheader(_title(demo.id))
     st.caption(f"Source: {demo.source}")
     # A lesson from the server's lessons/ folder is the teacher's markdown; one imported
     # in the browser is somebody's file, so its text is shown exactly as written.
@@ -170,12 +180,11 @@ with right:
             row["Epochs"] = cfg["epochs"]
             rows.append(row)
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="demos_plan")
+        one = len(configs) == 1
         st.caption(
-            f"{len(configs)} run{'s' if len(configs) != 1 else ''} on task "
-            f"`{configs[0]['task']}`, one seed "
-            f"({configs[0]['seed']}) for all, so the curves differ only by "
-            + (", ".join(differ) if differ else "nothing")
-            + "."
+            f"{len(configs)} run{'' if one else 's'} on task `{configs[0]['task']}`, seed "
+            f"{configs[0]['seed']}"
+            + ("." if one else f", so the curves differ only by {', '.join(differ) or 'nothing'}.")
         )
     problem_list(problems)
 

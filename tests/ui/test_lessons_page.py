@@ -12,6 +12,7 @@ from ui_helpers import all_text, open_app
 
 from engine.store import RunStore
 from ui import demos, lessons
+from ui.literal import md
 
 PAGE = "pages/demos.py"
 LR = "learning-rate"
@@ -98,7 +99,7 @@ def test_a_bad_lesson_file_is_listed_and_the_rest_load(store_path, tmp_path, mon
     monkeypatch.setenv(lessons.FOLDER_ENV, str(folder))
     at = open_app(PAGE)
     assert not at.exception, [e.message for e in at.exception]
-    assert list(at.radio(key="demos_pick").options) == [demos.DEMOS[LR].title]
+    assert list(at.radio(key="demos_pick").options) == [md(demos.DEMOS[LR].title)]
     assert [e.label for e in at.expander] == [
         "2 lesson files in the lessons folder could not be loaded; the others are listed below"
     ]
@@ -109,14 +110,18 @@ def test_a_bad_lesson_file_is_listed_and_the_rest_load(store_path, tmp_path, mon
 
 def test_a_lesson_pasted_into_set_up_runs_opens_in_guided_demos(store_path):
     doc = _lr_doc()
-    doc["title"] = "My class: learning rates"
+    # somebody's title, markdown and all: shown as written, and marked as imported (a
+    # copy of a shipped lesson would otherwise be listed twice under one name)
+    doc["title"] = "My class: **learning** [rates](http://x)"
     at = open_app("pages/setup.py")
     at.text_area(key="setup_import_text").set_value(json.dumps(doc)).run()
     at.button(key="setup_import_paste").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert [t.value for t in at.title] == ["Guided demos"]
     assert at.radio(key="demos_pick").value == "pasted-lesson"
-    assert [s.value for s in at.subheader] == ["My class: learning rates"]
+    shown = f"{md(doc['title'])} · imported"
+    assert [s.value for s in at.subheader] == [shown]
+    assert shown in at.radio(key="demos_pick").options
     at.button(key="demos_launch_pasted-lesson").click().run()
     runs = RunStore(store_path).list_runs(tag="demo:pasted-lesson")
     assert len(runs) == 4

@@ -13,6 +13,7 @@ from engine.diagnosis import LABELS, SUMMARY
 from engine.spec.precision import CPU_WARNING
 from engine.store import RunStore
 from ui import demos
+from ui.literal import md
 from ui.presets import PRESETS
 
 PAGE = "pages/demos.py"
@@ -100,7 +101,7 @@ def test_page_renders_every_demo_on_an_empty_store(store_path):
     for demo_id, d in demos.DEMOS.items():
         at.radio(key="demos_pick").set_value(demo_id).run()
         assert not at.exception, (demo_id, [e.message for e in at.exception])
-        assert [s.value for s in at.subheader] == [d.title]
+        assert [s.value for s in at.subheader] == [md(d.title)]
         # a question's lesson keeps what to look for (the answer) until the reveal
         shown = "Predict first" if d.question else d.look_for
         assert any(shown in i.value for i in at.info)
