@@ -20,7 +20,7 @@ from ui import demos, predictions
 pytestmark = pytest.mark.browser
 
 LESSON = "Learning rate: too low, about right, too high"
-GUESS = "lr 0.2 (too high)"
+GUESS = "lr 0.2"
 BLOCKER = {"task": "sequence", "epochs": 200}
 LOSS_TRACES_JS = """() => {
   const d = document.querySelector('[class*="st-key-reveal_"] .js-plotly-plot');

@@ -482,18 +482,18 @@ def _demo(demo_id: str, run_name: str) -> str:
 
 
 def test_demo_too_high_learning_rate_is_called_too_high(trained):
-    _, d = trained(_demo("learning-rate", "lr 0.2 (too high)"))
+    _, d = trained(_demo("learning-rate", "lr 0.2"))
     assert d["label"] in ("lr_too_high", "diverged"), d
-    far, d_far = trained(_demo("learning-rate", "lr 1.0 (far too high)"))
+    far, d_far = trained(_demo("learning-rate", "lr 1.0"))
     assert far["status"] == "diverged" and d_far["label"] == "diverged"
     assert d_far["evidence"]["diverged_at_update"] >= 1
 
 
 def test_demo_sane_learning_rate_on_learnable_regression_is_healthy(trained):
-    result, d = trained(_demo("learning-rate", "lr 0.01 (about right)"))
+    result, d = trained(_demo("learning-rate", "lr 0.01"))
     assert result["config"]["data"]["learnable"] and result["status"] == "completed"
     assert d["label"] == "healthy", d
-    _, d_low = trained(_demo("learning-rate", "lr 1e-4 (too low)"))
+    _, d_low = trained(_demo("learning-rate", "lr 1e-4"))
     assert d_low["label"] == "lr_too_low", d_low
 
 

@@ -75,9 +75,9 @@ def test_the_mixed_precision_demo_carries_the_cpu_caveat():
 def test_demo_runs_follow_the_latest_launch_and_verdicts_compare_labels():
     tag = demos.demo_tag("learning-rate")
     runs = [
-        {"id": "a", "name": "lr 0.2 (too high)", "tags": [tag], "sweep_id": "s1", "created": 1},
-        {"id": "b", "name": "lr 0.2 (too high)", "tags": [tag], "sweep_id": "s2", "created": 5},
-        {"id": "c", "name": "lr 1.0 (far too high)", "tags": [tag], "sweep_id": "s2", "created": 6},
+        {"id": "a", "name": "lr 0.2", "tags": [tag], "sweep_id": "s1", "created": 1},
+        {"id": "b", "name": "lr 0.2", "tags": [tag], "sweep_id": "s2", "created": 5},
+        {"id": "c", "name": "lr 1.0", "tags": [tag], "sweep_id": "s2", "created": 6},
         {"id": "d", "name": "other", "tags": ["demo:x"], "sweep_id": "s3", "created": 9},
     ]
     latest = demos.demo_runs(runs, "learning-rate")
@@ -210,7 +210,7 @@ def test_open_in_compare_links_to_the_launch_on_the_lessons_tab(store_path):
 
 def test_edit_in_setup_loads_the_chosen_run(store_path):
     at = open_app(PAGE, demos_pick="learning-rate")
-    at.selectbox(key="demos_edit_run_learning-rate").set_value("lr 0.2 (too high)").run()
+    at.selectbox(key="demos_edit_run_learning-rate").set_value("lr 0.2").run()
     at.button(key="demos_edit_learning-rate").click().run()
     assert [t.value for t in at.title] == ["Set up runs"]
     assert at.selectbox(key="cfg-task").value == "regression-5"

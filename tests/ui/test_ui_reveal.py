@@ -20,7 +20,7 @@ PAGE = "pages/demos.py"
 QUESTION = demos.DEMOS["learning-rate"].question.text  # the lesson file's own words
 DEMO = "learning-rate"
 NAMES = [r.name for r in demos.DEMOS[DEMO].runs]
-RIGHT = "lr 0.01 (about right)"
+RIGHT = "lr 0.01"
 SWEEP = "sw-reveal0001"
 BASE = f"reveal_{DEMO}_{SWEEP}"
 
@@ -59,18 +59,18 @@ def _launch(path, curves: dict[str, list[float]], statuses: dict[str, str], labe
 
 
 CURVES = {
-    "lr 1e-4 (too low)": [3.0, 2.9, 2.8],
+    "lr 1e-4": [3.0, 2.9, 2.8],
     RIGHT: [2.0, 0.5, 0.1],
-    "lr 0.2 (too high)": [1.0, 0.4, 0.3],
-    "lr 1.0 (far too high)": [float("nan")],
+    "lr 0.2": [1.0, 0.4, 0.3],
+    "lr 1.0": [float("nan")],
 }
 LABELS = {
-    "lr 1e-4 (too low)": "lr_too_low",
+    "lr 1e-4": "lr_too_low",
     RIGHT: "healthy",
-    "lr 0.2 (too high)": "lr_too_high",
-    "lr 1.0 (far too high)": "diverged",
+    "lr 0.2": "lr_too_high",
+    "lr 1.0": "diverged",
 }
-DONE = {"lr 1.0 (far too high)": "diverged"}
+DONE = {"lr 1.0": "diverged"}
 
 
 def _markdown(at) -> str:
@@ -113,13 +113,13 @@ def test_before_reveal_diagnoses_and_curves_are_hidden_and_a_prediction_is_kept(
     # Recording nothing names the field
     at.button(key=f"{BASE}_submit").click().run()
     assert [e.value for e in at.error] == ["**prediction**: choose the run you think ends lowest"]
-    at.radio(key=f"{BASE}_run").set_value("lr 0.2 (too high)")
+    at.radio(key=f"{BASE}_run").set_value("lr 0.2")
     at.button(key=f"{BASE}_submit").click().run()
     assert not at.error
-    assert "**Your prediction:** lr 0.2 (too high)" in _markdown(at)
+    assert "**Your prediction:** lr 0.2" in _markdown(at)
     at.run()  # a rerun keeps it
-    assert "**Your prediction:** lr 0.2 (too high)" in _markdown(at)
-    assert at.session_state[BASE]["prediction"] == "lr 0.2 (too high)"
+    assert "**Your prediction:** lr 0.2" in _markdown(at)
+    assert at.session_state[BASE]["prediction"] == "lr 0.2"
     assert not at.get("plotly_chart")
 
     # Reveal while lr 0.01 still trains: curves, diagnoses, a provisional grade
@@ -131,7 +131,7 @@ def test_before_reveal_diagnoses_and_curves_are_hidden_and_a_prediction_is_kept(
     md = _markdown(at)
     assert "LR too low]" in md and "diverged]" in md  # each run's diagnosis badge
     assert (
-        "**Your prediction:** lr 0.2 (too high) :yellow-badge[:material/bolt: LR too high] · "
+        "**Your prediction:** lr 0.2 :yellow-badge[:material/bolt: LR too high] · "
         ":red-badge[:material/close: not correct so far] · lowest final val\\_loss: "
         f"**{RIGHT} so far**" in md
     )
@@ -233,7 +233,7 @@ def test_a_label_question_asks_a_diagnosis_per_run(store_path, tmp_path, monkeyp
     at.button(key=f"{BASE}_submit").click().run()
     assert (
         len(at.error) == 4
-        and at.error[0].value == "**prediction · lr 1e-4 (too low)**: choose a diagnosis"
+        and at.error[0].value == "**prediction · lr 1e-4**: choose a diagnosis"
     )
     for i, label in enumerate(["lr_too_low", "healthy", "healthy", "diverged"]):
         at.selectbox(key=f"{BASE}_label_{i}").set_value(label)
