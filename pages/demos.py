@@ -32,7 +32,7 @@ state = st.session_state
 
 navigation.follow(state)  # "Load it into the form" asked for Set up runs
 
-st.title("Guided demos")
+navigation.header("Guided demos")
 st.caption(
     "Each demo replays a lesson from the source documents with settings small enough to "
     "train in seconds to a minute on a CPU. Launch it, watch the runs train, and see how "
@@ -83,7 +83,13 @@ if not ids:
     st.stop()
 if state.get("demos_pick") not in ids:
     state.pop("demos_pick", None)  # a lesson whose file went away
-navigation.demo_selection(state, ids)  # ?demo= wins once
+asked = navigation.demo_selection(state, ids)  # ?demo= wins once, then follows the pick
+if asked:  # a stale or mistyped link: say so, not just show another lesson
+    st.warning(
+        f"**demo**: no lesson “{literal.md(asked[:80])}” here; showing "
+        f"{literal.md(lessons[state['demos_pick']].title)} instead.",
+        icon=":material/warning:",
+    )
 
 if catalog.problems:
     # A bad file never hides the good ones: it is named here, the rest load.

@@ -409,14 +409,24 @@ def copy_link(where: Any = st) -> None:
         st.iframe(_COPY_HTML % url, height=40, width="stretch")
 
 
-def demo_selection(state: MutableMapping, demo_ids: Sequence[str], params: Any = None) -> None:
-    """The demos page's lesson (``demos_pick``): ``?demo=`` wins once."""
+def demo_selection(
+    state: MutableMapping, demo_ids: Sequence[str], params: Any = None
+) -> str | None:
+    """The demos page's lesson (``demos_pick``): ``?demo=`` wins once, then the address
+    follows the person's pick, so a reload or a copied link opens the same lesson.
+    Returns the address's lesson when there is no such lesson (a stale or mistyped
+    link), for the page's notice, else None."""
     params = st.query_params if params is None else params
     wanted = params.get("demo")
+    unknown = wanted if wanted and wanted not in demo_ids else None
     if wanted in demo_ids and state.get("demos_query_applied") != wanted:
         state["demos_pick"] = wanted
-        state["demos_query_applied"] = wanted
-    state.setdefault("demos_pick", demo_ids[0])
+    if state.get("demos_pick") not in demo_ids:  # first visit, or an imported lesson gone
+        state["demos_pick"] = demo_ids[0]
+    if params.get("demo") != state["demos_pick"]:
+        params["demo"] = state["demos_pick"]
+    state["demos_query_applied"] = state["demos_pick"]
+    return unknown
 
 
 # ----------------------------------------------------------------------------- presentation

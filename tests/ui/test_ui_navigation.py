@@ -91,8 +91,17 @@ def test_a_demo_link_picks_its_lesson_once():
     navigation.demo_selection(state, ["one", "two"], Params(demo="two"))
     assert state["demos_pick"] == "two"
     state["demos_pick"] = "one"
-    navigation.demo_selection(state, ["one", "two"], Params(demo="two"))
+    params = Params(demo="two", present="1")
+    assert navigation.demo_selection(state, ["one", "two"], params) is None
     assert state["demos_pick"] == "one"
+    # the address follows the pick (a reload or a copied link opens the same lesson)
+    assert params == {"demo": "one", "present": "1"}
+    navigation.demo_selection(state, ["one", "two"], params)
+    assert state["demos_pick"] == "one"
+    fresh: dict = {}
+    params = Params(demo="nope")
+    assert navigation.demo_selection(fresh, ["one", "two"], params) == "nope"
+    assert fresh["demos_pick"] == "one" and params == {"demo": "one"}
 
 
 def test_a_callbacks_destination_waits_for_the_next_run():

@@ -232,8 +232,7 @@ def test_a_label_question_asks_a_diagnosis_per_run(store_path, tmp_path, monkeyp
     assert "LR too high" in boxes[0].options  # the labels in words
     at.button(key=f"{BASE}_submit").click().run()
     assert (
-        len(at.error) == 4
-        and at.error[0].value == "**prediction · lr 1e-4**: choose a diagnosis"
+        len(at.error) == 4 and at.error[0].value == "**prediction · lr 1e-4**: choose a diagnosis"
     )
     for i, label in enumerate(["lr_too_low", "healthy", "healthy", "diverged"]):
         at.selectbox(key=f"{BASE}_label_{i}").set_value(label)
