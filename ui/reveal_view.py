@@ -271,7 +271,11 @@ def _live(
         series = {rid: ep for rid, (ep, _) in resources.series_for(runs, updates=False).items()}
         ans = predictions.answer(q, runs, series)
         by_name = {r.get("name") or r["id"]: r for r in runs}
-        _grades(q, prediction, ans, by_name)
+        finals = {
+            name: predictions.final_value(r, series.get(r["id"]), q.metric)
+            for name, r in by_name.items()
+        }
+        _grades(q, prediction, ans, by_name, finals)
         names = dict(zip([r["id"] for r in runs], display_names(runs), strict=True))
         colors = run_colors(r["id"] for r in runs)
         curves = [
@@ -319,8 +323,15 @@ def _diag_of(by_name: Mapping[str, Mapping], name: str | None) -> str:
     return badge(d["label"] if d else None)
 
 
-def _grades(q, prediction, ans: predictions.Answer, by_name: Mapping[str, Mapping]) -> None:
-    """The prediction next to the answer and the diagnosis it concerns."""
+def _grades(
+    q,
+    prediction,
+    ans: predictions.Answer,
+    by_name: Mapping[str, Mapping],
+    finals: Mapping[str, float | None] | None = None,
+) -> None:
+    """The prediction next to the answer and the diagnosis it concerns; for "ends
+    lowest" the picked run's own final value too, so a student sees how close it was."""
     what = {
         "lowest": f"lowest final {q.metric}",
         "label": "diagnosis",
@@ -340,6 +351,9 @@ def _grades(q, prediction, ans: predictions.Answer, by_name: Mapping[str, Mappin
                 diag = _diag_of(by_name, g.predicted)
                 answer_diag = " ".join(_diag_of(by_name, n) for n in ans.lowest)
                 lead = f"**Your prediction:** {literal.md(g.predicted)} {diag}"
+                mine = (finals or {}).get(g.predicted)
+                if mine is not None and g.predicted not in ans.lowest:
+                    lead += f" ({fmt_num(mine)})"
                 tail = f"{literal.md(what)}: **{literal.md(g.actual)}** {answer_diag}"
                 if ans.value is not None:
                     tail += f" ({fmt_num(ans.value)})"

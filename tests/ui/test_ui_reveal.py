@@ -131,7 +131,8 @@ def test_before_reveal_diagnoses_and_curves_are_hidden_and_a_prediction_is_kept(
     md = _markdown(at)
     assert "LR too low]" in md and "diverged]" in md  # each run's diagnosis badge
     assert (
-        "**Your prediction:** lr 0.2 :yellow-badge[:material/bolt: LR too high] · "
+        # the picked run's own final value beside it: how close the student came
+        "**Your prediction:** lr 0.2 :yellow-badge[:material/bolt: LR too high] (0.3) · "
         ":red-badge[:material/close: not correct so far] · lowest final val\\_loss: "
         f"**{RIGHT} so far**" in md
     )
