@@ -315,42 +315,38 @@ def param_widget(
     *,
     extra_help: str = "",
     monitor_options: list[str] | None = None,
+    disabled: bool = False,
+    as_written: bool = False,
+    persist: bool = True,
 ) -> None:
-    """One widget for one ``Param`` (state already holds its value).
+    """One widget for one ``Param`` (state already holds its value): the one home of
+    which widget a Param gets, for the setup form and a lesson's controls alike.
 
     ``label`` is the Keras argument name; the widget shows the Param's human label
-    beside it (``Momentum decay (beta_1)``).
+    beside it (``Momentum decay (beta_1)``) unless ``as_written`` (a lesson's run name).
+    ``persist=False`` for widgets that belong to one page's view (a lesson's controls).
     """
-    label = p.title(label)
+    label = label if as_written else p.title(label)
     if k not in st.session_state:
         st.session_state[k] = _list_text(p.default) if p.kind in ("floats", "ints") else p.default
-    help_text = _help(p, extra_help)
+    kw: dict[str, Any] = {
+        "key": k,
+        "help": _help(p, extra_help),
+        "disabled": disabled,
+        "persist_state": PERSIST if persist else None,
+    }
+    auto = "auto" if p.nullable else None
     if p.kind == "bool":
-        st.toggle(label, key=k, help=help_text, persist_state=PERSIST)
-    elif p.kind == "str" and monitor_options is not None:
-        opts = list(dict.fromkeys([*monitor_options, st.session_state[k]]))
-        st.selectbox(label, opts, key=k, help=help_text, persist_state=PERSIST)
-    elif p.kind == "str" and p.choices:
-        st.selectbox(label, list(p.choices), key=k, help=help_text, persist_state=PERSIST)
+        st.toggle(label, **kw)
+    elif p.kind == "str" and (monitor_options is not None or p.choices):
+        known = monitor_options if monitor_options is not None else p.choices
+        st.selectbox(label, list(dict.fromkeys([*known, st.session_state[k]])), **kw)
     elif p.kind == "str":
-        st.text_input(label, key=k, help=help_text, persist_state=PERSIST)
+        st.text_input(label, **kw)
     elif p.kind in ("floats", "ints"):
-        st.text_input(
-            label,
-            key=k,
-            help=help_text + " Comma-separated.",
-            placeholder="auto" if p.nullable else None,
-            persist_state=PERSIST,
-        )
+        st.text_input(label, placeholder=auto, **{**kw, "help": kw["help"] + " Comma-separated."})
     else:
-        st.number_input(
-            label,
-            **number_args(p, st.session_state.get(k)),
-            key=k,
-            help=help_text,
-            placeholder="auto" if p.nullable else None,
-            persist_state=PERSIST,
-        )
+        st.number_input(label, **number_args(p, st.session_state.get(k)), placeholder=auto, **kw)
     if notes and field:
         notes(field)
 

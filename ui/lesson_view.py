@@ -60,33 +60,12 @@ def reset(lesson: Lesson, canonical: list[dict]) -> None:
             state[k] = c.values[i or 0]
 
 
-def _help(p: Param) -> str:
-    bits = [p.help.strip()]
-    if p.kind in ("int", "float") and (p.lo is not None or p.hi is not None):
-        bits.append(f"Allowed: {p.describe_range()}.")
-    return " ".join(b for b in bits if b)
-
-
 def _widget(p: Param, k: str, label: str, value: Any, disabled: bool) -> None:
+    """A lesson control: the setup form's widget for its Param, starting at the
+    lesson's value, labelled as the lesson names it."""
     if k not in state:
         state[k] = value
-    help_text = _help(p)
-    if p.kind == "bool":
-        st.toggle(label, key=k, help=help_text, disabled=disabled)
-    elif p.kind == "str" and p.choices:
-        opts = list(dict.fromkeys([*p.choices, state[k]]))
-        st.selectbox(label, opts, key=k, help=help_text, disabled=disabled)
-    elif p.kind == "str":
-        st.text_input(label, key=k, help=help_text, disabled=disabled)
-    else:
-        st.number_input(
-            label,
-            **form.number_args(p, state.get(k)),
-            key=k,
-            help=help_text,
-            placeholder="auto" if p.nullable else None,
-            disabled=disabled,
-        )
+    form.param_widget(p, k, label, disabled=disabled, as_written=True, persist=False)
 
 
 def _problems_here(problems: list[tuple[str, str]]) -> None:
