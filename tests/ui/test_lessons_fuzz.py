@@ -8,11 +8,11 @@ import collections
 import copy
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import ConfigError
-from tests.fuzz_strategies import check_refusal, json_value, wild
+from tests.fuzz_strategies import check_refusal, fuzz_settings, json_value, wild
 from ui import lessons
 
 SHIPPED = {p.stem: json.loads(p.read_text()) for p in sorted(lessons.LESSONS_DIR.glob("*.json"))}
@@ -73,13 +73,7 @@ def damaged(draw):
 OUTCOMES: collections.Counter = collections.Counter()
 
 
-@settings(
-    max_examples=1000,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz_settings()
 @given(damaged())
 def test_a_damaged_lesson_is_refused_by_field_never_with_a_traceback(case):
     doc, top = case
@@ -120,13 +114,7 @@ def _controlled(lesson_id: str):
     return CONTROLLED[lesson_id]
 
 
-@settings(
-    max_examples=1000,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz_settings()
 @given(st.data())
 def test_whatever_a_control_holds_the_launch_is_validated_never_a_traceback(data):
     """A control can hold anything a session can (an emptied number input is None, a

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import collections
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.spec.schedules import SCHEDULES
 from engine.spec.tasks import TASKS
+from tests.fuzz_strategies import fuzz_settings
 from ui import address, charts, form, launch, navigation, plan, search_form
 from ui import loss_curves as lc
 from ui import schedule_explorer as sx
@@ -243,13 +244,7 @@ _QUERY = st.one_of(
 def test_any_query_gives_a_state_or_named_notices():
     outcomes: collections.Counter = collections.Counter()
 
-    @settings(
-        max_examples=1000,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @fuzz_settings()
     @given(_QUERY)
     def check(query):
         state, notices = address.setup_state(query)
