@@ -295,15 +295,20 @@ def _live(
 
 def _rows(runs) -> None:
     """Each run's progress, told without what would answer the question: no loss values,
-    and a run that diverged reads "finished" like the rest (a "label" question)."""
+    a run that diverged reads "finished" like the rest (a "label" question), and a
+    finished run shows no epoch count (stopping at epoch 1 of 20 says "diverged", at 12
+    of 40 "early stopping cut it")."""
     now = time.time()
     box = st.container(key="reveal_rows")
     for r in runs:
         status = "finished" if r["status"] in SPOILING else r["status"]
-        p = progress({**r, "status": status, "last": {}}, now)
         c = box.columns([3, 4], vertical_alignment="center")
         c[0].markdown(f"**{literal.md(r.get('name') or r['id'])}** {status_text(status)}")
-        c[1].progress(p["fraction"], text=p["text"])
+        if r["status"] in TERMINAL:
+            c[1].progress(1.0, text="finished")
+        else:
+            p = progress({**r, "status": status, "last": {}}, now)
+            c[1].progress(p["fraction"], text=p["text"])
 
 
 def _verdict(g: predictions.Grade) -> str:
