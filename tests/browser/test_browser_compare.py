@@ -363,8 +363,19 @@ def test_names_tags_and_notes_are_plain_text(quiet_server, store, page, probe):
     expect(page.get_by_role("heading", name="Run detail")).to_be_visible(timeout=60_000)
     shows(main.locator("h3").first, names[0])
     page.get_by_role("tab", name="Name, tags, notes").click()
-    page.locator(".st-key-detail_delete button").click()
-    shows(main.locator('[data-testid="stAlert"]', has_text="for good?").first, names[0])
+    # The tab's click reruns the page (the open tab is in the address): a click on
+    # Delete during that rerun is lost, so click once the page is quiet, until it asks.
+    confirm = main.locator('[data-testid="stAlert"]', has_text="for good?")
+
+    def asked() -> bool:
+        if not confirm.count():
+            wait_idle(page, quiet=0.5)
+            if not confirm.count():
+                page.locator(".st-key-detail_delete button").first.click()
+        return confirm.count() > 0
+
+    wait_until(asked, timeout=120, what="the delete confirmation on Run detail")
+    shows(confirm.first, names[0])
     drawn(page)
     assert page.evaluate(LINKS_JS, host) == []
 
