@@ -129,19 +129,13 @@ with charts:
             for n, i, cfg, _ in cards
             if i in previews
         ]
-        c1, c2 = st.columns(2)
-        with c1:
+        for col, (per, title) in zip(
+            st.columns(2), [("update", "Per optimizer update"), ("epoch", "Per epoch")], strict=True
+        ):
             presentation.plotly_chart(
-                st,
-                schedule_figure(lines, per="update", log_y=log_y, title="Per optimizer update"),
-                key="sx_chart_update",
-                width="stretch",
-            )
-        with c2:
-            presentation.plotly_chart(
-                st,
-                schedule_figure(lines, per="epoch", log_y=log_y, title="Per epoch"),
-                key="sx_chart_epoch",
+                col,
+                schedule_figure(lines, per=per, log_y=log_y, title=title),
+                key=f"sx_chart_{per}",
                 width="stretch",
             )
         st.caption(

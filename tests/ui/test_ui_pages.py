@@ -98,6 +98,17 @@ def test_navigation_lists_each_page_once():
     assert not at.exception
 
 
+def _fresh_interpreter(script: str) -> dict:
+    """Run ``script`` in a new Python (nothing imported yet, as on a cold server) and
+    return the JSON it printed after ``RESULT``."""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    line = next((s for s in proc.stdout.splitlines() if s.startswith("RESULT")), None)
+    assert line, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return json.loads(line[len("RESULT") :])
+
+
 def test_pages_render_without_importing_tensorflow(tmp_path):
     """A fresh interpreter (other tests may have loaded TF): render every page with and
     without runs, then the setup page with its schedule preview. The form and Launch
@@ -140,12 +151,7 @@ def test_pages_render_without_importing_tensorflow(tmp_path):
         print("RESULT" + json.dumps(out))
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT
-    )
-    line = next((s for s in proc.stdout.splitlines() if s.startswith("RESULT")), None)
-    assert line, proc.stdout[-2000:] + proc.stderr[-4000:]
-    out = json.loads(line[len("RESULT") :])
+    out = _fresh_interpreter(script)
     assert out["tf_after_pages"] is False and out["children_before"] == []
     assert out["preparing"] and out["launch_enabled"] and out["charts_at_first"] == 0
     assert out["modules"] == []
@@ -183,12 +189,7 @@ def test_cold_first_run_draws_launch_without_pandas(tmp_path):
         print("RESULT" + json.dumps(out))
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT
-    )
-    line = next((s for s in proc.stdout.splitlines() if s.startswith("RESULT")), None)
-    assert line, proc.stdout[-2000:] + proc.stderr[-4000:]
-    out = json.loads(line[len("RESULT") :])
+    out = _fresh_interpreter(script)
     assert out["pandas_before"] is False and out["pandas_after_first_run"] is False
     assert out["launch_enabled"] and out["tables_at_first"] == 0 and out["preparing"]
     assert any("Expected time" in cols for cols in out["columns"])
