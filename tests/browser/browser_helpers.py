@@ -134,6 +134,12 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = 
     return wait_for(predicate, timeout, what, interval)
 
 
+SCRIPT_STATE_JS = (
+    "() => { const a = document.querySelector('[data-testid=stApp]');"
+    " return a && a.getAttribute('data-test-script-state'); }"
+)
+
+
 def wait_idle(page, *, quiet: float = 2.0, timeout: float = 60) -> None:
     """Wait until the app has not run any script for ``quiet`` seconds.
 
@@ -141,19 +147,36 @@ def wait_idle(page, *, quiet: float = 2.0, timeout: float = 60) -> None:
     the page redraws once and stops polling. Clicking during that last redraw races
     it, so tests that act on a finished comparison wait for the quiet first.
     """
-    state_js = (
-        "() => { const a = document.querySelector('[data-testid=stApp]');"
-        " return a && a.getAttribute('data-test-script-state'); }"
-    )
     last_busy = time.monotonic()
 
     def quiet_long_enough():
         nonlocal last_busy
-        if page.evaluate(state_js) != "notRunning":
+        if page.evaluate(SCRIPT_STATE_JS) != "notRunning":
             last_busy = time.monotonic()
         return time.monotonic() - last_busy >= quiet
 
     wait_until(quiet_long_enough, timeout=timeout, interval=0.1, what="the page to settle")
+
+
+def slide_to(thumb, value: float, *, timeout: float = 120) -> None:
+    """Move a slider's thumb with the arrow keys until it reads ``value``.
+
+    Each step reruns the script, and a key press that lands while the slider is being
+    redrawn is lost (CI saw 3 of 5 presses hold), so the thumb is read before each
+    press, only while no script runs, and pressed again until the value holds.
+    """
+
+    def there() -> bool:
+        if thumb.page.evaluate(SCRIPT_STATE_JS) != "notRunning":
+            return False
+        now = float(thumb.input_value())
+        if abs(now - value) < 1e-9:
+            return True
+        thumb.focus()
+        thumb.press("ArrowRight" if now < value else "ArrowLeft")
+        return False
+
+    wait_until(there, timeout=timeout, interval=0.3, what=f"the slider to reach {value}")
 
 
 def choose(page, key: str, option: str, timeout: float = 240) -> None:

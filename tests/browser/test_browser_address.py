@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import choose, wait_idle, wait_until
+from browser_helpers import choose, slide_to, wait_idle
 from browser_runs import add_run, falling
 from playwright.sync_api import expect
 from test_browser_setup import FIRST_LOAD, LAUNCH, add_values, no_traceback, type_into
@@ -167,15 +167,7 @@ def test_chart_options_reach_a_fresh_browser_by_the_link(quiet_server, page, bro
     page.locator(".st-key-compare_log label").click()
     settled(page)
     thumb = page.locator(".st-key-compare_smooth input[type=range]")
-
-    def smoothed() -> bool:  # a rerun may swallow a key press: pressed until it holds
-        value = float(thumb.input_value())
-        if value < 0.05:
-            thumb.focus()
-            thumb.press("ArrowRight")
-        return value >= 0.05
-
-    wait_until(smoothed, timeout=120, what="smoothing 0.05")
+    slide_to(thumb, 0.05)
     settled(page)
     expect(thumb).to_have_value("0.05")
     page.screenshot(path=str(quiet_server.store.parent / "compare-copy-link.png"))

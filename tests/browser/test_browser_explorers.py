@@ -8,7 +8,7 @@ Screenshots of both pages go to docs/screenshots/ for the README.
 from __future__ import annotations
 
 import pytest
-from browser_helpers import overlap, wait_idle
+from browser_helpers import overlap, slide_to, wait_idle
 from playwright.sync_api import expect
 from test_browser_flow import no_exception, screenshot
 
@@ -69,10 +69,7 @@ def test_loss_explorer_huber_delta_moves_the_saturation(server, page):
     page.wait_for_function(HUBER_MAX_JS, arg=["lx_reg_grad", 1.0], timeout=120_000)
     no_exception(page)
 
-    thumb = page.locator(".st-key-lx_delta input[type=range]")
-    thumb.focus()
-    for _ in range(5):  # step 0.1: δ 1.0 → 0.5
-        thumb.press("ArrowLeft")
+    slide_to(page.locator(".st-key-lx_delta input[type=range]"), 0.5)  # δ 1.0 → 0.5
     page.wait_for_function(HUBER_MAX_JS, arg=["lx_reg_grad", 0.5], timeout=120_000)
     expect(page.locator(".st-key-lx_delta")).to_contain_text("0.50")
     wait_idle(page)
