@@ -73,7 +73,8 @@ class Panel:
         runs: Sequence[Mapping] = self.selected
         if rerun:
             sel_ids = [r["id"] for r in self.selected]
-            fresh = {r["id"]: r for r in resources.store().list_runs() if r["id"] in set(sel_ids)}
+            # Shared with every session polling meanwhile: a class is one read, not 30.
+            fresh = {r["id"]: r for r in resources.shared_list_runs() if r["id"] in set(sel_ids)}
             runs = [fresh[i] for i in sel_ids if i in fresh]
             if not runs:
                 st.rerun()
@@ -81,7 +82,7 @@ class Panel:
         with settings:
             ctl = curve_tabs.controls(bool(self.groups))
         with plots:
-            curve_tabs.charts(runs, ctl, self.colors, self.names, self.group_of)
+            curve_tabs.charts(runs, ctl, self.colors, self.names, self.group_of, live=rerun)
         active = any(r["status"] in ACTIVE for r in runs)
         with st.container(border=True):
             if not presentation.on() and (active or len(runs) <= 6):

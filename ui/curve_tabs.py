@@ -71,12 +71,15 @@ def charts(
     colors: Mapping[str, str],
     names: Mapping[str, str],
     group_of: Mapping[str, str],
+    *,
+    live: bool = False,
 ) -> None:
     """The chart tabs; only the open one is drawn, so a live redraw builds one or two
-    figures, not ten."""
+    figures, not ten. ``live``: a poll's redraw, which shares its read with the other
+    sessions watching (``ui.shared_reads``)."""
     tabs = st.tabs(COMPARE_TABS, key="compare_tabs", on_change="rerun")
     need_updates = tabs[2].open or tabs[3].open
-    series = resources.series_for(runs, updates=need_updates)
+    series = resources.series_for(runs, updates=need_updates, shared=live)
     curves = [
         curves_for(
             r, *series[r["id"]], colors[r["id"]], group=group_of.get(r["id"]), name=names[r["id"]]

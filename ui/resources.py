@@ -36,6 +36,7 @@ import streamlit as st
 from engine.errors import StoreError, StoreReadOnly
 from engine.store import RunStore, default_store_path
 from engine.store.db import writable
+from ui.shared_reads import SharedReads
 
 log = logging.getLogger(__name__)
 
@@ -436,6 +437,17 @@ def _epoch_cache() -> _EpochCache:
     return _EpochCache()
 
 
+@st.cache_resource(show_spinner=False)
+def live_reads() -> SharedReads:
+    """The server's reads shared by live panels (``ui.shared_reads``)."""
+    return SharedReads()
+
+
+def shared_list_runs() -> list:
+    """``store().list_runs()`` for a live poll: shared across sessions, ≤ 1 s old."""
+    return live_reads().get(("runs", store_path()), lambda: store().list_runs())
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def _final_updates(path: str, run_id: str, finished: float) -> dict:  # noqa: ARG001
     # path and finished are the cache key: another store, or the run finished again.
@@ -466,7 +478,7 @@ def _epoch_series(ids: list[str]) -> dict[str, dict]:
 
 
 def series_for(
-    runs: Sequence[dict], *, updates: bool = True
+    runs: Sequence[dict], *, updates: bool = True, shared: bool = False
 ) -> dict[str, tuple[dict, dict | None]]:
     """Each run's epoch series and per-update columns (downsampled by the store on read),
     keyed by run id.
@@ -474,7 +486,9 @@ def series_for(
     Finished runs come from a server-wide cache; every other run's epochs are read in
     one query, so a 200-run comparison costs one round trip, not 200. Per-update
     columns (thousands of rows per run) are read only when a chart that shows them is
-    open, and cached for finished runs.
+    open, and cached for finished runs. ``shared``: a live poll, whose read of the
+    unfinished runs may be up to ``ui.shared_reads.TTL_SECONDS`` old and is shared with
+    every other session polling the same runs.
     """
     path = store_path()
     cache = _epoch_cache()
@@ -488,7 +502,11 @@ def series_for(
         else:
             epochs[r["id"]] = hit
     if missing:
-        fetched = _epoch_series([r["id"] for r in missing])
+        ids = [r["id"] for r in missing]
+        if shared:
+            fetched = live_reads().get(("epochs", path, tuple(ids)), lambda: _epoch_series(ids))
+        else:
+            fetched = _epoch_series(ids)
         for r in missing:
             epochs[r["id"]] = fetched[r["id"]]
             key = _finished_key(path, r)
