@@ -38,14 +38,15 @@ class SharedReads:
     def get(self, key: Hashable, read: Callable[[], Any]) -> Any:
         now = time.monotonic()
         with self._lock:
-            entry = self._entries.setdefault(key, _Entry())
-            stale = [
-                k
-                for k, e in self._entries.items()
-                if e.read_at is not None and now - e.read_at > _KEEP_SECONDS
-            ]
-            for k in stale:
-                del self._entries[k]
+            entry = self._entries.get(key)
+            if entry is None:  # a new key: the moment to drop the long-unread ones
+                for k in [
+                    k
+                    for k, e in self._entries.items()
+                    if e.read_at is not None and now - e.read_at > _KEEP_SECONDS
+                ]:
+                    del self._entries[k]
+                entry = self._entries[key] = _Entry()
         with entry.lock:
             if entry.read_at is not None and time.monotonic() - entry.read_at < self.ttl:
                 return entry.value
