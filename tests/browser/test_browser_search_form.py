@@ -73,6 +73,7 @@ def test_search_form_names_bad_ranges_then_launches_a_tiny_search(server, page, 
 
     type_into(page, low, "0.001")
     type_into(page, f"{search_form.K}trials", "3")
+    expect(form.get_by_text(re.compile(r"^3 trials of up to"))).to_be_visible(timeout=30_000)
     page.locator(f".st-key-{search_form.key('batch_size', 'on')} label").click()
     expect(form.get_by_text(re.compile(r"3 trials of up to \d+ epochs, TPE"))).to_be_visible(
         timeout=30_000

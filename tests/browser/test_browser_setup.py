@@ -42,8 +42,16 @@ def no_traceback(page) -> None:
 
 
 def type_into(page, key: str, text: str) -> None:
-    """Type into the widget with ``key`` as a person does: select all, type, Enter."""
+    """Type into the widget with ``key`` as a person does: select all, type, Enter.
+
+    Typed only once no script has run for a moment: the rerun of the previous commit
+    redraws the form, and a box typed into meanwhile can come back with its old value
+    after the check below passed (CI saw trials "3" return to "10")."""
     box = page.locator(f".st-key-{key} input").first
+    try:
+        wait_idle(page, quiet=0.3, timeout=20)
+    except AssertionError:
+        pass  # a page that keeps polling: typed anyway, checked below
 
     def typed() -> bool:
         # A rerun redrawing the box mid-typing drops the selection (CI saw "3" land in
