@@ -7,9 +7,8 @@ progress while it trains, then each run's diagnosis next to the one the lesson
 predicts — so a reload, a second tab or a later visit shows the same thing.
 
 Each demo is a lesson file (``lessons/*.json``, ``ui.lessons``): a bad file is listed and
-the others load, a lesson can be imported for the session, and the lesson's controls
-(``ui.lesson_view``) let students change its settings before they launch, except the
-ones the lesson locks or hides.
+the others load, a lesson can be imported for the session, and its controls
+(``ui.lesson_view``) let students change its settings, except those it locks or hides.
 """
 
 from __future__ import annotations
@@ -241,9 +240,10 @@ def _verdict_line(v: demos.Verdict) -> str:
     return f"{got} · the lesson predicts {predicted}"
 
 
-@st.fragment(run_every=POLL_SECONDS if active_at_load else None)
+@st.fragment(run_every=resources.live_pace(POLL_SECONDS, active_at_load))
 def latest_launch() -> None:
     runs = demos.demo_runs(store.list_runs(tag=demo.tag), demo.id)
+    resources.watching(any(r["status"] in ACTIVE for r in runs))  # still counted
     if not runs:
         st.caption("Not launched yet: its runs and their diagnoses will appear here.")
         return

@@ -38,14 +38,14 @@ class Panel:
 
     @classmethod
     def of(cls, all_runs: Sequence[Mapping], selected: Sequence[Mapping]) -> Panel:
-        now = time.time()
+        active = any(r["status"] in ACTIVE for r in selected)
         panel = cls(
             all_runs,
             selected,
             seed_groups(selected),
             dict(zip([r["id"] for r in selected], display_names(selected), strict=True)),
-            poll_seconds(selected, now),
-            any(r["status"] in ACTIVE for r in selected),
+            poll_seconds(selected, time.time(), resources.watching(active)),
+            active,
         )
         panel.assign_colors()
         return panel
@@ -103,12 +103,14 @@ class Panel:
                     with box:
                         progress_panel(self, runs)
         # A run changed state (started, finished, was cancelled) or the polling pace
-        # should change (a first epoch arrived): redraw the whole page once so the
-        # table, the actions and the polling follow; later epochs alone do not.
+        # should change (a first epoch arrived, the class watching grew or shrank past
+        # a step): redraw the whole page once so the table, the actions and the
+        # polling follow; later epochs alone do not.
         if rerun and self.active_at_load:
             before = {r["id"]: r["status"] for r in self.selected}
             changed = any(r["status"] != before[r["id"]] for r in runs)
-            if changed or poll_seconds(runs, time.time()) != self.interval:
+            pace = poll_seconds(runs, time.time(), resources.watching(active))
+            if changed or pace != self.interval:
                 st.rerun()
 
 

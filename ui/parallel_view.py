@@ -16,7 +16,7 @@ from engine.store import higher_is_better
 from ui import presentation
 from ui.charts import parallel_figure
 from ui.runs import (
-    FAST_POLL_SECONDS,
+    POLL_SECONDS,
     hyperparameters,
     log_dims,
     parallel_rows,
@@ -56,7 +56,7 @@ def render_parallel(
         which = pc[1].segmented_control(
             "Value", ["best", "last"], key="compare_pc_which", default="best", required=True
         )
-        if interval == FAST_POLL_SECONDS:
+        if interval is not None and interval < POLL_SECONDS:  # the fast pace, however paced
             # A just-launched run is about to show its first point: WebGL would hold the
             # browser, and the polling with it, right then. The page redraws once it is in.
             st.caption(

@@ -37,6 +37,7 @@ from engine.errors import StoreError, StoreReadOnly
 from engine.store import RunStore, default_store_path
 from engine.store.db import writable
 from ui.shared_reads import SharedReads
+from ui.watchers import Watchers, pace_factor
 
 log = logging.getLogger(__name__)
 
@@ -441,6 +442,28 @@ def _epoch_cache() -> _EpochCache:
 def live_reads() -> SharedReads:
     """The server's reads shared by live panels (``ui.shared_reads``)."""
     return SharedReads()
+
+
+@st.cache_resource(show_spinner=False)
+def _watchers() -> Watchers:
+    return Watchers()
+
+
+def watching(active: bool) -> int:
+    """How many sessions poll live runs now, this one counted while ``active`` (its
+    live panel polls) and dropped once it stops: the class size that paces the poll."""
+    sid = _session_id()
+    if not active:
+        _watchers().leave(sid)
+        return 1
+    return _watchers().seen(sid)
+
+
+def live_pace(seconds: float, active: bool) -> float | None:
+    """A live fragment's ``run_every``: ``seconds``, slower while a class watches
+    (``ui.watchers``); None while nothing it shows is active."""
+    n = watching(active)
+    return seconds * pace_factor(n) if active else None
 
 
 def shared_list_runs() -> list:

@@ -248,7 +248,7 @@ def show(demo: Any, runs: Sequence[Mapping[str, Any]], state: MutableMapping) ->
             "a teacher may reveal without one.",
         )
     active = any(r["status"] in ACTIVE for r in runs)
-    live = st.fragment(_live, run_every=POLL_SECONDS if active else None)
+    live = st.fragment(_live, run_every=resources.live_pace(POLL_SECONDS, active))
     live(demo, q, sweep, rec["revealed"], rec["prediction"], active)
     return bool(rec["revealed"])
 
@@ -262,6 +262,7 @@ def _live(
     active_at_load: bool,
 ) -> None:
     runs = resources.store().list_runs(sweep_id=sweep)
+    resources.watching(any(r["status"] in ACTIVE for r in runs))  # still counted
     if not shown:
         done = sum(r["status"] in TERMINAL for r in runs)
         st.markdown(f"**Latest launch** · {done}/{len(runs)} finished")

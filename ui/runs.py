@@ -28,6 +28,7 @@ from ui.charts import Marker, RunCurves
 from ui.diagnosis_view import diagnosis_of, table_label
 from ui.literal import md
 from ui.setting_text import ident, loss_label, summary  # noqa: F401 (re-exported)
+from ui.watchers import pace_factor
 
 ACTIVE = ("queued", "running")
 
@@ -173,13 +174,19 @@ JUST_QUEUED_SECONDS = 3.0
 FIRST_EPOCH_SECONDS = 20.0
 
 
-def poll_seconds(runs: Iterable[Mapping[str, Any]], now: float) -> float | None:
+def poll_seconds(runs: Iterable[Mapping[str, Any]], now: float, watching: int = 1) -> float | None:
     """How often the live panel re-reads the store for these runs; None: not at all.
 
     Fast while a run was just launched or just started and has drawn nothing yet (the
     first point is what a person waits for after clicking launch, and the wait is
-    short), at the normal pace while runs train, never once all are finished.
+    short), at the normal pace while runs train, never once all are finished; both
+    slower while a class of ``watching`` sessions polls (``ui.watchers``).
     """
+    base = _base_poll_seconds(runs, now)
+    return None if base is None else base * pace_factor(watching)
+
+
+def _base_poll_seconds(runs: Iterable[Mapping[str, Any]], now: float) -> float | None:
     interval = None
     for r in runs:
         if r["status"] not in ACTIVE:

@@ -8,6 +8,7 @@ value launched exactly as typed.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -48,10 +49,8 @@ def type_into(page, key: str, text: str) -> None:
     redraws the form, and a box typed into meanwhile can come back with its old value
     after the check below passed (CI saw trials "3" return to "10")."""
     box = page.locator(f".st-key-{key} input").first
-    try:
+    with contextlib.suppress(AssertionError):  # a page that keeps polling: typed anyway
         wait_idle(page, quiet=0.3, timeout=20)
-    except AssertionError:
-        pass  # a page that keeps polling: typed anyway, checked below
 
     def typed() -> bool:
         # A rerun redrawing the box mid-typing drops the selection (CI saw "3" land in
