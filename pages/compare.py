@@ -6,7 +6,8 @@ beneath the bar. The address bar follows the selection (``?sweep=`` for one whol
 launch, ``?runs=`` otherwise), so a link shows what the page shows. The live panel
 (charts, progress) is a fragment that re-reads the store *only while a selected run
 is queued or running*: every 0.3 s until a just-launched run has drawn its first
-epoch, then every 1.5 s (``ui.runs.poll_seconds``); nothing else on the page reruns,
+epoch, then every 1.5 s, both slower while a class watches (``ui.runs.poll_seconds``,
+``ui.watchers``); nothing else on the page reruns,
 so the table, filters and zoom stay put. When a run changes state or the pace
 should change, the page refreshes once; when the last run finishes it stops polling.
 In presentation mode (``ui.presentation``) the charts come before the selection.

@@ -120,6 +120,13 @@ def memory_mib(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time ``pid`` has used (user + system), in seconds."""
+    fields = _stat(pid)
+    assert fields is not None, f"process {pid} is gone"
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def has_open(pid: int, path: Path) -> bool:
     """True if ``pid`` holds ``path`` open (a worker that reached its serving loop)."""
     target = str(Path(path).resolve())
