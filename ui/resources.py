@@ -524,17 +524,21 @@ def series_for(
             missing.append(r)
         else:
             epochs[r["id"]] = hit
-    if missing:
-        ids = [r["id"] for r in missing]
-        if shared:
-            fetched = live_reads().get(("epochs", path, tuple(ids)), lambda: _epoch_series(ids))
-        else:
-            fetched = _epoch_series(ids)
-        for r in missing:
-            epochs[r["id"]] = fetched[r["id"]]
-            key = _finished_key(path, r)
-            if key:
-                cache.put(key, fetched[r["id"]])
+    # A finished run is read here, after its status said finished, and cached for good;
+    # a shared read may predate its last epochs (CI drew a completed run's empty chart
+    # for ever), so only unfinished runs are read shared.
+    done = [r["id"] for r in missing if _finished_key(path, r)]
+    live = [r["id"] for r in missing if not _finished_key(path, r)]
+    fetched = _epoch_series(done) if done else {}
+    if live and shared:
+        fetched |= live_reads().get(("epochs", path, tuple(live)), lambda: _epoch_series(live))
+    elif live:
+        fetched |= _epoch_series(live)
+    for r in missing:
+        epochs[r["id"]] = fetched[r["id"]]
+        key = _finished_key(path, r)
+        if key:
+            cache.put(key, fetched[r["id"]])
     out: dict[str, tuple[dict, dict | None]] = {}
     for r in runs:
         ups = None

@@ -177,6 +177,19 @@ def test_series_for_reads_many_runs_like_the_store_and_caches_only_finished_ones
     assert live[filled["sgd"]][0]["loss"]["epoch"][-1] == 3
 
 
+def test_a_run_that_finished_since_a_shared_read_is_cached_with_its_last_epochs(filled, store_path):
+    store = RunStore(store_path)
+    rid = filled["sgd"]
+    before = resources.series_for([store.get_run(rid)], updates=False, shared=True)
+    store.append_epoch(rid, {"epoch": 3, "values": {"loss": 0.1}})
+    store.finish(rid, {"status": "completed"})
+    done = store.get_run(rid)
+    # Within the shared read's second: the live read is stale, the finished one is not.
+    for _ in range(2):
+        got = resources.series_for([done], updates=False, shared=True)[rid][0]
+        assert got["loss"]["epoch"][-1] == 3, (before[rid][0], got)
+
+
 def test_series_for_reads_a_run_deleted_meanwhile_as_empty(filled, store_path):
     store = RunStore(store_path)
     runs = store.list_runs(status="queued") + store.list_runs(status="failed")
