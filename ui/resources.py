@@ -516,29 +516,28 @@ def series_for(
     path = store_path()
     cache = _epoch_cache()
     epochs: dict[str, dict] = {}
-    missing = []
+    done: dict[str, tuple] = {}  # finished, not cached yet: id -> its cache key
+    live: list[str] = []
     for r in runs:
         key = _finished_key(path, r)
         hit = cache.get(key) if key else None
-        if hit is None:
-            missing.append(r)
-        else:
+        if hit is not None:
             epochs[r["id"]] = hit
+        elif key:
+            done[r["id"]] = key
+        else:
+            live.append(r["id"])
     # A finished run is read here, after its status said finished, and cached for good;
     # a shared read may predate its last epochs (CI drew a completed run's empty chart
     # for ever), so only unfinished runs are read shared.
-    done = [r["id"] for r in missing if _finished_key(path, r)]
-    live = [r["id"] for r in missing if not _finished_key(path, r)]
-    fetched = _epoch_series(done) if done else {}
+    if done:
+        epochs |= _epoch_series(list(done))
+        for rid, key in done.items():
+            cache.put(key, epochs[rid])
     if live and shared:
-        fetched |= live_reads().get(("epochs", path, tuple(live)), lambda: _epoch_series(live))
+        epochs |= live_reads().get(("epochs", path, tuple(live)), lambda: _epoch_series(live))
     elif live:
-        fetched |= _epoch_series(live)
-    for r in missing:
-        epochs[r["id"]] = fetched[r["id"]]
-        key = _finished_key(path, r)
-        if key:
-            cache.put(key, fetched[r["id"]])
+        epochs |= _epoch_series(live)
     out: dict[str, tuple[dict, dict | None]] = {}
     for r in runs:
         ups = None

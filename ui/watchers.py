@@ -1,13 +1,14 @@
 """How many sessions are watching live runs right now, and the polling pace that follows.
 
-A live panel's rerun costs the server about 0.1 s of CPU, nearly all of it under the
-GIL (Plotly figures, Arrow tables). One session polling every 1.5 s is nothing;
-thirty students on one lesson are twenty reruns a second, more than one core can
-serve, and every rerun then queues behind the others (16 sessions measured a p95
-rerun 226× a lone session's). So the pace slows with the class: one step per
-``SESSIONS_PER_STEP`` watching sessions, at most ``MAX_STEPS``. Steps, not a smooth
-curve, because a pace change restarts a session's fragment with one full rerun: a
-class of 30 changes pace once, not on every arrival. Curves of runs that train for
+A live panel's rerun costs the server 50–80 ms of CPU (measured by
+``benchmarks/classroom.py``), nearly all of it under the GIL (Plotly figures, Arrow
+tables). One session polling every 1.5 s is nothing; thirty students on one lesson
+are twenty reruns a second, more than one core can serve, and every rerun then queues
+behind the others (16 sessions at 1.5 s measured a p95 rerun 226× a lone session's).
+So the pace slows with the class: one step per ``SESSIONS_PER_STEP`` watching
+sessions, at most ``MAX_STEPS``. Steps, not a smooth curve, because a pace change
+restarts a session's fragment with one full rerun: a class of 30 changes pace twice,
+not on every arrival. Curves of runs that train for
 minutes lose nothing visible at 4.5 s.
 """
 

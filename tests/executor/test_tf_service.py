@@ -266,10 +266,12 @@ def test_the_service_ends_with_its_owner(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         from engine.executor.tf_service import TFService
         svc = TFService(eager=("preview", "jobs")).start()
+        deadline = time.monotonic() + 120
         while not all(s["pid"] for s in svc.status()["lanes"].values()):
-            time.sleep(0.05)
+            assert time.monotonic() < deadline, "the lanes never started"
+            time.sleep(0.05)  # polling interval
         print(json.dumps([s["pid"] for s in svc.status()["lanes"].values()]), flush=True)
-        time.sleep(600)
+        time.sleep(600)  # stays alive until the test SIGKILLs it
         """
     )
     owner = subprocess.Popen(
