@@ -15,6 +15,7 @@ to be looked at.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -103,10 +104,24 @@ def open_setup(server, page) -> None:
 
 
 def set_number(page, key: str, value) -> None:
+    """Fill a number box once no script runs, and again until the value holds once the
+    page is quiet: the previous commit's rerun can redraw the box with its old value
+    after it read right (CI saw warmup 40 and epochs 6 come back as 0 and 10)."""
     box = page.locator(f".st-key-{key} input")
-    box.fill(str(value), timeout=START)
-    box.press("Enter")
-    expect(box).to_have_value(str(value), timeout=START)
+
+    def held() -> bool:
+        with contextlib.suppress(AssertionError):
+            wait_idle(page, quiet=0.3, timeout=20)
+        try:
+            if box.input_value(timeout=5_000) != str(value):
+                box.fill(str(value), timeout=5_000)
+                box.press("Enter")
+                wait_idle(page, quiet=0.3, timeout=20)
+            return box.input_value(timeout=5_000) == str(value)
+        except (PlaywrightError, AssertionError):
+            return False
+
+    wait_until(held, timeout=START / 1000, what=f"{key} to hold {value}")
 
 
 def open_lr_finder(page) -> None:
