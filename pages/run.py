@@ -33,7 +33,7 @@ from ui.runs import (
     task_title,
 )
 from ui.shell import require_shell
-from ui.widgets import status_badge
+from ui.widgets import choice, status_badge
 
 require_shell()
 state = st.session_state
@@ -57,7 +57,8 @@ navigation.run_selection(state, runs)  # ?run= wins once
 # numbers go beneath the tabs.
 top, tabs_box, below = st.container(), st.container(), st.container()
 lower = below if presentation.on() else top
-run_id = lower.selectbox(
+run_id = choice(
+    lower,
     "Run",
     ids,
     key="detail_run",
@@ -231,20 +232,27 @@ def curves_panel() -> None:
         st.rerun()  # finished: redraw the page once with results, and stop polling
 
 
-with tab_curves:
-    curves_panel()
+# Only the open tab is drawn (its ``.open``): a widget drawn in a hidden tab never mounts
+# in the browser, so a value the page gives it there is lost and the browser later sends
+# the widget's default back (the Name box came back empty, and a click saved it so).
+if tab_curves.open is not False:
+    with tab_curves:
+        curves_panel()
 
 # ----------------------------------------------------------------------------- predictions
 
-with tab_pred:
-    render_predictions(run, test, color)
+if tab_pred.open is not False:
+    with tab_pred:
+        render_predictions(run, test, color)
 
 # ----------------------------------------------------------------------------- config
 
-with tab_config:
-    render_config_tab(run)
+if tab_config.open is not False:
+    with tab_config:
+        render_config_tab(run)
 
 # ----------------------------------------------------------------------------- keep
 
-with tab_keep:
-    run_actions.edit_panel(run, runs)
+if tab_keep.open is not False:
+    with tab_keep:
+        run_actions.edit_panel(run, runs)

@@ -22,6 +22,7 @@ from ui import (
     study_view,
 )
 from ui.shell import require_shell
+from ui.widgets import choice
 
 require_shell()
 state = st.session_state
@@ -51,7 +52,7 @@ if asked:  # a stale or mistyped link: say so, not just show another study
         icon=":material/warning:",
     )
 navigation.study_address(state)  # the address follows the study shown
-study_id = st.selectbox("Study", list(labels), key="study_pick", format_func=labels.get)
+study_id = choice(st, "Study", list(labels), key="study_pick", format_func=labels.get)
 data = study_view.load_study(store, study_id)
 
 study_view.render_header(data)

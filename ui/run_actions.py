@@ -19,6 +19,7 @@ import streamlit as st
 
 from engine.errors import StoreError
 from ui import literal, resources
+from ui.form import PERSIST
 
 state = st.session_state
 _NOTICE = "compare_notice"
@@ -108,16 +109,23 @@ def save_notes(run_id: str) -> None:
 
 def edit_panel(run: Mapping, all_runs: Sequence[Mapping]) -> None:
     """Run detail's name, tags and notes, each saved by its button, then its delete."""
-    # Widgets are keyed by the run so switching runs shows that run's values.
-    if state.get("detail_loaded") != run["id"]:
-        state["detail_name"] = run["name"]
-        state["detail_tags"] = list(run.get("tags") or [])
-        state["detail_notes"] = run.get("notes") or ""
+    # Another run shows that run's values. The fields keep an unsaved edit while
+    # another tab is open (persist_state), and one Streamlit dropped anyway is
+    # refilled from the store, never left blank for a click to save.
+    fresh = state.get("detail_loaded") != run["id"]
+    for key, value in (
+        ("detail_name", run["name"]),
+        ("detail_tags", list(run.get("tags") or [])),
+        ("detail_notes", run.get("notes") or ""),
+    ):
+        if fresh or key not in state:
+            state[key] = value
+    if fresh:
         state["detail_loaded"] = run["id"]
         state["detail_confirm_delete"] = False
     c1, c2 = st.columns(2)
     with c1:
-        st.text_input("Name", key="detail_name", max_chars=200)
+        st.text_input("Name", key="detail_name", max_chars=200, persist_state=PERSIST)
         st.button("Save name", key="detail_save_name", on_click=save_name, args=(run["id"],))
         all_tags = sorted({t for r in all_runs for t in (r.get("tags") or [])})
         st.multiselect(
@@ -125,6 +133,7 @@ def edit_panel(run: Mapping, all_runs: Sequence[Mapping]) -> None:
             list(dict.fromkeys([*all_tags, *state["detail_tags"]])),
             key="detail_tags",
             accept_new_options=True,
+            persist_state=PERSIST,
             help="Type a new tag and press Enter. Filter by tag on Watch & compare.",
         )
         st.button("Save tags", key="detail_save_tags", on_click=save_tags, args=(run["id"],))
@@ -133,6 +142,7 @@ def edit_panel(run: Mapping, all_runs: Sequence[Mapping]) -> None:
             "Notes",
             key="detail_notes",
             height=150,
+            persist_state=PERSIST,
             placeholder="What did this run show? What would you try next?",
         )
         st.button("Save notes", key="detail_save_notes", on_click=save_notes, args=(run["id"],))

@@ -29,6 +29,7 @@ from engine.search import study as study_mod
 from ui import literal, navigation, presentation
 from ui.palette import RUN_COLORS
 from ui.runs import fmt_num
+from ui.widgets import choice
 
 PRUNED_COLOR = RUN_COLORS[6]  # violet, as the pruned badge
 DIVERGED_COLOR = RUN_COLORS[3]  # red
@@ -567,7 +568,8 @@ def render_trial_picker(data: StudyData, state: MutableMapping) -> None:
     if state.get(key) not in by_id or state.get(f"{key}_default") != default:
         state[key] = default
     state[f"{key}_default"] = default
-    run_id = st.selectbox(
+    run_id = choice(
+        st,
         "Trial",
         list(by_id),
         key=key,

@@ -3,13 +3,56 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import zlib
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any
 
 import streamlit as st
 
 from ui import literal
 from ui.palette import STATUS_COLORS, STATUS_ICONS
 from ui.plan import Advice
+
+
+def choice(
+    dg: Any,
+    label: str,
+    options: Sequence[Hashable],
+    *,
+    key: str,
+    format_func: Callable[[Any], str],
+    **kw: Any,
+) -> Any:
+    """A selectbox for a choice the page keeps in ``session_state[key]`` (set it first).
+
+    Why the widget does not hold the choice itself: the browser keeps a selectbox's
+    value as the *label* it showed, so once that label changes (a run renamed or
+    finished, a study that gained a trial) it names no option and comes back as raw
+    text, and the page fell back to another run; and a value given to a keyed widget
+    through session state can be forgotten by the browser, which then reports the
+    first option (Run detail jumped to the newest run, so Delete asked about another).
+    Here the widget is drawn afresh whenever the choice or its label changes, with the
+    choice as its default, so whatever the browser forgets falls back to the choice.
+    """
+    state = st.session_state
+    options = list(options)
+    current = state[key]
+    shown = f"{current}\0{format_func(current)}".encode()
+    widget = f"{key}__{zlib.crc32(shown):08x}"
+
+    def picked() -> None:
+        if (value := state.get(widget)) in options:
+            state[key] = value
+
+    return dg.selectbox(
+        label,
+        options,
+        index=options.index(current),
+        key=widget,
+        format_func=format_func,
+        on_change=picked,
+        **kw,
+    )
 
 
 def status_badge(status: str) -> None:

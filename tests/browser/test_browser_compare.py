@@ -442,3 +442,43 @@ def test_no_request_leaves_this_machine(quiet_server, store, page, path):
     drawn(page, timeout=180)
     local = re.compile(rf"^({re.escape(quiet_server.url)}|http://127\.0\.0\.1:|data:|blob:)")
     assert [u for u in seen if not local.match(u)] == []
+
+
+def test_run_detail_keeps_its_run_through_a_rename_and_the_tabs(quiet_server, store, page):
+    """The Run picker is the person's choice: renaming the run shown (its label in the
+    picker changes) and clicking through the tabs keeps that run, never the newest."""
+    older = add_run(store, {**REG, "learning_rate": 0.004}, name="older run")
+    newest = add_run(store, {**REG, "learning_rate": 0.005}, name="newest run")
+    page.goto(f"{quiet_server.url}/run?run={older}")
+    main = page.locator('[data-testid="stMain"]')
+    shows(main.locator("h3").first, "older run")
+    page.get_by_role("tab", name="Name, tags, notes").click()
+    box = page.locator(".st-key-detail_name input")
+    wait_until(lambda: box.input_value() == "older run", timeout=60, what="the name box")
+    wait_idle(page, quiet=0.5)
+    box.fill("older run, renamed")
+    box.press("Enter")
+    wait_idle(page, quiet=0.5)
+    page.locator(".st-key-detail_save_name button").click()
+    shows(main.locator("h3").first, "older run, renamed")
+    for tab in ("Curves", "Config & export", "Name, tags, notes", "Curves"):
+        wait_idle(page, quiet=0.5)
+        page.get_by_role("tab", name=tab).click()
+        wait_idle(page, quiet=0.5)
+        assert "newest run" not in main.locator("h3").first.inner_text(), tab
+    shows(main.locator("h3").first, "older run, renamed")
+    assert f"run={older}" in page.url and newest not in page.url
+    # Back on the fields: the saved name, and an unsaved note kept through another tab.
+    page.get_by_role("tab", name="Name, tags, notes").click()
+    wait_until(lambda: box.input_value() == "older run, renamed", timeout=60, what="the saved name")
+    notes = page.locator(".st-key-detail_notes textarea")
+    wait_idle(page, quiet=0.5)
+    notes.fill("not saved yet")
+    page.locator(".st-key-detail_name input").click()  # the note's blur sends it
+    wait_idle(page, quiet=0.5)
+    page.get_by_role("tab", name="Curves").click()
+    wait_idle(page, quiet=0.5)
+    page.get_by_role("tab", name="Name, tags, notes").click()
+    wait_until(lambda: notes.input_value() == "not saved yet", timeout=60, what="the kept note")
+    assert box.input_value() == "older run, renamed"
+    shows(main.locator("h3").first, "older run, renamed")

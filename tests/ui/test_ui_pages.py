@@ -536,25 +536,29 @@ def test_run_detail_shows_a_failed_runs_error(filled):
 
 
 def test_run_detail_shows_results_and_exports(filled):
+    """Each tab draws its own part, and only the open tab is drawn."""
     at = open_app("pages/run.py", detail_run=filled["adam"])
     assert not at.exception
-    keys = _keys(at)
-    assert {
-        "detail_export_json",
-        "detail_export_script",
-        "detail_export_csv",
-        "detail_name",
-        "detail_tags",
-        "detail_notes",
-        "detail_delete",
-    } <= keys
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test loss"] == "0.31"
-    assert len(at.get("plotly_chart")) >= 5  # curves + predictions
+    assert len(at.get("plotly_chart")) >= 4  # loss, metric, LR and gradient norm
+    assert not {"detail_export_json", "detail_name"} & _keys(at)
+    wanted = {
+        "Predictions": (set(), 1),
+        "Config & export": ({"detail_export_json", "detail_export_script"}, 0),
+        "Name, tags, notes": ({"detail_name", "detail_tags", "detail_notes", "detail_delete"}, 0),
+    }
+    for tab, (keys, charts) in wanted.items():
+        at = open_app("pages/run.py", detail_run=filled["adam"], detail_tabs=tab)
+        assert not at.exception, tab
+        assert keys <= _keys(at), tab
+        assert len(at.get("plotly_chart")) >= charts, tab
+        assert "detail_chart_loss" not in _keys(at), tab
 
 
 def test_run_detail_edits_name_tags_notes(filled, store_path):
-    at = open_app("pages/run.py", detail_run=filled["adam"])
+    tab = "Name, tags, notes"
+    at = open_app("pages/run.py", detail_run=filled["adam"], detail_tabs=tab)
     at.text_input(key="detail_name").set_value("Adam baseline").run()
     at.button(key="detail_save_name").click().run()
     at.multiselect(key="detail_tags").set_value(["baseline", "adam"]).run()
@@ -570,7 +574,7 @@ def test_run_detail_edits_name_tags_notes(filled, store_path):
 
 
 def test_run_detail_delete_confirms(filled, store_path):
-    at = open_app("pages/run.py", detail_run=filled["cancelled"])
+    at = open_app("pages/run.py", detail_run=filled["cancelled"], detail_tabs="Name, tags, notes")
     at.button(key="detail_delete").click().run()
     at.button(key="detail_delete_confirm").click().run()
     assert filled["cancelled"] not in {r["id"] for r in RunStore(store_path).list_runs()}

@@ -150,7 +150,7 @@ def test_every_trial_point_carries_its_run_so_a_click_opens_its_curves(store):
 def test_the_trial_picker_links_to_the_runs_curves_and_detail(store):
     at = open_app(PAGE, study_pick=SID)
     data = study_view.load_study(store, SID)
-    picked = at.selectbox(key=f"study_trial_{SID}")
+    picked = next(s for s in at.selectbox if s.label == "Trial")
     assert picked.value == data.report["best"]["run_id"]  # the best trial first
     pruned = next(t for t in data.trials if t.status == "pruned")
     picked.set_value(pruned.run_id).run()
