@@ -47,6 +47,7 @@ def main() -> None:
         for i, (path, title, icon, url) in enumerate(PAGES)
     ]
     page = st.navigation(pages, position="top")
+    navigation.visiting(st.session_state, page.url_path)
     try:
         resources.store()  # opens (or creates) the store and starts the worker pool
     except StoreError as e:  # a foreign, newer or damaged file, a bad path: say so

@@ -14,7 +14,8 @@ from its top (``follow``), after the callback has set the state the destination 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -30,6 +31,40 @@ COMPARE_TABS = address.COMPARE_TABS
 DETAIL_TABS = address.DETAIL_TABS
 
 _NEXT = "nav_next"  # a destination a callback left for the page's next run
+_VISIT = "nav_visit"  # (the page shown, how many page changes this session has seen)
+ECHO_SECONDS, ECHO_WRITES = 15.0, 8  # how long, and how many, own writes can come back
+
+
+def visiting(state: MutableMapping, page: str) -> None:
+    """At every run's top (app.py): count a change of page, so that an address the page
+    wrote on an earlier visit is a new link again, not a late echo (``_echo``)."""
+    shown, visit = state.get(_VISIT, (None, 0))
+    if shown != page:
+        state[_VISIT] = (page, visit + 1)
+
+
+def _wrote(state: MutableMapping, part: str, value: Hashable) -> None:
+    """Remember ``value`` as what this visit wrote to the ``part`` of the address."""
+    now, visit = time.monotonic(), state.get(_VISIT, (None, 0))[1]
+    book = [w for w in state.get(f"{part}_address_wrote", []) if w[0] != value]
+    state[f"{part}_address_wrote"] = [*book[-(ECHO_WRITES - 1) :], (value, now, visit)]
+
+
+def _echo(state: MutableMapping, part: str, value: Hashable) -> bool:
+    """Whether the address's ``value`` is this visit's own recent write coming back late.
+
+    Why: each rerun carries the browser's address, and a rerun sent before the page's
+    newer address reached the browser (the run that wrote it was still going, or was
+    cut short by the next click, whose messages never arrive) carries an older one. Read
+    as a new link, it undid what the person did since: CI typed warmup 40 and epochs 6
+    and saw 0 and 10 come back, a Run detail pick went back to the linked run. A link
+    the page never wrote, or wrote on an earlier visit, still wins.
+    """
+    now, visit = time.monotonic(), state.get(_VISIT, (None, 0))[1]
+    return any(
+        v == value and at == visit and now - t < ECHO_SECONDS
+        for v, t, at in state.get(f"{part}_address_wrote", [])
+    )
 
 
 def compare_query(
@@ -154,7 +189,8 @@ def compare_selection(
     params = st.query_params if params is None else params
     by_id = {r["id"]: r for r in all_runs}
     query = (params.get("sweep"), params.get("runs"))
-    if any(query) and state.get("compare_query_applied") != query:
+    fresh = state.get("compare_query_applied") != query and not _echo(state, "compare_sel", query)
+    if any(query) and fresh:
         sweep, listed = query
         if sweep:
             ids = [r["id"] for r in all_runs if r.get("sweep_id") == sweep]
@@ -172,6 +208,7 @@ def compare_selection(
     if shown != query:  # the chart options beside them are compare_view's
         _set(params, compare_query(sweep=sweep, runs=ids), ("sweep", "runs"))
     state["compare_query_applied"] = shown
+    _wrote(state, "compare_sel", shown)
     return ids
 
 
@@ -182,7 +219,8 @@ def _address_once(
     wins); an id the page does not know is remembered as applied but picks nothing."""
     params = st.query_params if params is None else params
     wanted = params.get(name)
-    if wanted and state.get(f"{page}_query_applied") != wanted:
+    late = _echo(state, f"{page}_{name}", wanted)
+    if wanted and state.get(f"{page}_query_applied") != wanted and not late:
         if wanted in known:
             state[pick or f"{page}_{name}"] = wanted
         state[f"{page}_query_applied"] = wanted
@@ -246,7 +284,7 @@ def _address(
     known = {*known, PRESENT}  # presentation mode's, on every page (present_address)
     query = {k: params.get(k) for k in list(params) if k not in known}
     applied, notes = f"{page}_address_applied", f"{page}_address_notices"
-    if query and state.get(applied) != _sig(query):
+    if query and state.get(applied) != _sig(query) and not _echo(state, page, _sig(query)):
         new, notices = read(query)
         for k in [k for k in state if drop and drop(str(k))]:
             del state[k]
@@ -255,6 +293,7 @@ def _address(
     shown = write(state)
     _set(params, shown, set(query) | set(shown))
     state[applied] = _sig(shown)
+    _wrote(state, page, _sig(shown))
     notices, at = state.get(notes, ([], None))
     return notices if at == _sig(shown) else []
 
@@ -290,6 +329,7 @@ def detail_view(state: MutableMapping, params: Any = None) -> list[address.Notic
     if state.get("detail_run"):
         _set(params, {"run": state["detail_run"]}, ("run",))
         state["detail_query_applied"] = state["detail_run"]
+        _wrote(state, "detail_run", state["detail_run"])
     return _address(
         state,
         params,
@@ -306,6 +346,7 @@ def study_address(state: MutableMapping, params: Any = None) -> None:
     if state.get("study_pick"):
         _set(params, {"study": state["study_pick"]}, ("study",))
         state["study_query_applied"] = state["study_pick"]
+        _wrote(state, "study_study", state["study_pick"])
 
 
 def schedules_address(state: MutableMapping, params: Any = None) -> list[address.Notice]:
@@ -419,13 +460,15 @@ def demo_selection(
     params = st.query_params if params is None else params
     wanted = params.get("demo")
     unknown = wanted if wanted and wanted not in demo_ids else None
-    if wanted in demo_ids and state.get("demos_query_applied") != wanted:
+    late = _echo(state, "demos", wanted)
+    if wanted in demo_ids and state.get("demos_query_applied") != wanted and not late:
         state["demos_pick"] = wanted
     if state.get("demos_pick") not in demo_ids:  # first visit, or an imported lesson gone
         state["demos_pick"] = demo_ids[0]
     if params.get("demo") != state["demos_pick"]:
         params["demo"] = state["demos_pick"]
     state["demos_query_applied"] = state["demos_pick"]
+    _wrote(state, "demos", state["demos_pick"])
     return unknown
 
 
@@ -447,7 +490,8 @@ def present_address(state: MutableMapping, params: Any = None) -> bool:
 
     params = st.query_params if params is None else params
     asked = params.get(PRESENT)
-    if asked is not None and state.get("present_query_applied") != asked:
+    late = _echo(state, PRESENT, asked)
+    if asked is not None and state.get("present_query_applied") != asked and not late:
         presentation.set_on(state, asked.strip().lower() in ("1", "true", "on", "yes"))
     on = presentation.on(state)
     if on:  # every run, even when the address already says so: a run interrupted by the
@@ -455,6 +499,7 @@ def present_address(state: MutableMapping, params: Any = None) -> bool:
     elif not on and PRESENT in params:
         del params[PRESENT]
     state["present_query_applied"] = "1" if on else None
+    _wrote(state, PRESENT, state["present_query_applied"])
     return on
 
 

@@ -171,6 +171,54 @@ def test_an_address_wins_once_then_the_form_writes_it():
     assert fresh[form.key("task")] == "binary-20" and fresh[form.key("optimizer")] == "sgd"
 
 
+def test_an_address_the_page_wrote_coming_back_late_does_not_undo_later_edits():
+    """A rerun the browser sent before the page's newer address reached it carries the
+    page's own older address: what the person typed since stays (CI saw warmup 40 and
+    epochs 6 come back as 0 and 10), and the address is written again as shown."""
+    state: dict = {}
+    form.ensure_state(state)
+    navigation.setup_address(state, Params(task="regression"))
+    state[form.key("epochs")] = 6  # typed: this run writes it
+    params = Params(task="regression")
+    navigation.setup_address(state, params)
+    stale = dict(params)
+    state[form.key("learning_rate")] = 0.05  # typed next, while that run was in flight
+    late = Params(stale)  # the rerun's address is the one written before the second edit
+    navigation.setup_address(state, late)
+    assert state[form.key("epochs")] == 6 and state[form.key("learning_rate")] == 0.05
+    assert late == {**stale, "learning_rate": "0.05"}
+    older = Params(task="regression")  # older still: the address before both edits
+    navigation.setup_address(state, older)
+    assert state[form.key("epochs")] == 6 and state[form.key("learning_rate")] == 0.05
+    link = Params(task="regression", epochs="3")  # a link the page never wrote still wins
+    navigation.setup_address(state, link)
+    assert state[form.key("epochs")] == 3
+
+
+def test_a_late_address_does_not_undo_a_run_or_study_picked_since():
+    state: dict = {}
+    runs = [{"id": i} for i in ("a", "b", "c")]
+    navigation.run_selection(state, runs, Params(run="a"))
+    navigation.detail_view(state, params := Params(run="a"))
+    state["detail_run"] = "b"  # the person picks another run
+    navigation.run_selection(state, runs, params)
+    navigation.detail_view(state, params)
+    assert params["run"] == "b"
+    navigation.run_selection(state, runs, late := Params(run="a"))  # the old address, late
+    assert state["detail_run"] == "b"
+    navigation.detail_view(state, late)
+    assert late["run"] == "b"
+    navigation.run_selection(state, runs, Params(run="c"))  # a new link still wins
+    assert state["detail_run"] == "c"
+    studies: dict = {}
+    navigation.study_selection(studies, ["s1", "s2"], Params(study="s1"))
+    navigation.study_address(studies, Params(study="s1"))
+    studies["study_pick"] = "s2"
+    navigation.study_address(studies, Params(study="s1"))
+    navigation.study_selection(studies, ["s1", "s2"], Params(study="s1"))
+    assert studies["study_pick"] == "s2"
+
+
 def test_an_address_replaces_another_knobs_values():
     state: dict = {}
     form.ensure_state(state)

@@ -125,7 +125,12 @@ def test_the_address_sets_the_mode_once_and_then_follows_it():
     presentation.set_on(state, False)
     assert navigation.present_address(state, params) is False
     assert params == {}
-    # a shared link after that still turns it on
+    # a rerun carrying the address from before the toggle, late, leaves it off
+    params = Params(present="1")
+    assert navigation.present_address(state, params) is False
+    assert params == {}
+    # a link on another page after that still turns it on
+    navigation.visiting(state, "compare")
     params = Params(present="1")
     assert navigation.present_address(state, params) is True
     # and an explicit present=0 turns it off
