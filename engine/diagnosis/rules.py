@@ -56,6 +56,7 @@ VAL_JITTER = 0.20  # ... while validation wanders ±20 % of its level (healthy r
 TRAIN_JITTER = 0.02  # ... and the training epoch loss ±2 %
 TRAIN_JITTER_ALONE = 0.10  # without validation: training alone wanders ±10 %
 UNSETTLED = 0.10  # training wandering ±10 % while validation wanders ±20 %: never settles
+JITTER_SCALE = 0.02  # ... and the wandering is 2 % of the trivial loss: it matters
 
 # overfitting
 OVERFIT_AFTER = 3  # epochs since validation's best
@@ -232,6 +233,13 @@ def lr_too_high(c: Curves, clip_share: float | None) -> Finding:
         if c.has_val:
             val_jit = rel_noise(fv[len(fv) // 2 :])
             jitter = Check("validation jitter (σ) vs its level, second half", val_jit, VAL_JITTER)
+            # At a floor near zero a loss of 1e-5 that bounces ×2 is ±90 % of its level
+            # and nothing on the loss's scale: a converged run, not a rate too high.
+            matters = Check(
+                "validation jitter (σ), share of the trivial loss",
+                noise(fv[len(fv) // 2 :]) / s,
+                JITTER_SCALE,
+            )
         else:
             jitter = Check(
                 "training jitter (σ) vs its level, second half", train_jit, TRAIN_JITTER_ALONE
@@ -241,12 +249,14 @@ def lr_too_high(c: Curves, clip_share: float | None) -> Finding:
             no_new_low,
             Check("training jitter (σ) vs its level, second half", train_jit, TRAIN_JITTER),
         ]
-        if not c.has_val:  # a memorising loss near zero bounces ×10 and means nothing
+        if c.has_val:
+            plateau.append(matters)
+        else:  # a memorising loss near zero bounces ×10 and means nothing
             plateau.append(
                 Check(
                     "training jitter (σ), share of the trivial loss",
                     noise(fl[len(fl) // 2 :]) / s,
-                    0.02,
+                    JITTER_SCALE,
                 )
             )
         signs.append(Sign("noisy plateau", tuple(plateau)))
@@ -256,6 +266,7 @@ def lr_too_high(c: Curves, clip_share: float | None) -> Finding:
                     "never settles",
                     (
                         jitter,
+                        matters,
                         Check(
                             "training jitter (σ) vs its level, second half", train_jit, UNSETTLED
                         ),

@@ -341,6 +341,12 @@ HARD = [
     Case(("lr_too_low",), "binary-10 · Adam 1e-4, 10 ep",
          {"task": "binary-10", "learning_rate": 1e-4, "metrics": ["accuracy"]}, UNFINISHED),
     # ^ 0.706 → 0.638 in all: a crawl, not an unfinished run
+    # A noiseless fit at its floor (the README's Run detail screenshot): val 1 → 3e-6,
+    # then bouncing ×2 around 1e-5, ±90 % of its level and nothing next to the trivial
+    # loss. It was read "LR too high" (noisy plateau, never settles).
+    Case(("healthy",), "regression · Adam 1e-3, 8000 ex, 150 ep",
+         {"task": "regression", "optimizer": "adam", "learning_rate": 0.001, "epochs": 150,
+          "data": {"n_train": 8000}}, MEMORISE),
 ]  # fmt: skip
 
 # Demo and extra runs whose original reading (healthy) stands as their main label, but
@@ -465,6 +471,13 @@ def test_real_runs_agree_with_a_practitioners_reading(trained):
 def test_the_hard_cases_agree_with_a_practitioners_reading(trained):
     agreement, table, wrong = _agreement(trained, HARD, "issue 12's hard cases")
     assert agreement >= 0.9, (table, wrong)
+
+
+def test_a_noiseless_fit_bouncing_at_its_floor_is_not_a_rate_too_high(trained):
+    """Jitter that is large next to a loss near zero but nothing next to the trivial
+    loss is a converged run (the README's Run detail screenshot read "LR too high")."""
+    _, d = trained("regression · Adam 1e-3, 8000 ex, 150 ep")
+    assert reading(d) == "healthy", d["findings"]
 
 
 def test_agreement_table_counts_per_label():
