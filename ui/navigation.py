@@ -67,6 +67,12 @@ def _echo(state: MutableMapping, part: str, value: Hashable) -> bool:
     )
 
 
+def _new_link(state: MutableMapping, part: str, value: Hashable, applied: str) -> bool:
+    """Whether the address's ``value`` for ``part`` is to be applied: it is not the one
+    applied last (``state[applied]``), and it is no late echo."""
+    return state.get(applied) != value and not _echo(state, part, value)
+
+
 def compare_query(
     *, sweep: str | None = None, runs: Sequence[str] = (), tab: str | None = None
 ) -> dict[str, str]:
@@ -189,8 +195,7 @@ def compare_selection(
     params = st.query_params if params is None else params
     by_id = {r["id"]: r for r in all_runs}
     query = (params.get("sweep"), params.get("runs"))
-    fresh = state.get("compare_query_applied") != query and not _echo(state, "compare_sel", query)
-    if any(query) and fresh:
+    if any(query) and _new_link(state, "compare_sel", query, "compare_query_applied"):
         sweep, listed = query
         if sweep:
             ids = [r["id"] for r in all_runs if r.get("sweep_id") == sweep]
@@ -219,8 +224,7 @@ def _address_once(
     wins); an id the page does not know is remembered as applied but picks nothing."""
     params = st.query_params if params is None else params
     wanted = params.get(name)
-    late = _echo(state, f"{page}_{name}", wanted)
-    if wanted and state.get(f"{page}_query_applied") != wanted and not late:
+    if wanted and _new_link(state, f"{page}_{name}", wanted, f"{page}_query_applied"):
         if wanted in known:
             state[pick or f"{page}_{name}"] = wanted
         state[f"{page}_query_applied"] = wanted
@@ -284,7 +288,7 @@ def _address(
     known = {*known, PRESENT}  # presentation mode's, on every page (present_address)
     query = {k: params.get(k) for k in list(params) if k not in known}
     applied, notes = f"{page}_address_applied", f"{page}_address_notices"
-    if query and state.get(applied) != _sig(query) and not _echo(state, page, _sig(query)):
+    if query and _new_link(state, page, _sig(query), applied):
         new, notices = read(query)
         for k in [k for k in state if drop and drop(str(k))]:
             del state[k]
@@ -460,8 +464,7 @@ def demo_selection(
     params = st.query_params if params is None else params
     wanted = params.get("demo")
     unknown = wanted if wanted and wanted not in demo_ids else None
-    late = _echo(state, "demos", wanted)
-    if wanted in demo_ids and state.get("demos_query_applied") != wanted and not late:
+    if wanted in demo_ids and _new_link(state, "demos", wanted, "demos_query_applied"):
         state["demos_pick"] = wanted
     if state.get("demos_pick") not in demo_ids:  # first visit, or an imported lesson gone
         state["demos_pick"] = demo_ids[0]
@@ -490,8 +493,7 @@ def present_address(state: MutableMapping, params: Any = None) -> bool:
 
     params = st.query_params if params is None else params
     asked = params.get(PRESENT)
-    late = _echo(state, PRESENT, asked)
-    if asked is not None and state.get("present_query_applied") != asked and not late:
+    if asked is not None and _new_link(state, PRESENT, asked, "present_query_applied"):
         presentation.set_on(state, asked.strip().lower() in ("1", "true", "on", "yes"))
     on = presentation.on(state)
     if on:  # every run, even when the address already says so: a run interrupted by the
